@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: MIT
+// Elementwise activations over NHWC tensors, 4 channels per f32x4 with a masked tail.
+// Parameters (PReLU slopes, Spline L/Ce/R rows) are packed per channel and zero padded to a multiple
+// of 4 at load time, so vector loads of them never read past their region.
+// Act codes are part of the ABI (mirrored in src/backends/wasm/abi.ts).
+import { loadLanes, storeLanes } from "../util/simd";
+
+export const ACT_NONE: i32 = 0;
+export const ACT_RELU: i32 = 1;
+export const ACT_LEAKY: i32 = 2;   // params: [slope] (one f32)
+export const ACT_PRELU: i32 = 3;   // params: [cPad] slopes
+export const ACT_SPLINE: i32 = 4;  // params: [3][cPad] rows L, Ce, R (srgan-rust / alumina Spline)
+
+// Applies activation `act` to the 4 channels starting at channel c.
+@inline export function activate(v: v128, act: i32, paramPtr: usize, c: i32, cPad: i32): v128 {
+  if (act == ACT_NONE) return v;
+  const zero = f32x4.splat(0);
+  if (act == ACT_RELU) return f32x4.max(v, zero);
+  if (act == ACT_LEAKY) {
+    const neg = f32x4.mul(v, v128.load32_splat(paramPtr));
+    return v128.bitselect(v, neg, f32x4.gt(v, zero));
+  }
+  if (act == ACT_PRELU) {
+    const neg = f32x4.mul(v, v128.load(paramPtr + (<usize>c << 2)));
+    return v128.bitselect(v, neg, f32x4.gt(v, zero));
+  }
+  // Spline: alumina's factored form, evaluated exactly as documented in docs/srgan-rust-rsr.md.
+  const L = v128.load(paramPtr + (<usize>c << 2));
+  const C = v128.load(paramPtr + (<usize>(c + cPad) << 2));
+  const R = v128.load(paramPtr + (<usize>(c + 2 * cPad) << 2));
+  const x = v;
+  const x2 = f32x4.mul(x, x);
+  const x3 = f32x4.mul(x2, x);
+  // left  = -(2/3)·(Ce − 1.5·L·x − 0.875·L − 0.125·R)
+  let left = f32x4.sub(C, f32x4.mul(f32x4.mul(f32x4.splat(1.5), L), x));
+  left = f32x4.sub(left, f32x4.mul(f32x4.splat(0.875), L));
+  left = f32x4.sub(left, f32x4.mul(f32x4.splat(0.125), R));
+  left = f32x4.mul(f32x4.splat(-2.0 / 3.0), left);
+  // right = (2/3)·(Ce + 1.5·R·x − 0.125·L − 0.875·R)
+  let right = f32x4.add(C, f32x4.mul(f32x4.mul(f32x4.splat(1.5), R), x));
+  right = f32x4.sub(right, f32x4.mul(f32x4.splat(0.125), L));
+  right = f32x4.sub(right, f32x4.mul(f32x4.splat(0.875), R));
+  right = f32x4.mul(f32x4.splat(2.0 / 3.0), right);
+  // mid   = −(1/3)·(Ce·x³ − 3·Ce·x − 0.5·(L+R)·x³ + 0.75·(L−R)·x²)
+  let mid = f32x4.sub(f32x4.mul(C, x3), f32x4.mul(f32x4.mul(f32x4.splat(3), C), x));
+  mid = f32x4.sub(mid, f32x4.mul(f32x4.mul(f32x4.splat(0.5), f32x4.add(L, R)), x3));
+  mid = f32x4.add(mid, f32x4.mul(f32x4.mul(f32x4.splat(0.75), f32x4.sub(L, R)), x2));
+  mid = f32x4.mul(f32x4.splat(-1.0 / 3.0), mid);
+  const isLeft = f32x4.le(x, f32x4.splat(-1));
+  const isRight = f32x4.ge(x, f32x4.splat(1));
+  return v128.bitselect(left, v128.bitselect(right, mid, isRight), isLeft);
+}
+
+// out[p, c] = act(in[p, c]) for pixels [p0, p1) of a tensor with `channels` channels. in may equal out.
+export function activation_f32(inPtr: usize, outPtr: usize, p0: i32, p1: i32, channels: i32, act: i32, paramPtr: usize): i32 {
+  const cPad = (channels + 3) & ~3;
+  for (let p = p0; p < p1; p++) {
+    const rowIn = inPtr + (<usize>p * <usize>channels << 2);
+    const rowOut = outPtr + (<usize>p * <usize>channels << 2);
+    for (let c = 0; c < channels; c += 4) {
+      const lanes = min(4, channels - c);
+      const v = activate(loadLanes(rowIn + (<usize>c << 2), lanes), act, paramPtr, c, cPad);
+      storeLanes(rowOut + (<usize>c << 2), v, lanes);
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+// Option validation: every option is checked here, and a bad one is a TypeError/RangeError that names
+// it exactly (the piscina convention).
+import type { ModelSource } from "../model/load.js";
+import { MAX_MEMORY_BYTES } from "../runtime/engine.js";
+
+export interface UpscalerOptions {
+  /** Built-in name (`bicubic`, `bilinear`, `nearest`), a path or URL to a network file, its bytes, or a graph. Default: the built-in default. */
+  model?: ModelSource;
+  /** Worker threads on the shared memory; 0 runs on the calling thread. Default: the machine's cores. */
+  threads?: number | "auto";
+  /** Longest side of a tile, in input pixels. Default 256. */
+  tileSize?: number;
+  /** Size of the shared memory (weights + working buffers), bytes. Default 1 GiB in Node, 512 MiB elsewhere. */
+  memoryLimit?: number;
+  /** Kernel build: 'auto' (relaxed SIMD where available), 'simd' or 'relaxed'. */
+  wasmVariant?: "auto" | "simd" | "relaxed";
+}
+
+export interface ResolvedOptions {
+  model?: ModelSource;
+  threads: number;
+  tileSize: number;
+  memoryLimit: number;
+  wasmVariant: "auto" | "simd" | "relaxed";
+}
+
+const MIB = 1 << 20;
+
+export function resolveOptions(o: UpscalerOptions): ResolvedOptions {
+  if (o === null || typeof o !== "object") throw new TypeError("options must be an object");
+  const threads = o.threads === undefined || o.threads === "auto" ? defaultThreads() : o.threads;
+  if (!Number.isInteger(threads) || threads < 0 || threads > 64) throw new RangeError(`options.threads must be 'auto' or an integer in [0, 64], got ${String(o.threads)}`);
+  const tileSize = o.tileSize ?? 256;
+  if (!Number.isInteger(tileSize) || tileSize < 8 || tileSize > 4096) throw new RangeError(`options.tileSize must be an integer in [8, 4096], got ${String(o.tileSize)}`);
+  const memoryLimit = o.memoryLimit ?? (isNode() ? 1024 * MIB : 512 * MIB);
+  if (!Number.isFinite(memoryLimit) || memoryLimit < 16 * MIB || memoryLimit > MAX_MEMORY_BYTES) {
+    throw new RangeError(`options.memoryLimit must be a byte count in [16 MiB, 4 GiB), got ${String(o.memoryLimit)}`);
+  }
+  const wasmVariant = o.wasmVariant ?? "auto";
+  if (!["auto", "simd", "relaxed"].includes(wasmVariant)) throw new RangeError(`options.wasmVariant must be 'auto', 'simd' or 'relaxed', got ${String(o.wasmVariant)}`);
+  return { model: o.model, threads, tileSize, memoryLimit, wasmVariant };
+}
+
+function isNode(): boolean {
+  return typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
+}
+
+function defaultThreads(): number {
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  return Math.max(1, Math.min(64, nav?.hardwareConcurrency ?? 1));
+}

@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: MIT
+// The public Upscaler: owns one engine (shared memory + pool), one prepared network, and a tile runner.
+// upscale() plans tiles, keeps up to `concurrency` of them in flight, copies each tile's pixels into a
+// lease from the shared pool and its result out again, and always returns the lease, even on failure
+// or abort, so the pool's counters net to zero after every job.
+import { AbortError, invalidInput, OutOfMemoryError, SrganError, throwIfAborted } from "../errors.js";
+import { Engine } from "../runtime/engine.js";
+import { prepareNetwork, type PreparedNetwork } from "../runtime/network.js";
+import { planExecution, type ExecutionPlan } from "../runtime/plan.js";
+import { planTiles, type Tile } from "../runtime/tiler.js";
+import { InlineRunner, type TileRunner } from "../runtime/runner.js";
+import type { Lease } from "../runtime/buffer-pool.js";
+import type { PoolStats } from "../runtime/counters.js";
+import { loadNetwork, type ModelSource } from "../model/load.js";
+import { resizeGraph, DEFAULT_MODEL } from "../model/builtin.js";
+import { validateGraph, type ValidatedGraph } from "../model/graph.js";
+import type { WasmVariantOption } from "../backends/wasm/module.js";
+import { resolveOptions, type UpscalerOptions } from "./options.js";
+
+/** RGBA8 pixels, row-major; compatible with ImageData. */
+export interface RgbaImage {
+  data: Uint8ClampedArray | Uint8Array;
+  width: number;
+  height: number;
+}
+
+export interface Progress {
+  /** Finished fraction, 0..1. */
+  fraction: number;
+  tilesDone: number;
+  tilesTotal: number;
+  /** The tile just finished, in input pixels. */
+  tile: { x: number; y: number; w: number; h: number };
+}
+
+export interface UpscaleOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface UpscalerInfo {
+  model: string;
+  scale: number;
+  parameters: number;
+  wasmVariant: string;
+  threads: number;
+  tileSize: number;
+  receptiveRadius: number;
+  memoryLimit: number;
+}
+
+export async function createUpscaler(options: UpscalerOptions = {}): Promise<Upscaler> {
+  const opts = resolveOptions(options);
+  const graph = await loadNetwork(opts.model ?? DEFAULT_MODEL);
+  const engine = await Engine.create({ memoryLimit: opts.memoryLimit, wasmVariant: opts.wasmVariant as WasmVariantOption });
+  const runner = opts.threads > 0 ? await createWorkerRunner(engine, opts.threads) : new InlineRunner(engine);
+  try {
+    const net = prepareNetwork(engine, graph);
+    const alpha = prepareNetwork(engine, validateGraph(resizeGraph("bicubic", graph.scale, 1)));
+    const [netId, alphaId] = await Promise.all([runner.register(net.handle), runner.register(alpha.handle)]);
+    return new Upscaler(engine, runner, graph, net, alpha, netId, alphaId, opts.tileSize, opts.memoryLimit);
+  } catch (e) {
+    await runner.dispose();
+    throw e;
+  }
+}
+
+// Loaded lazily so single-threaded use (and bundles without workers) never pull in the pool.
+async function createWorkerRunner(engine: Engine, threads: number): Promise<TileRunner> {
+  const { createPool } = await import("../platform/pool.js");
+  return createPool(engine, threads);
+}
+
+export class Upscaler {
+  private disposed = false;
+  private readonly plans = new Map<string, { plan: ExecutionPlan; alphaPlan: ExecutionPlan }>();
+
+  /** @internal use createUpscaler() */
+  constructor(
+    private readonly engine: Engine,
+    private readonly runner: TileRunner,
+    readonly graph: ValidatedGraph,
+    private readonly net: PreparedNetwork,
+    private readonly alphaNet: PreparedNetwork,
+    private readonly netId: number,
+    private readonly alphaNetId: number,
+    private readonly tileSize: number,
+    private readonly memoryLimit: number,
+  ) {}
+
+  get scale(): number {
+    return this.graph.scale;
+  }
+
+  info(): UpscalerInfo {
+    return {
+      model: this.graph.name,
+      scale: this.graph.scale,
+      parameters: this.graph.parameterCount,
+      wasmVariant: this.engine.shared.module.variant,
+      threads: this.runner.concurrency,
+      tileSize: this.tileSize,
+      receptiveRadius: this.graph.receptiveRadius,
+      memoryLimit: this.memoryLimit,
+    };
+  }
+
+  /** Pool accounting from the Atomics counters (weights included: they hold one lease). */
+  stats(): PoolStats {
+    return this.engine.pool.stats();
+  }
+
+  /**
+   * Upscales RGBA8 pixels by the network's scale. Alpha is resized separately (bicubic) and kept.
+   * @example
+   * const up = await createUpscaler({ model: "bicubic" });
+   * const out = await up.upscale({ data, width, height }); // out.width === width * up.scale
+   */
+  async upscale(image: RgbaImage, options: UpscaleOptions = {}): Promise<{ data: Uint8ClampedArray; width: number; height: number }> {
+    if (this.disposed) throw new SrganError("ERR_DISPOSED", "this upscaler was disposed; create a new one with createUpscaler()");
+    checkImage(image);
+    const { signal, onProgress } = options;
+    throwIfAborted(signal);
+    const { width, height } = image;
+    const s = this.graph.scale;
+    const out = new Uint8ClampedArray(width * s * height * s * 4);
+    const hasAlpha = !isOpaque(image.data);
+    const halo = Math.max(this.graph.receptiveRadius, hasAlpha ? this.alphaNet.graph.receptiveRadius : 0);
+    const tiles = planTiles(width, height, { tileSize: this.tileSize, halo, minTiles: 2 * this.runner.concurrency });
+    let done = 0;
+    let failure: unknown;
+    const queue = [...tiles];
+    const inFlight = new Set<Promise<void>>();
+    const runOne = async (tile: Tile, lease: Lease) => {
+      try {
+        await this.runTileJob(image, out, tile, lease, hasAlpha, signal);
+        done++;
+        onProgress?.({ fraction: done / tiles.length, tilesDone: done, tilesTotal: tiles.length, tile: tile.core });
+      } finally {
+        this.engine.pool.release(lease);
+      }
+    };
+    while (queue.length > 0 && failure === undefined) {
+      if (signal?.aborted) { failure = new AbortError(signal.reason); break; }
+      const tile = queue[0];
+      let lease: Lease;
+      try {
+        lease = this.engine.pool.lease(this.tileBytes(tile, hasAlpha));
+      } catch (e) {
+        // Pool full while other tiles run: wait for one and retry; with nothing in flight it never fits.
+        if (e instanceof OutOfMemoryError && inFlight.size > 0) { await Promise.race(inFlight); continue; }
+        failure = e;
+        break;
+      }
+      queue.shift();
+      const p: Promise<void> = runOne(tile, lease).catch((e) => { failure ??= e; }).finally(() => inFlight.delete(p));
+      inFlight.add(p);
+      if (inFlight.size >= this.runner.concurrency) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    if (failure !== undefined) throw failure;
+    return { data: out, width: width * s, height: height * s };
+  }
+
+  /** Releases the workers and the shared memory. The upscaler cannot be used afterwards. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.runner.dispose();
+    this.engine.pool.release(this.net.weightsLease);
+    this.engine.pool.release(this.alphaNet.weightsLease);
+  }
+
+  private plansFor(h: number, w: number) {
+    const key = `${h}x${w}`;
+    let p = this.plans.get(key);
+    if (!p) {
+      p = { plan: planExecution(this.graph, h, w), alphaPlan: planExecution(this.alphaNet.graph, h, w) };
+      if (this.plans.size > 64) this.plans.clear();
+      this.plans.set(key, p);
+    }
+    return p;
+  }
+
+  private tileBytes(tile: Tile, hasAlpha: boolean): number {
+    const { w, h } = tile.padded;
+    const { plan, alphaPlan } = this.plansFor(h, w);
+    const s = this.graph.scale;
+    return align(w * h * 4) + plan.arenaBytes + (hasAlpha ? alphaPlan.arenaBytes : 0) + align(tile.core.w * s * tile.core.h * s * 4);
+  }
+
+  private async runTileJob(image: RgbaImage, out: Uint8ClampedArray, tile: Tile, lease: Lease, hasAlpha: boolean, signal?: AbortSignal): Promise<void> {
+    const { padded, core } = tile;
+    const { plan, alphaPlan } = this.plansFor(padded.h, padded.w);
+    const s = this.graph.scale;
+    const rgbaPtr = lease.ptr;
+    const arenaPtr = rgbaPtr + align(padded.w * padded.h * 4);
+    const outPtr = arenaPtr + plan.arenaBytes + (hasAlpha ? alphaPlan.arenaBytes : 0);
+    const mem = this.engine.u8(0, lease.ptr + lease.bytes);
+    for (let row = 0; row < padded.h; row++) {
+      const src = ((padded.y + row) * image.width + padded.x) * 4;
+      mem.set(image.data.subarray(src, src + padded.w * 4), rgbaPtr + row * padded.w * 4);
+    }
+    const crop = { x: core.x - padded.x, y: core.y - padded.y, w: core.w, h: core.h };
+    await this.runner.run(this.netId, hasAlpha ? this.alphaNetId : null,
+      { rgbaPtr, width: padded.w, height: padded.h, arenaPtr, plan, alphaPlan: hasAlpha ? alphaPlan : null, crop, outPtr }, signal);
+    const ow = image.width * s;
+    const rowBytes = core.w * s * 4;
+    const mem2 = this.engine.u8(0, lease.ptr + lease.bytes);
+    for (let row = 0; row < core.h * s; row++) {
+      out.set(mem2.subarray(outPtr + row * rowBytes, outPtr + (row + 1) * rowBytes), ((core.y * s + row) * ow + core.x * s) * 4);
+    }
+  }
+}
+
+const align = (n: number) => Math.ceil(n / 64) * 64;
+
+function isOpaque(data: Uint8Array | Uint8ClampedArray): boolean {
+  for (let i = 3; i < data.length; i += 4) if (data[i] !== 255) return false;
+  return true;
+}
+
+/** Largest input side and output size the API accepts (the output must fit one typed array). */
+export const MAX_SIDE = 65535;
+
+function checkImage(image: RgbaImage): void {
+  if (!image || typeof image !== "object") throw new TypeError("image must be { data, width, height }");
+  const { data, width, height } = image;
+  if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray)) throw new TypeError("image.data must be a Uint8Array or Uint8ClampedArray of RGBA bytes");
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || width > MAX_SIDE || height > MAX_SIDE) {
+    throw invalidInput(`image is ${width}×${height}; width and height must be integers in [1, ${MAX_SIDE}]`);
+  }
+  if (data.length !== width * height * 4) throw invalidInput(`image.data has ${data.length} bytes; ${width}×${height} RGBA needs ${width * height * 4}`);
+}

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: MIT
+// Every error this package throws on purpose lives here: one base class with a stable `code`, and
+// message builders that say what went wrong, why, and how to fix it.
+
+export type ErrorCode =
+  | "ERR_MODEL_FORMAT"      // a network file or graph is malformed, truncated or inconsistent
+  | "ERR_IMAGE_DECODE"      // an input image cannot be decoded
+  | "ERR_IMAGE_ENCODE"      // an output image cannot be encoded
+  | "ERR_INVALID_INPUT"     // pixels/dimensions handed to the API are inconsistent
+  | "ERR_OUT_OF_MEMORY"     // the shared memory pool cannot hold what a job needs
+  | "ERR_KERNEL"            // a wasm kernel trapped or returned a non-zero code
+  | "ERR_UNSUPPORTED"       // the runtime lacks a required feature (SIMD, threads, WebGL2…)
+  | "ERR_ABORTED"           // the caller's AbortSignal fired
+  | "ERR_WORKER"            // a worker died or misbehaved
+  | "ERR_DISPOSED"          // the upscaler was used after dispose()
+  | "ERR_POOL";             // buffer-pool misuse (double release, foreign lease)
+
+export class SrganError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = "SrganError";
+  }
+}
+
+export class ModelFormatError extends SrganError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ERR_MODEL_FORMAT", message, options);
+    this.name = "ModelFormatError";
+  }
+}
+
+export class ImageDecodeError extends SrganError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ERR_IMAGE_DECODE", message, options);
+    this.name = "ImageDecodeError";
+  }
+}
+
+export class OutOfMemoryError extends SrganError {
+  readonly requestedBytes: number;
+  readonly availableBytes: number;
+  constructor(requestedBytes: number, availableBytes: number, hint: string) {
+    super("ERR_OUT_OF_MEMORY",
+      `needs ${mib(requestedBytes)} of working memory but only ${mib(availableBytes)} is free in the pool. ${hint}`);
+    this.name = "OutOfMemoryError";
+    this.requestedBytes = requestedBytes;
+    this.availableBytes = availableBytes;
+  }
+}
+
+/** DOM-compatible abort: `name` is 'AbortError', `cause` is `signal.reason`. */
+export class AbortError extends SrganError {
+  constructor(reason?: unknown) {
+    super("ERR_ABORTED", "the operation was aborted", { cause: reason });
+    this.name = "AbortError";
+  }
+}
+
+export class UnsupportedError extends SrganError {
+  constructor(message: string) {
+    super("ERR_UNSUPPORTED", message);
+    this.name = "UnsupportedEnvironmentError";
+  }
+}
+
+export class WorkerError extends SrganError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ERR_WORKER", message, options);
+    this.name = "WorkerError";
+  }
+}
+
+export const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`;
+
+export function invalidInput(message: string): SrganError {
+  return new SrganError("ERR_INVALID_INPUT", message);
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortError(signal.reason);
+}

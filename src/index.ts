@@ -1,0 +1,10 @@
+// SPDX-License-Identifier: MIT
+// Public API of srgan-wasm.
+export { createUpscaler, Upscaler, type RgbaImage, type UpscaleOptions, type Progress, type UpscalerInfo } from "./api/upscaler.js";
+export type { UpscalerOptions } from "./api/options.js";
+export * from "./errors.js";
+export { loadNetwork, type ModelSource } from "./model/load.js";
+export { encodeNetwork, decodeNetwork } from "./model/format.js";
+export { validateGraph, type Graph, type GraphNode, type Weight, type Shape } from "./model/graph.js";
+export { BUILTIN_NAMES, DEFAULT_MODEL } from "./model/builtin.js";
+export type { PoolStats } from "./runtime/counters.js";

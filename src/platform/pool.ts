@@ -1,0 +1,1 @@
+export async function createPool(): Promise<never> { throw new Error("todo"); }

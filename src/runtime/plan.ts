@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+// Memory planning for one run of a graph at a given input size: every tensor and every op's scratch
+// gets a byte offset inside one arena, reusing space whose contents are dead (greedy by size over
+// liveness intervals, as TFLite's arena planner does). The plan is plain data: the same plan can be
+// executed on any thread against an arena leased from the shared pool.
+import type { Shape, ValidatedGraph } from "../model/graph.js";
+import { getOp } from "../ops/registry.js";
+import type { OpDef } from "../ops/op.js";
+
+export interface Slot { offset: number; bytes: number }
+export interface TensorSlot extends Slot { name: string; shape: Shape }
+
+export interface PlanStep {
+  nodeIndex: number;
+  inputs: TensorSlot[];
+  output: TensorSlot;
+  scratch: Slot;
+}
+
+export interface ExecutionPlan {
+  h: number;
+  w: number;
+  steps: PlanStep[];
+  input: TensorSlot;
+  output: TensorSlot;
+  /** Arena size: all tensors and scratch, with reuse. */
+  arenaBytes: number;
+}
+
+// Every region is 64-byte aligned and padded: vector loads of a tensor's last channels may read up to
+// 12 bytes past it (lanes that are then dropped), which must stay inside the arena.
+const ALIGN = 64;
+const SLACK = 16;
+const roundUp = (n: number) => Math.ceil((n + SLACK) / ALIGN) * ALIGN;
+
+interface Interval { key: string; bytes: number; first: number; last: number; offset: number }
+
+export function planExecution(g: ValidatedGraph, h: number, w: number): ExecutionPlan {
+  const shapes = new Map<string, Shape>([[g.input, { h, w, c: g.channels ?? 3 }]]);
+  const ops: OpDef[] = [];
+  for (const node of g.nodes) {
+    const op = getOp(node.op)!;
+    ops.push(op);
+    shapes.set(node.output, op.inferShape(node, node.inputs.map((n) => shapes.get(n)!), g.weights));
+  }
+  // Liveness: a tensor lives from the step that writes it (input: -1) to the last step reading it
+  // (output: the end). Scratch lives during its step only.
+  const intervals = new Map<string, Interval>();
+  const bytesOf = (s: Shape) => roundUp(s.h * s.w * s.c * 4);
+  intervals.set(g.input, { key: g.input, bytes: bytesOf(shapes.get(g.input)!), first: -1, last: -1, offset: 0 });
+  g.nodes.forEach((node, i) => {
+    for (const n of node.inputs) intervals.get(n)!.last = i;
+    intervals.set(node.output, { key: node.output, bytes: bytesOf(shapes.get(node.output)!), first: i, last: i, offset: 0 });
+    const sb = ops[i].scratchBytes?.(node, node.inputs.map((n) => shapes.get(n)!), shapes.get(node.output)!) ?? 0;
+    if (sb > 0) intervals.set(`#scratch${i}`, { key: `#scratch${i}`, bytes: roundUp(sb), first: i, last: i, offset: 0 });
+  });
+  intervals.get(g.output)!.last = g.nodes.length;
+
+  // Greedy by size: place big intervals first at the lowest offset that overlaps no live neighbour.
+  const placed: Interval[] = [];
+  let arenaBytes = 0;
+  for (const iv of [...intervals.values()].sort((a, b) => b.bytes - a.bytes || a.first - b.first)) {
+    const clashes = placed
+      .filter((p) => p.first <= iv.last && iv.first <= p.last)
+      .sort((a, b) => a.offset - b.offset);
+    let offset = 0;
+    for (const p of clashes) {
+      if (offset + iv.bytes <= p.offset) break;
+      offset = Math.max(offset, p.offset + p.bytes);
+    }
+    iv.offset = offset;
+    placed.push(iv);
+    arenaBytes = Math.max(arenaBytes, offset + iv.bytes);
+  }
+
+  const slot = (name: string): TensorSlot => {
+    const iv = intervals.get(name)!;
+    return { name, shape: shapes.get(name)!, offset: iv.offset, bytes: iv.bytes };
+  };
+  const steps = g.nodes.map((node, i): PlanStep => {
+    const s = intervals.get(`#scratch${i}`);
+    return {
+      nodeIndex: i,
+      inputs: node.inputs.map(slot),
+      output: slot(node.output),
+      scratch: s ? { offset: s.offset, bytes: s.bytes } : { offset: 0, bytes: 0 },
+    };
+  });
+  return { h, w, steps, input: slot(g.input), output: slot(g.output), arenaBytes };
+}

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+// Pure tiling planner: cuts an image into core rectangles, each grown by the network's receptive
+// radius (clipped at the image edge). Running the graph on the grown rectangle and keeping only the
+// core's output gives exactly the whole-image result: every kept output pixel sees the same inputs
+// (and the same zero padding at true image edges) as it would in one pass.
+
+export interface Rect { x: number; y: number; w: number; h: number }
+export interface Tile {
+  index: number;
+  /** The pixels this tile is responsible for (input coordinates). */
+  core: Rect;
+  /** core grown by the halo and clipped to the image: what the graph runs on. */
+  padded: Rect;
+}
+
+export interface TilingOptions {
+  /** Longest side of a tile's core, input pixels. */
+  tileSize: number;
+  /** Context radius in input pixels (Infinity: the whole image is one tile). */
+  halo: number;
+  /** Aim for at least this many tiles (so every thread has work), without going below minStrip rows. */
+  minTiles?: number;
+  minStrip?: number;
+}
+
+export function planTiles(width: number, height: number, opts: TilingOptions): Tile[] {
+  if (!Number.isFinite(opts.halo)) {
+    const whole = { x: 0, y: 0, w: width, h: height };
+    return [{ index: 0, core: whole, padded: whole }];
+  }
+  const size = Math.max(1, Math.floor(opts.tileSize));
+  const cols = Math.ceil(width / size);
+  let rows = Math.ceil(height / size);
+  const minStrip = opts.minStrip ?? 16;
+  // Too few tiles to keep every thread busy: cut rows thinner (halo cost falls on one axis only).
+  while (cols * rows < (opts.minTiles ?? 1) && Math.ceil(height / (rows + 1)) >= minStrip) rows++;
+  const tiles: Tile[] = [];
+  const cut = (n: number, parts: number) => Array.from({ length: parts + 1 }, (_, i) => Math.round((i * n) / parts));
+  const xs = cut(width, cols), ys = cut(height, rows);
+  const r = Math.ceil(opts.halo);
+  for (let j = 0; j < rows; j++) {
+    for (let i = 0; i < cols; i++) {
+      const core = { x: xs[i], y: ys[j], w: xs[i + 1] - xs[i], h: ys[j + 1] - ys[j] };
+      const x0 = Math.max(0, core.x - r), y0 = Math.max(0, core.y - r);
+      const x1 = Math.min(width, core.x + core.w + r), y1 = Math.min(height, core.y + core.h + r);
+      tiles.push({ index: tiles.length, core, padded: { x: x0, y: y0, w: x1 - x0, h: y1 - y0 } });
+    }
+  }
+  return tiles;
+}

@@ -1,0 +1,59 @@
+// Shared test utilities: a seeded PRNG, random tensors, closeness checks, and ../shared lookup.
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import * as assert from "uvu/assert";
+
+/** Mulberry32: small, seeded, reproducible. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randomArray(n: number, rand: () => number, lo = -1, hi = 1): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * rand();
+  return a;
+}
+
+export const randInt = (rand: () => number, lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+
+/** Index of the first element with |a−b| > tol·max(1, |b|), or -1 (also -1 only if lengths match). */
+export function firstMismatch(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-5): number {
+  if (actual.length !== expected.length) return 0;
+  for (let i = 0; i < expected.length; i++) {
+    if (!(Math.abs(actual[i] - expected[i]) <= tol * Math.max(1, Math.abs(expected[i])))) return i;
+  }
+  return -1;
+}
+
+/** Asserts |a−b| ≤ tol·max(1, |b|) element-wise, reporting the first offender. */
+export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-5, label = ""): void {
+  assert.is(actual.length, expected.length, `${label} length`);
+  const i = firstMismatch(actual, expected, tol);
+  if (i >= 0) assert.unreachable(`${label} element ${i}: got ${actual[i]}, expected ${expected[i]} (tol ${tol})`);
+}
+
+export function assertBitIdentical(a: ArrayLike<number>, b: ArrayLike<number>, label = ""): void {
+  assert.is(a.length, b.length, `${label} length`);
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i]) && a[i] !== b[i]) assert.unreachable(`${label} differs at ${i}: ${a[i]} vs ${b[i]}`);
+}
+
+/** ../shared beside the project (present in this workplace and in CI; absent in a user's clone). */
+export const SHARED = fileURLToPath(new URL("../../shared/", import.meta.url));
+
+/**
+ * True when ../shared is present. When it is not: in CI (env CI set) that is a failure; elsewhere the
+ * caller's tests skip and we print one line saying why.
+ */
+export function haveShared(what: string): boolean {
+  if (existsSync(SHARED)) return true;
+  if (process.env.CI) throw new Error(`../shared is missing but CI is set: ${what} must run in CI`);
+  console.log(`skip: ${what} (needs ../shared beside the project; not present in this clone)`);
+  return false;
+}

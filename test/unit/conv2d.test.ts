@@ -1,0 +1,107 @@
+// Conv2D: wasm kernel vs the plain-TypeScript reference on random shapes, plus band/whole identity.
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { Engine } from "../../src/runtime/engine.js";
+import { validateGraph, type Graph } from "../../src/model/graph.js";
+import { prepareNetwork } from "../../src/runtime/network.js";
+import { planExecution } from "../../src/runtime/plan.js";
+import { runPlanWasm, runPlanReference, runStepWasm } from "../../src/runtime/executor.js";
+import { rng, randomArray, randInt, assertClose, assertBitIdentical, firstMismatch } from "../helpers.js";
+
+const test = suite("Conv2D");
+const engine = await Engine.create({ memoryLimit: 64 << 20, wasmVariant: "simd" });
+
+function convGraph(rand: () => number, cin: number, couts: number[], k: number, act: string): Graph {
+  const weights: Graph["weights"] = {};
+  const nodes: Graph["nodes"] = [];
+  let prev = "x", c = cin;
+  // A stem producing `cin` channels from RGB, then the layers under test.
+  weights.stem = { shape: [cin, 1, 1, 3], data: randomArray(cin * 3, rand) };
+  nodes.push({ op: "Conv2D", inputs: ["x"], output: "s", attrs: { k: 1, cout: cin }, weights: { kernel0: "stem" } });
+  prev = "s";
+  couts.forEach((co, i) => {
+    weights[`k${i}`] = { shape: [co, k, k, c], data: randomArray(co * k * k * c, rand, -0.5, 0.5) };
+    weights[`b${i}`] = { shape: [co], data: randomArray(co, rand) };
+    weights[`p${i}`] = { shape: [co], data: randomArray(co, rand, 0, 0.3) };
+    weights[`sp${i}`] = { shape: [3, co], data: randomArray(3 * co, rand, 0, 1.5) };
+    const w: Record<string, string> = { kernel0: `k${i}`, bias: `b${i}` };
+    if (act === "prelu") w.slope = `p${i}`;
+    if (act === "spline") w.spline = `sp${i}`;
+    nodes.push({ op: "Conv2D", inputs: [prev], output: `t${i}`, attrs: { k, cout: co, act, alpha: 0.2 }, weights: w });
+    prev = `t${i}`;
+    c = co;
+  });
+  weights.head = { shape: [3, 1, 1, c], data: randomArray(3 * c, rand) };
+  nodes.push({ op: "Conv2D", inputs: [prev], output: "y", attrs: { k: 1, cout: 3 }, weights: { kernel0: "head" } });
+  return { name: "t", scale: 1, input: "x", output: "y", nodes, weights };
+}
+
+function runBoth(g: Graph, h: number, w: number, rand: () => number) {
+  const vg = validateGraph(g);
+  const net = prepareNetwork(engine, vg);
+  const plan = planExecution(vg, h, w);
+  const lease = engine.pool.lease(plan.arenaBytes * 2);
+  try {
+    const a = lease.ptr, b = lease.ptr + plan.arenaBytes;
+    const x = randomArray(h * w * 3, rand, 0, 1);
+    engine.f32(a + plan.input.offset, x.length).set(x);
+    engine.f32(b + plan.input.offset, x.length).set(x);
+    runPlanWasm(engine.kernels, net.handle, plan, a);
+    runPlanReference(engine.memory.buffer, vg, plan, b);
+    const n = plan.output.shape.h * plan.output.shape.w * plan.output.shape.c;
+    return { wasm: engine.f32(a + plan.output.offset, n).slice(), ref: engine.f32(b + plan.output.offset, n).slice(), net, plan, vg, x };
+  } finally {
+    engine.pool.release(lease);
+  }
+}
+
+for (const act of ["none", "relu", "leaky", "prelu", "spline"]) {
+  test(`random shapes, act ${act}: wasm matches reference`, () => {
+    const rand = rng(act.length * 7919);
+    for (let trial = 0; trial < 6; trial++) {
+      const h = trial === 0 ? 1 : randInt(rand, 1, 19), w = trial === 1 ? 1 : randInt(rand, 1, 23);
+      const k = [1, 3, 5, 9][randInt(rand, 0, 3)];
+      const cin = randInt(rand, 1, 13), co = randInt(rand, 1, 21);
+      const { wasm, ref, net } = runBoth(convGraph(rand, cin, [co], k, act), h, w, rand);
+      engine.pool.release(net.weightsLease);
+      assertClose(wasm, ref, 1e-4, `${h}x${w} k${k} ${cin}->${co}`);
+    }
+  });
+}
+
+test("row bands give bit-identical results to the whole", () => {
+  const rand = rng(42);
+  const g = validateGraph(convGraph(rand, 8, [16, 12], 3, "prelu"));
+  const net = prepareNetwork(engine, g);
+  const h = 17, w = 21;
+  const plan = planExecution(g, h, w);
+  const lease = engine.pool.lease(plan.arenaBytes * 2);
+  const x = randomArray(h * w * 3, rand, 0, 1);
+  for (const base of [lease.ptr, lease.ptr + plan.arenaBytes]) engine.f32(base + plan.input.offset, x.length).set(x);
+  runPlanWasm(engine.kernels, net.handle, plan, lease.ptr);
+  const b = lease.ptr + plan.arenaBytes;
+  for (const step of plan.steps) {
+    const H = step.output.shape.h;
+    for (let y = 0; y < H; y += 5) runStepWasm(engine.kernels, net.handle, step, b, y, Math.min(H, y + 5));
+  }
+  const n = h * w * 3;
+  assertBitIdentical(engine.f32(b + plan.output.offset, n), engine.f32(lease.ptr + plan.output.offset, n), "banded");
+  engine.pool.release(lease);
+  engine.pool.release(net.weightsLease);
+});
+
+test("a wrong result would be caught (the comparison can fail)", () => {
+  const rand = rng(3);
+  const { wasm, ref, net } = runBoth(convGraph(rand, 5, [7], 3, "none"), 6, 6, rand);
+  engine.pool.release(net.weightsLease);
+  assert.is(firstMismatch(wasm, ref, 1e-4), -1);
+  wasm[10] += 1e-2;
+  assert.is(firstMismatch(wasm, ref, 1e-4), 10);
+});
+
+test("pool returns to baseline", () => {
+  assert.is(engine.pool.stats().currentBytes, 0);
+  assert.is(engine.pool.stats().activeLeases, 0);
+});
+
+test.run();
