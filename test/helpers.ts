@@ -57,3 +57,29 @@ export function haveShared(what: string): boolean {
   console.log(`skip: ${what} (needs ../shared beside the project; not present in this clone)`);
   return false;
 }
+
+/** A small random ×4 network (conv → conv → pixel-shuffle) that needs no Resize: for engine tests. */
+export function shuffleNetwork(rand: () => number, width = 12): import("../src/model/graph.js").Graph {
+  return {
+    name: "test-shuffle", scale: 4, input: "x", output: "y",
+    nodes: [
+      { op: "Conv2D", inputs: ["x"], output: "a", attrs: { k: 3, cout: width, act: "prelu" }, weights: { kernel0: "k0", bias: "b0", slope: "p0" } },
+      { op: "Conv2D", inputs: ["a"], output: "b", attrs: { k: 3, cout: 48 }, weights: { kernel0: "k1", bias: "b1" } },
+      { op: "PixelShuffle", inputs: ["b"], output: "y", attrs: { r: 4 }, weights: {} },
+    ],
+    weights: {
+      k0: { shape: [width, 3, 3, 3], data: randomArray(width * 27, rand, -0.4, 0.4) },
+      b0: { shape: [width], data: randomArray(width, rand, -0.1, 0.1) },
+      p0: { shape: [width], data: randomArray(width, rand, 0, 0.3) },
+      k1: { shape: [48, 3, 3, width], data: randomArray(48 * 9 * width, rand, -0.2, 0.2) },
+      b1: { shape: [48], data: randomArray(48, rand, 0.3, 0.6) },
+    },
+  };
+}
+
+/** Random opaque RGBA pixels. */
+export function randomImage(rand: () => number, width: number, height: number, opaque = true) {
+  const data = new Uint8ClampedArray(width * height * 4);
+  for (let i = 0; i < data.length; i++) data[i] = opaque && i % 4 === 3 ? 255 : Math.floor(rand() * 256);
+  return { data, width, height };
+}

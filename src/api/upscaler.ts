@@ -3,7 +3,7 @@
 // upscale() plans tiles, keeps up to `concurrency` of them in flight, copies each tile's pixels into a
 // lease from the shared pool and its result out again, and always returns the lease, even on failure
 // or abort, so the pool's counters net to zero after every job.
-import { AbortError, invalidInput, OutOfMemoryError, SrganError, throwIfAborted } from "../errors.js";
+import { AbortError, invalidInput, OutOfMemoryError, SrganError, throwIfAborted, WorkerError } from "../errors.js";
 import { Engine } from "../runtime/engine.js";
 import { prepareNetwork, type PreparedNetwork } from "../runtime/network.js";
 import { planExecution, type ExecutionPlan } from "../runtime/plan.js";
@@ -53,16 +53,10 @@ export async function createUpscaler(options: UpscalerOptions = {}): Promise<Ups
   const opts = resolveOptions(options);
   const graph = await loadNetwork(opts.model ?? DEFAULT_MODEL);
   const engine = await Engine.create({ memoryLimit: opts.memoryLimit, wasmVariant: opts.wasmVariant as WasmVariantOption });
+  const net = prepareNetwork(engine, graph);
+  const alpha = prepareNetwork(engine, validateGraph(resizeGraph("bicubic", graph.scale, 1)));
   const runner = opts.threads > 0 ? await createWorkerRunner(engine, opts.threads) : new InlineRunner(engine);
-  try {
-    const net = prepareNetwork(engine, graph);
-    const alpha = prepareNetwork(engine, validateGraph(resizeGraph("bicubic", graph.scale, 1)));
-    const [netId, alphaId] = await Promise.all([runner.register(net.handle), runner.register(alpha.handle)]);
-    return new Upscaler(engine, runner, graph, net, alpha, netId, alphaId, opts.tileSize, opts.memoryLimit);
-  } catch (e) {
-    await runner.dispose();
-    throw e;
-  }
+  return new Upscaler(engine, runner, graph, net, alpha, opts.tileSize, opts.memoryLimit);
 }
 
 // Loaded lazily so single-threaded use (and bundles without workers) never pull in the pool.
@@ -82,8 +76,6 @@ export class Upscaler {
     readonly graph: ValidatedGraph,
     private readonly net: PreparedNetwork,
     private readonly alphaNet: PreparedNetwork,
-    private readonly netId: number,
-    private readonly alphaNetId: number,
     private readonly tileSize: number,
     private readonly memoryLimit: number,
   ) {}
@@ -126,7 +118,8 @@ export class Upscaler {
     const out = new Uint8ClampedArray(width * s * height * s * 4);
     const hasAlpha = !isOpaque(image.data);
     const halo = Math.max(this.graph.receptiveRadius, hasAlpha ? this.alphaNet.graph.receptiveRadius : 0);
-    const tiles = planTiles(width, height, { tileSize: this.tileSize, halo, minTiles: 2 * this.runner.concurrency });
+    const tileSize = this.fitTileSize(halo, hasAlpha);
+    const tiles = planTiles(width, height, { tileSize, halo, minTiles: 2 * this.runner.concurrency });
     let done = 0;
     let failure: unknown;
     const queue = [...tiles];
@@ -149,7 +142,10 @@ export class Upscaler {
       } catch (e) {
         // Pool full while other tiles run: wait for one and retry; with nothing in flight it never fits.
         if (e instanceof OutOfMemoryError && inFlight.size > 0) { await Promise.race(inFlight); continue; }
-        failure = e;
+        failure = e instanceof OutOfMemoryError && this.graph.global
+          ? new OutOfMemoryError(e.requestedBytes, e.availableBytes,
+            `Network '${this.graph.name}' reads whole-image statistics, so the image cannot be tiled and every activation is image-sized: raise options.memoryLimit or upscale a smaller image.`)
+          : e;
         break;
       }
       queue.shift();
@@ -169,6 +165,26 @@ export class Upscaler {
     await this.runner.dispose();
     this.engine.pool.release(this.net.weightsLease);
     this.engine.pool.release(this.alphaNet.weightsLease);
+  }
+
+  /**
+   * The largest tile side ≤ options.tileSize for which one tile per thread fits in the free pool, so
+   * memory bounds the tile instead of failing the job. Global networks are one whole-image tile.
+   */
+  private fitTileSize(halo: number, hasAlpha: boolean): number {
+    if (!Number.isFinite(halo)) return this.tileSize;
+    const free = this.engine.pool.largestFreeRun() * 0.9;
+    const fits = (t: number) => {
+      const side = t + 2 * halo;
+      return this.runner.concurrency * this.tileBytes({ core: { x: 0, y: 0, w: t, h: t }, padded: { x: 0, y: 0, w: side, h: side }, index: 0 }, hasAlpha) <= free;
+    };
+    if (fits(this.tileSize)) return this.tileSize;
+    let lo = 8, hi = this.tileSize;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (fits(mid)) lo = mid; else hi = mid - 1;
+    }
+    return lo;
   }
 
   private plansFor(h: number, w: number) {
@@ -202,8 +218,19 @@ export class Upscaler {
       mem.set(image.data.subarray(src, src + padded.w * 4), rgbaPtr + row * padded.w * 4);
     }
     const crop = { x: core.x - padded.x, y: core.y - padded.y, w: core.w, h: core.h };
-    await this.runner.run(this.netId, hasAlpha ? this.alphaNetId : null,
-      { rgbaPtr, width: padded.w, height: padded.h, arenaPtr, plan, alphaPlan: hasAlpha ? alphaPlan : null, crop, outPtr }, signal);
+    const task = {
+      net: this.net.handle,
+      alphaNet: hasAlpha ? this.alphaNet.handle : null,
+      job: { rgbaPtr, width: padded.w, height: padded.h, arenaPtr, plan, alphaPlan: hasAlpha ? alphaPlan : null, crop, outPtr },
+      lease,
+    };
+    try {
+      await this.runner.run(task, signal);
+    } catch (e) {
+      // A worker that died is replaced by the pool; the tile's inputs are untouched, so run it once more.
+      if (!(e instanceof WorkerError)) throw e;
+      await this.runner.run(task, signal);
+    }
     const ow = image.width * s;
     const rowBytes = core.w * s * 4;
     const mem2 = this.engine.u8(0, lease.ptr + lease.bytes);

@@ -5,7 +5,7 @@
 import { instantiateKernels, loadKernelModule, type KernelModule, type WasmVariantOption } from "../backends/wasm/module.js";
 import type { Kernels } from "../backends/wasm/abi.js";
 import { BufferPool, type PoolLayout } from "./buffer-pool.js";
-import { kCounterBytes, kReservedBytes } from "./counters.js";
+import { kCounterBytes, kMaxThreads, kReservedBytes, kThreadSlotBytes } from "./counters.js";
 import { OutOfMemoryError } from "../errors.js";
 
 const PAGE = 65536;
@@ -27,16 +27,21 @@ export class Engine {
   private constructor(readonly shared: EngineShared, thread: number) {
     this.kernels = instantiateKernels(shared.module, shared.memory);
     this.pool = new BufferPool(shared.memory.buffer, shared.layout, thread);
+    this.thread = thread;
   }
+
+  /** 0 on the scheduling thread, 1..kMaxThreads in workers. */
+  readonly thread: number;
 
   /** Creates a fresh shared memory of `memoryLimit` bytes (address space is reserved; pages are touched lazily). */
   static async create(opts: { memoryLimit: number; wasmVariant?: WasmVariantOption }): Promise<Engine> {
     const module = await loadKernelModule(opts.wasmVariant);
     const countersPtr = kReservedBytes;
-    const tablePtr = countersPtr + kCounterBytes;
-    const maxBlocks = Math.floor((opts.memoryLimit - tablePtr) / (BLOCK_BYTES + 4));
-    if (maxBlocks < 16) throw new RangeError(`options.memoryLimit must be at least ${(tablePtr + 16 * (BLOCK_BYTES + 4)) >> 20} MiB, got ${opts.memoryLimit}`);
-    const poolPtr = Math.ceil((tablePtr + 4 * maxBlocks) / BLOCK_BYTES) * BLOCK_BYTES;
+    const threadSlotsPtr = countersPtr + kCounterBytes;
+    const tablesPtr = Math.ceil((threadSlotsPtr + kThreadSlotBytes) / 64) * 64;
+    const maxBlocks = Math.floor((opts.memoryLimit - tablesPtr) / (BLOCK_BYTES + 12));
+    if (maxBlocks < 16) throw new RangeError(`options.memoryLimit must be at least ${(tablesPtr + 16 * (BLOCK_BYTES + 12)) >> 20} MiB, got ${opts.memoryLimit}`);
+    const poolPtr = Math.ceil((tablesPtr + 12 * maxBlocks) / BLOCK_BYTES) * BLOCK_BYTES;
     const blockCount = Math.floor((opts.memoryLimit - poolPtr) / BLOCK_BYTES);
     const pages = Math.ceil((poolPtr + blockCount * BLOCK_BYTES) / PAGE);
     let memory: WebAssembly.Memory;
@@ -45,16 +50,34 @@ export class Engine {
     } catch (cause) {
       throw new OutOfMemoryError(pages * PAGE, 0, `The engine could not reserve a shared memory of that size (${(cause as Error).message}); pass a smaller memoryLimit.`);
     }
-    return new Engine({ memory, module, layout: { countersPtr, tablePtr, poolPtr, blockBytes: BLOCK_BYTES, blockCount } }, 0);
+    return new Engine({ memory, module, layout: { countersPtr, threadSlotsPtr, tablesPtr, poolPtr, blockBytes: BLOCK_BYTES, blockCount } }, 0);
   }
 
-  /** Joins an existing engine from another thread (index ≥ 1 for workers). */
-  static join(shared: EngineShared, thread: number): Engine {
-    return new Engine(shared, thread);
+  /**
+   * Joins an existing engine from a worker: claims a free thread index (1..kMaxThreads) for `workerId`
+   * with compareExchange, so per-thread accounting can name it. The scheduler frees it when the worker ends.
+   */
+  static join(shared: EngineShared, workerId: number): Engine {
+    const slots = new Int32Array(shared.memory.buffer, shared.layout.threadSlotsPtr, kMaxThreads + 1);
+    for (let i = 1; i <= kMaxThreads; i++) {
+      if (Atomics.compareExchange(slots, i, 0, workerId) === 0) return new Engine(shared, i);
+    }
+    throw new RangeError(`more than ${kMaxThreads} workers joined one engine`);
   }
 
   get memory(): WebAssembly.Memory {
     return this.shared.memory;
+  }
+
+  /** Frees the thread index held by `workerId` (a worker that exited or died); returns it, or 0. */
+  releaseThreadSlot(workerId: number): number {
+    const slots = this.threadSlots();
+    for (let i = 1; i <= kMaxThreads; i++) if (Atomics.compareExchange(slots, i, workerId, 0) === workerId) return i;
+    return 0;
+  }
+
+  private threadSlots(): Int32Array {
+    return new Int32Array(this.shared.memory.buffer, this.shared.layout.threadSlotsPtr, kMaxThreads + 1);
   }
 
   f32(ptr: number, length: number): Float32Array {

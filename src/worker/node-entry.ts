@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: MIT
+// piscina's task module: one TileWorker per worker thread, created from workerData at start-up.
+import { threadId, workerData } from "node:worker_threads";
+import type { EngineShared } from "../runtime/engine.js";
+import { TileWorker } from "./tile-worker.js";
+import type { TileDone, TileTask } from "./protocol.js";
+
+const worker = new TileWorker((workerData as { shared: EngineShared }).shared, threadId);
+
+export default function runTileTask(task: TileTask): TileDone {
+  return worker.run(task);
+}

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: MIT
+// The messages between the scheduler and its workers. Tasks are self-contained (network structure and
+// weight pointers travel with each tile, the weights themselves stay in the shared memory), so a
+// replacement worker needs nothing but the engine to pick up where a dead one stopped.
+import type { EngineShared } from "../runtime/engine.js";
+import type { NetworkHandle } from "../runtime/network.js";
+import type { TileJob } from "../runtime/tile-task.js";
+import type { Lease } from "../runtime/buffer-pool.js";
+
+export interface TileTask {
+  net: NetworkHandle;
+  alphaNet: NetworkHandle | null;
+  job: TileJob;
+  /** The lease holding the tile's buffers (the worker marks itself as its user while it runs). */
+  lease: Lease;
+}
+
+export interface TileDone {
+  /** Thread index of the worker that ran the tile. */
+  thread: number;
+  ms: number;
+}
+
+/** Workers that are not piscina's (browsers, Deno) speak this. */
+export type ToWorker =
+  | { type: "init"; shared: EngineShared; workerId: number }
+  | { type: "tile"; id: number; task: TileTask };
+
+export type FromWorker =
+  | { type: "ready"; thread: number }
+  | { type: "done"; id: number; result: TileDone }
+  | { type: "error"; id: number; error: { name: string; code?: string; message: string } };
