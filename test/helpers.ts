@@ -83,3 +83,24 @@ export function randomImage(rand: () => number, width: number, height: number, o
   for (let i = 0; i < data.length; i++) data[i] = opaque && i % 4 === 3 ? 255 : Math.floor(rand() * 256);
   return { data, width, height };
 }
+
+/** A small ×4 network with a whole-image statistic (GlobalMean → Dense → dynamic conv bias): untileable. */
+export function globalNetwork(rand: () => number): import("../src/model/graph.js").Graph {
+  return {
+    name: "test-global", scale: 4, input: "x", output: "y",
+    nodes: [
+      { op: "Conv2D", inputs: ["x"], output: "a", attrs: { k: 3, cout: 8, act: "relu" }, weights: { kernel0: "k0" } },
+      { op: "GlobalMean", inputs: ["a"], output: "m", attrs: {}, weights: {} },
+      { op: "Dense", inputs: ["m"], output: "d", attrs: { units: 48, act: "leaky", alpha: 0.1 }, weights: { matrix0: "m0", bias: "c0" } },
+      { op: "Conv2D", inputs: ["a", "x", "d"], output: "b", attrs: { k: 3, cout: 48, dynamicBias: true }, weights: { kernel0: "k1", kernel1: "k2" } },
+      { op: "PixelShuffle", inputs: ["b"], output: "y", attrs: { r: 4 }, weights: {} },
+    ],
+    weights: {
+      k0: { shape: [8, 3, 3, 3], data: randomArray(216, rand, -0.5, 0.5) },
+      m0: { shape: [8, 48], data: randomArray(8 * 48, rand, -0.5, 0.5) },
+      c0: { shape: [48], data: randomArray(48, rand, 0.2, 0.5) },
+      k1: { shape: [48, 3, 3, 8], data: randomArray(48 * 72, rand, -0.1, 0.1) },
+      k2: { shape: [48, 3, 3, 3], data: randomArray(48 * 27, rand, -0.1, 0.1) },
+    },
+  };
+}

@@ -10,6 +10,10 @@ import { planExecution, type ExecutionPlan } from "../runtime/plan.js";
 import { planTiles, type Tile } from "../runtime/tiler.js";
 import { InlineRunner, type TileRunner } from "../runtime/runner.js";
 import type { Lease } from "../runtime/buffer-pool.js";
+import { tileInput, tileOutput } from "../runtime/tile-task.js";
+import { runPlanWasm, runStepWasm } from "../runtime/executor.js";
+import { getOp } from "../ops/registry.js";
+import type { TileTask, WorkerTask } from "../worker/protocol.js";
 import type { PoolStats } from "../runtime/counters.js";
 import { loadNetwork, type ModelSource } from "../model/load.js";
 import { resizeGraph, DEFAULT_MODEL } from "../model/builtin.js";
@@ -218,25 +222,54 @@ export class Upscaler {
       mem.set(image.data.subarray(src, src + padded.w * 4), rgbaPtr + row * padded.w * 4);
     }
     const crop = { x: core.x - padded.x, y: core.y - padded.y, w: core.w, h: core.h };
-    const task = {
+    const task: TileTask = {
+      kind: "tile",
       net: this.net.handle,
       alphaNet: hasAlpha ? this.alphaNet.handle : null,
       job: { rgbaPtr, width: padded.w, height: padded.h, arenaPtr, plan, alphaPlan: hasAlpha ? alphaPlan : null, crop, outPtr },
       lease,
     };
-    try {
-      await this.runner.run(task, signal);
-    } catch (e) {
-      // A worker that died is replaced by the pool; the tile's inputs are untouched, so run it once more.
-      if (!(e instanceof WorkerError)) throw e;
-      await this.runner.run(task, signal);
-    }
+    if (this.graph.global && this.runner.concurrency > 1) await this.runLayerMajor(task, signal);
+    else await this.runRetrying(task, signal);
     const ow = image.width * s;
     const rowBytes = core.w * s * 4;
     const mem2 = this.engine.u8(0, lease.ptr + lease.bytes);
     for (let row = 0; row < core.h * s; row++) {
       out.set(mem2.subarray(outPtr + row * rowBytes, outPtr + (row + 1) * rowBytes), ((core.y * s + row) * ow + core.x * s) * 4);
     }
+  }
+
+  /** A worker that died is replaced by the pool; the task's inputs are untouched, so run it once more. */
+  private async runRetrying(task: WorkerTask, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.runner.run(task, signal);
+    } catch (e) {
+      if (!(e instanceof WorkerError)) throw e;
+      await this.runner.run(task, signal);
+    }
+  }
+
+  /**
+   * Networks with whole-image statistics run layer by layer over the whole image: each bandable step's
+   * rows are split across the threads, the rest (means, small dense layers) run here. Every output
+   * element is computed exactly as in one pass, so the result is bit-identical to threads: 0.
+   */
+  private async runLayerMajor(task: TileTask, signal?: AbortSignal): Promise<void> {
+    const k = this.engine.kernels;
+    const { job, net, lease } = task;
+    tileInput(k, job);
+    for (const step of job.plan.steps) {
+      throwIfAborted(signal);
+      const h = step.output.shape.h;
+      const parts = getOp(net.nodes[step.nodeIndex].op)!.bandable ? Math.min(h, this.runner.concurrency) : 1;
+      if (parts === 1) { runStepWasm(k, net, step, job.arenaPtr, 0, h); continue; }
+      await Promise.all(Array.from({ length: parts }, (_, i) => this.runRetrying({
+        kind: "band", net, step, arenaPtr: job.arenaPtr, lease,
+        y0: Math.round((i * h) / parts), y1: Math.round(((i + 1) * h) / parts),
+      }, signal)));
+    }
+    if (job.alphaPlan && task.alphaNet) runPlanWasm(k, task.alphaNet, job.alphaPlan, job.arenaPtr + job.plan.arenaBytes);
+    tileOutput(k, net.scale, job);
   }
 }
 

@@ -5,7 +5,7 @@
 import { Piscina } from "piscina";
 import type { Engine } from "../runtime/engine.js";
 import type { TileRunner } from "../runtime/runner.js";
-import type { TileDone, TileTask } from "../worker/protocol.js";
+import type { TileDone, WorkerTask } from "../worker/protocol.js";
 import { AbortError, WorkerError } from "../errors.js";
 
 // Under tsx (tests from src/) the worker module is the .ts file next to this one.
@@ -31,7 +31,7 @@ export class NodePool implements TileRunner {
     return new NodePool(piscina, threads);
   }
 
-  async run(task: TileTask, signal?: AbortSignal): Promise<TileDone> {
+  async run(task: WorkerTask, signal?: AbortSignal): Promise<TileDone> {
     try {
       return await this.piscina.run(task, { signal });
     } catch (err) {

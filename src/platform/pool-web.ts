@@ -3,7 +3,7 @@
 // typed protocol of worker/protocol.ts. A worker that dies (or is stopped by an abort) is replaced.
 import type { Engine } from "../runtime/engine.js";
 import type { TileRunner } from "../runtime/runner.js";
-import type { FromWorker, TileDone, TileTask, ToWorker } from "../worker/protocol.js";
+import type { FromWorker, TileDone, WorkerTask, ToWorker } from "../worker/protocol.js";
 import { AbortError, SrganError, WorkerError, type ErrorCode } from "../errors.js";
 
 const WORKER_URL = new URL("../worker/web-entry.js", import.meta.url);
@@ -65,7 +65,7 @@ export class WebPool implements TileRunner {
     this.waiting.shift()?.();
   }
 
-  async run(task: TileTask, signal?: AbortSignal): Promise<TileDone> {
+  async run(task: WorkerTask, signal?: AbortSignal): Promise<TileDone> {
     for (;;) {
       if (signal?.aborted) throw new AbortError(signal.reason);
       const slot = this.slots.find((s) => !s.busy);
@@ -80,7 +80,7 @@ export class WebPool implements TileRunner {
             resolve: (d) => { signal?.removeEventListener("abort", onAbort); resolve(d); },
             reject: (e) => { signal?.removeEventListener("abort", onAbort); reject(e); },
           };
-          slot.worker.postMessage({ type: "tile", id, task } satisfies ToWorker);
+          slot.worker.postMessage({ type: "task", id, task } satisfies ToWorker);
         });
       }
       await new Promise<void>((res) => this.waiting.push(res));

@@ -4,13 +4,14 @@
 // the same memory.
 import type { Engine } from "./engine.js";
 import { runTile } from "./tile-task.js";
-import type { TileTask, TileDone } from "../worker/protocol.js";
+import { runStepWasm } from "./executor.js";
+import type { TileDone, WorkerTask } from "../worker/protocol.js";
 
 export interface TileRunner {
   /** Tiles that may be in flight at once (the number of threads). */
   readonly concurrency: number;
-  /** Runs one tile; rejects with AbortError if `signal` fires first (a running tile's worker is replaced). */
-  run(task: TileTask, signal?: AbortSignal): Promise<TileDone>;
+  /** Runs one task; rejects with AbortError if `signal` fires first (a running task's worker is replaced). */
+  run(task: WorkerTask, signal?: AbortSignal): Promise<TileDone>;
   dispose(): Promise<void>;
 }
 
@@ -18,9 +19,10 @@ export interface TileRunner {
 export class InlineRunner implements TileRunner {
   readonly concurrency = 1;
   constructor(private readonly engine: Engine) {}
-  async run(task: TileTask): Promise<TileDone> {
+  async run(task: WorkerTask): Promise<TileDone> {
     const t0 = performance.now();
-    runTile(this.engine.kernels, task.net, task.alphaNet, task.job);
+    if (task.kind === "tile") runTile(this.engine.kernels, task.net, task.alphaNet, task.job);
+    else runStepWasm(this.engine.kernels, task.net, task.step, task.arenaPtr, task.y0, task.y1);
     return { thread: 0, ms: performance.now() - t0 };
   }
   async dispose(): Promise<void> {}

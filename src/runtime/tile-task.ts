@@ -25,20 +25,29 @@ export interface TileJob {
 }
 
 export function runTile(k: Kernels, net: NetworkHandle, alphaNet: NetworkHandle | null, job: TileJob): void {
-  const { plan, alphaPlan, arenaPtr } = job;
-  const n = job.width * job.height;
-  const alphaArena = arenaPtr + plan.arenaBytes;
-  const alphaIn = alphaPlan ? alphaArena + alphaPlan.input.offset : 0;
-  k.rgba8_to_f32(job.rgbaPtr, arenaPtr + plan.input.offset, alphaIn, 0, n);
-  runPlanWasm(k, net, plan, arenaPtr);
-  if (alphaPlan && alphaNet) runPlanWasm(k, alphaNet, alphaPlan, alphaArena);
-  const s = net.scale;
+  tileInput(k, job);
+  runPlanWasm(k, net, job.plan, job.arenaPtr);
+  if (job.alphaPlan && alphaNet) runPlanWasm(k, alphaNet, job.alphaPlan, alphaArena(job));
+  tileOutput(k, net.scale, job);
+}
+
+const alphaArena = (job: TileJob) => job.arenaPtr + job.plan.arenaBytes;
+
+/** RGBA8 → the plan's f32 RGB input (and the alpha plan's input). */
+export function tileInput(k: Kernels, job: TileJob): void {
+  const alphaIn = job.alphaPlan ? alphaArena(job) + job.alphaPlan.input.offset : 0;
+  k.rgba8_to_f32(job.rgbaPtr, job.arenaPtr + job.plan.input.offset, alphaIn, 0, job.width * job.height);
+}
+
+/** The crop of the network output (and alpha) → RGBA8 at job.outPtr. */
+export function tileOutput(k: Kernels, scale: number, job: TileJob): void {
+  const { plan, alphaPlan, crop } = job;
   const outW = plan.output.shape.w;
-  const cw = job.crop.w * s;
-  const rgb = arenaPtr + plan.output.offset;
-  const alpha = alphaPlan ? alphaArena + alphaPlan.output.offset : 0;
-  for (let row = 0; row < job.crop.h * s; row++) {
-    const src = (job.crop.y * s + row) * outW + job.crop.x * s; // pixel index in the tile's output
+  const cw = crop.w * scale;
+  const rgb = job.arenaPtr + plan.output.offset;
+  const alpha = alphaPlan ? alphaArena(job) + alphaPlan.output.offset : 0;
+  for (let row = 0; row < crop.h * scale; row++) {
+    const src = (crop.y * scale + row) * outW + crop.x * scale; // pixel index in the tile's output
     k.f32_to_rgba8(rgb + src * 12, alpha ? alpha + src * 4 : 0, job.outPtr + row * cw * 4, 0, cw);
   }
 }

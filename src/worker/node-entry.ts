@@ -3,10 +3,10 @@
 import { threadId, workerData } from "node:worker_threads";
 import type { EngineShared } from "../runtime/engine.js";
 import { TileWorker } from "./tile-worker.js";
-import type { TileDone, TileTask } from "./protocol.js";
+import type { TileDone, WorkerTask } from "./protocol.js";
 
 const worker = new TileWorker((workerData as { shared: EngineShared }).shared, threadId);
 
-export default function runTileTask(task: TileTask): TileDone {
+export default function runTask(task: WorkerTask): TileDone {
   return worker.run(task);
 }

@@ -6,14 +6,32 @@ import type { EngineShared } from "../runtime/engine.js";
 import type { NetworkHandle } from "../runtime/network.js";
 import type { TileJob } from "../runtime/tile-task.js";
 import type { Lease } from "../runtime/buffer-pool.js";
+import type { PlanStep } from "../runtime/plan.js";
 
 export interface TileTask {
+  kind: "tile";
   net: NetworkHandle;
   alphaNet: NetworkHandle | null;
   job: TileJob;
   /** The lease holding the tile's buffers (the worker marks itself as its user while it runs). */
   lease: Lease;
 }
+
+/**
+ * Output rows [y0, y1) of one step of a whole-image plan (layer-major execution of networks with
+ * whole-image statistics: every thread takes a band of every layer, the scheduler waits in between).
+ */
+export interface BandTask {
+  kind: "band";
+  net: NetworkHandle;
+  step: PlanStep;
+  arenaPtr: number;
+  y0: number;
+  y1: number;
+  lease: Lease;
+}
+
+export type WorkerTask = TileTask | BandTask;
 
 export interface TileDone {
   /** Thread index of the worker that ran the tile. */
@@ -24,7 +42,7 @@ export interface TileDone {
 /** Workers that are not piscina's (browsers, Deno) speak this. */
 export type ToWorker =
   | { type: "init"; shared: EngineShared; workerId: number }
-  | { type: "tile"; id: number; task: TileTask };
+  | { type: "task"; id: number; task: WorkerTask };
 
 export type FromWorker =
   | { type: "ready"; thread: number }

@@ -3,7 +3,8 @@
 // engine once (own kernel instance, same memory), then run tiles.
 import { Engine, type EngineShared } from "../runtime/engine.js";
 import { runTile } from "../runtime/tile-task.js";
-import type { TileDone, TileTask } from "./protocol.js";
+import { runStepWasm } from "../runtime/executor.js";
+import type { TileDone, WorkerTask } from "./protocol.js";
 
 export class TileWorker {
   readonly engine: Engine;
@@ -11,12 +12,13 @@ export class TileWorker {
     this.engine = Engine.join(shared, workerId);
   }
 
-  run(task: TileTask): TileDone {
+  run(task: WorkerTask): TileDone {
     const t0 = performance.now();
     const { pool, kernels, thread } = this.engine;
     pool.setThread(task.lease, thread);
     try {
-      runTile(kernels, task.net, task.alphaNet, task.job);
+      if (task.kind === "tile") runTile(kernels, task.net, task.alphaNet, task.job);
+      else runStepWasm(kernels, task.net, task.step, task.arenaPtr, task.y0, task.y1);
     } finally {
       pool.setThread(task.lease, 0);
     }

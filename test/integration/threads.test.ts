@@ -3,7 +3,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { createUpscaler, type Upscaler } from "../../src/index.js";
-import { rng, randInt, shuffleNetwork, randomImage } from "../helpers.js";
+import { rng, randInt, shuffleNetwork, globalNetwork, randomImage } from "../helpers.js";
 
 const test = suite("threads");
 const rand = rng(2024);
@@ -31,6 +31,22 @@ test("threaded + tiled output is bit-identical to one whole-image pass (odd, pri
     assert.ok(sameBytes(a.data, b.data), `${w}x${h} differs`);
   }
   assert.equal(baseline(threaded), { currentBytes: threaded.stats().currentBytes, activeLeases: 2 }, "only the two weight leases remain");
+});
+
+test("whole-image-statistics network: layer-major bands on 3 threads equal one thread, bit for bit", async () => {
+  const g = globalNetwork(rng(11));
+  const one = await createUpscaler({ model: g, threads: 0 });
+  const three = await createUpscaler({ model: g, threads: 3 });
+  try {
+    for (const [w, h] of [[1, 1], [7, 1], [29, 23]]) {
+      const img = randomImage(rand, w, h);
+      const a = await one.upscale(img), b = await three.upscale(img);
+      assert.ok(sameBytes(a.data, b.data), `${w}x${h}`);
+    }
+    assert.is(three.stats().activeLeases, 2);
+  } finally {
+    await one.dispose(); await three.dispose();
+  }
 });
 
 test("concurrent callers on one upscaler get the same results as sequential calls", async () => {
@@ -122,19 +138,7 @@ test("a small memoryLimit shrinks tiles instead of failing, with identical outpu
 });
 
 test("out of pool memory (an untileable network) is a typed error naming the fix, and nothing leaks", async () => {
-  const r = rng(5);
-  const w = (n: number) => Float32Array.from({ length: n }, () => r() - 0.5);
-  const globalNet = {
-    name: "test-global", scale: 4, input: "x", output: "y",
-    nodes: [
-      { op: "Conv2D", inputs: ["x"], output: "a", attrs: { k: 1, cout: 48 }, weights: { kernel0: "k0" } },
-      { op: "GlobalMean", inputs: ["a"], output: "m", attrs: {}, weights: {} },
-      { op: "Dense", inputs: ["m"], output: "d", attrs: { units: 48 }, weights: { matrix0: "m0" } },
-      { op: "Conv2D", inputs: ["x", "d"], output: "b", attrs: { k: 1, cout: 48, dynamicBias: true }, weights: { kernel0: "k1" } },
-      { op: "PixelShuffle", inputs: ["b"], output: "y", attrs: { r: 4 }, weights: {} },
-    ],
-    weights: { k0: { shape: [48, 1, 1, 3], data: w(144) }, m0: { shape: [48, 48], data: w(48 * 48) }, k1: { shape: [48, 1, 1, 3], data: w(144) } },
-  };
+  const globalNet = globalNetwork(rng(5));
   const small = await createUpscaler({ model: globalNet, threads: 2, memoryLimit: 16 << 20 });
   try {
     const before = baseline(small);
