@@ -1,0 +1,97 @@
+// End-to-end upscaling benchmark: 256×256 → 1024×1024 for the bicubic baseline and an SRGAN-style
+// network (random weights, the shape of our default: conv 3→32, 6× conv 32→32, conv 32→48, PReLU,
+// pixel-shuffle, bilinear residual), 1 vs 2 threads, medians, GFLOP/s; then a 2048×2048 input's peak
+// RSS in a fresh process. Run: node --import tsx bench/e2e.bench.ts
+import { Bench } from "tinybench";
+import { spawnSync } from "node:child_process";
+import { writeFileSync, mkdirSync } from "node:fs";
+import { cpus } from "node:os";
+import { createUpscaler } from "../src/index.js";
+import type { Graph } from "../src/model/graph.js";
+
+export function srganStyle(width = 32, body = 6, seed = 1): Graph {
+  let s = seed;
+  const rnd = (n: number, scale: number) => Float32Array.from({ length: n }, () => ((s = (s * 16807) % 2147483647) / 2147483647 - 0.5) * scale);
+  const weights: Graph["weights"] = {};
+  const nodes: Graph["nodes"] = [];
+  let prev = "x", c = 3;
+  const conv = (cout: number, act: boolean) => {
+    const i = nodes.length;
+    weights[`k${i}`] = { shape: [cout, 3, 3, c], data: rnd(cout * 9 * c, 2 / Math.sqrt(9 * c)) };
+    weights[`b${i}`] = { shape: [cout], data: rnd(cout, 0.01) };
+    const w: Record<string, string> = { kernel0: `k${i}`, bias: `b${i}` };
+    if (act) { weights[`a${i}`] = { shape: [cout], data: rnd(cout, 0.1).map((v) => v + 0.1) }; w.slope = `a${i}`; }
+    nodes.push({ op: "Conv2D", inputs: [prev], output: `t${i}`, attrs: { k: 3, cout, ...(act ? { act: "prelu" } : {}) }, weights: w });
+    prev = `t${i}`; c = cout;
+  };
+  conv(width, true);
+  for (let i = 0; i < body; i++) conv(width, true);
+  conv(48, false);
+  nodes.push({ op: "PixelShuffle", inputs: [prev], output: "r", attrs: { r: 4 }, weights: {} });
+  nodes.push({ op: "Resize", inputs: ["x"], output: "up", attrs: { method: "bilinear", scale: 4 }, weights: {} });
+  nodes.push({ op: "Add", inputs: ["r", "up"], output: "y", attrs: {}, weights: {} });
+  return { name: `srgan-style-w${width}-b${body}`, scale: 4, input: "x", output: "y", nodes, weights };
+}
+
+/** Multiply-adds per input pixel of the conv layers. */
+export function macsPerPixel(g: Graph): number {
+  return g.nodes.filter((n) => n.op === "Conv2D").reduce((a, n) => a + g.weights[n.weights.kernel0].data.length, 0);
+}
+
+function testImage(w: number, h: number) {
+  const data = new Uint8ClampedArray(w * h * 4);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    const i = (y * w + x) * 4;
+    data[i] = (x * 255) / w; data[i + 1] = (y * 255) / h; data[i + 2] = ((x ^ y) & 255); data[i + 3] = 255;
+  }
+  return { data, width: w, height: h };
+}
+
+async function childPeakRss(model: string, size: number, threads: number): Promise<void> {
+  const up = await createUpscaler({ model, threads });
+  const img = testImage(size, size);
+  const before = process.resourceUsage().maxRSS * 1024;
+  const t0 = performance.now();
+  const out = await up.upscale(img);
+  const ms = performance.now() - t0;
+  const stats = up.stats();
+  await up.dispose();
+  console.log(JSON.stringify({ ms, peakRss: process.resourceUsage().maxRSS * 1024, rssBeforeJob: before, outputBytes: out.data.length, poolPeak: stats.peakBytes }));
+}
+
+async function main() {
+  if (process.argv[2] === "--child") return childPeakRss(process.argv[3], Number(process.argv[4]), Number(process.argv[5]));
+  const img = testImage(256, 256);
+  const net = srganStyle();
+  const flops = 2 * macsPerPixel(net) * 256 * 256;
+  const bench = new Bench({ time: 4000, warmup: true, warmupIterations: 2, iterations: 5 });
+  const ups = [];
+  for (const [label, model] of [["bicubic", "bicubic"], [net.name, net]] as const) {
+    for (const threads of [1, 2]) {
+      const up = await createUpscaler({ model, threads });
+      ups.push(up);
+      bench.add(`${label} 256→1024, ${threads} thread${threads > 1 ? "s" : ""}`, async () => { await up.upscale(img); });
+    }
+  }
+  await bench.run();
+  const rows = bench.tasks.map((t) => {
+    const median = t.result!.latency.p50!;
+    const isNet = t.name.startsWith("srgan");
+    return { case: t.name, medianMs: +median.toFixed(1), samples: t.result!.latency.samplesCount, ...(isNet ? { gflops: +(flops / median / 1e6).toFixed(2) } : {}) };
+  });
+  console.table(rows);
+  const scale = (a: string) => rows.find((r) => r.case.startsWith(a) && r.case.endsWith("1 thread"))!.medianMs / rows.find((r) => r.case.startsWith(a) && r.case.endsWith("2 threads"))!.medianMs;
+  console.log(`thread scaling 1→2: bicubic ${scale("bicubic").toFixed(2)}×, ${net.name} ${scale("srgan").toFixed(2)}× (${macsPerPixel(net)} MACs per input pixel)`);
+  for (const up of ups) await up.dispose();
+
+  const big = spawnSync(process.execPath, ["--import", "tsx", new URL(import.meta.url).pathname, "--child", "bicubic", "2048", "2"], { encoding: "utf8" });
+  const bigResult = JSON.parse(big.stdout.trim().split("\n").pop()!);
+  const mb = (b: number) => +(b / 1048576).toFixed(0);
+  console.log(`2048×2048 → 8192×8192 bicubic, 2 threads: ${bigResult.ms.toFixed(0)} ms, peak RSS ${mb(bigResult.peakRss)} MiB (output RGBA ${mb(bigResult.outputBytes)} MiB; budget output + 300 = ${mb(bigResult.outputBytes) + 300} MiB), pool peak ${mb(bigResult.poolPeak)} MiB`);
+  mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
+  writeFileSync(new URL("./results/e2e-latest.json", import.meta.url), JSON.stringify({
+    machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version }, date: new Date().toISOString(), rows, big: bigResult,
+  }, null, 2));
+}
+
+await main();

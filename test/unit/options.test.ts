@@ -1,0 +1,42 @@
+// Option validation table (piscina style): every bad option is a TypeError/RangeError naming it.
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { resolveOptions } from "../../src/api/options.js";
+import { createUpscaler } from "../../src/index.js";
+
+const test = suite("options");
+
+const bad: Array<[string, Record<string, unknown>, RegExp]> = [
+  ["threads negative", { threads: -1 }, /options\.threads/],
+  ["threads fractional", { threads: 1.5 }, /options\.threads/],
+  ["threads too many", { threads: 65 }, /options\.threads/],
+  ["threads string", { threads: "many" }, /options\.threads/],
+  ["tileSize too small", { tileSize: 4 }, /options\.tileSize/],
+  ["tileSize NaN", { tileSize: NaN }, /options\.tileSize/],
+  ["memoryLimit tiny", { memoryLimit: 1024 }, /options\.memoryLimit/],
+  ["memoryLimit huge", { memoryLimit: 2 ** 33 }, /options\.memoryLimit/],
+  ["wasmVariant unknown", { wasmVariant: "avx" }, /options\.wasmVariant/],
+];
+
+for (const [name, opts, message] of bad) {
+  test(`rejects ${name}`, () => {
+    assert.throws(() => resolveOptions(opts as never), (e: unknown) => (e instanceof RangeError || e instanceof TypeError) && message.test((e as Error).message));
+  });
+}
+
+test("defaults are documented values", () => {
+  const o = resolveOptions({});
+  assert.is(o.tileSize, 256);
+  assert.is(o.memoryLimit, 1 << 30);
+  assert.is(o.wasmVariant, "auto");
+  assert.ok(o.threads >= 1);
+  assert.is(resolveOptions({ threads: 0 }).threads, 0);
+});
+
+test("a bad model is a TypeError / typed model error", async () => {
+  try { await createUpscaler({ model: 42 as never, threads: 0 }); assert.unreachable(); } catch (e) { assert.instance(e, TypeError); assert.match((e as Error).message, /options\.model/); }
+  try { await createUpscaler({ model: "no-such-network.srnet", threads: 0 }); assert.unreachable(); } catch (e) { assert.is((e as { code: string }).code, "ERR_MODEL_FORMAT"); assert.match((e as Error).message, /no-such-network/); }
+  try { await createUpscaler({ model: new Uint8Array([1, 2, 3]), threads: 0 }); assert.unreachable(); } catch (e) { assert.is((e as { code: string }).code, "ERR_MODEL_FORMAT"); }
+});
+
+test.run();
