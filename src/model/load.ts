@@ -5,6 +5,7 @@ import { ModelFormatError } from "../errors.js";
 import { builtinGraph, BUILTIN_NAMES } from "./builtin.js";
 import { decodeNetwork, isSrnet } from "./format.js";
 import { validateGraph, type Graph, type ValidatedGraph } from "./graph.js";
+import { decodeRsr, isRsr } from "./rsr.js";
 import { readUrl } from "../platform/assets.js";
 
 export type ModelSource = string | URL | Uint8Array | ArrayBuffer | Graph;
@@ -22,9 +23,11 @@ export async function loadNetwork(source: ModelSource): Promise<ValidatedGraph> 
   throw new TypeError(`options.model must be a built-in name (${BUILTIN_NAMES.join(", ")}), a path or URL, bytes, or a graph`);
 }
 
-export function decodeNetworkBytes(bytes: Uint8Array, label: string): ValidatedGraph {
+/** Decodes a network file by its magic: .srnet, or srgan-rust .rsr (xz, FD 37 7A 58 5A 00; async to decompress). */
+export async function decodeNetworkBytes(bytes: Uint8Array, label: string): Promise<ValidatedGraph> {
   if (isSrnet(bytes)) return decodeNetwork(bytes);
-  throw new ModelFormatError(`${label}: not a network file this package reads (.srnet). Built-in names: ${BUILTIN_NAMES.join(", ")}`);
+  if (isRsr(bytes)) return decodeRsr(bytes, label);
+  throw new ModelFormatError(`${label}: not a network file this package reads (.srnet, or srgan-rust .rsr). Built-in names: ${BUILTIN_NAMES.join(", ")}`);
 }
 
 function toUrl(s: string): URL {
