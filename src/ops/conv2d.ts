@@ -55,12 +55,14 @@ export const Conv2D: OpDef = {
     for (let i = 0; i < imageInputCount(node); i++) {
       const kw = weights[node.weights[`kernel${i}`]];
       const cin = kw.shape[3];
-      // [cout][ky][kx][ci] → [ky][kx][ci][coPad]
-      const p = new Float32Array(k * k * cin * cp);
+      // [cout][ky][kx][ci] → [cout/8][ky][kx][ci][8], cout zero padded to a multiple of 8: the kernel
+      // walks one 8-channel block's taps with a constant stride (assembly/kernels/conv2d.ts).
+      const blocks = (cout + 7) >> 3;
+      const p = new Float32Array(blocks * k * k * cin * 8);
       const src = kw.data;
       for (let o = 0; o < cout; o++)
         for (let t = 0; t < k * k; t++)
-          for (let c = 0; c < cin; c++) p[(t * cin + c) * cp + o] = src[(o * k * k + t) * cin + c];
+          for (let c = 0; c < cin; c++) p[(((o >> 3) * k * k + t) * cin + c) * 8 + (o & 7)] = src[(o * k * k + t) * cin + c];
       out[`kernel${i}`] = p;
     }
     if (node.weights.bias) {
