@@ -7,6 +7,14 @@ export { pixel_shuffle_f32 } from "./kernels/pixel_shuffle";
 export { add_f32, add_channel_f32 } from "./kernels/add";
 export { channel_mean_f32, dense_f32 } from "./kernels/reduce";
 export { rgba8_to_f32, f32_to_rgba8 } from "./kernels/color";
+export { resize_f32 } from "./kernels/resize";
+export { u8_to_f32, f32_to_u8, srgb_to_linear_f32, linear_to_srgb_f32 } from "./kernels/srgb";
 
 // Bumped whenever an export's signature or meaning changes; checked by the loader.
 export const ABI_VERSION: i32 = 1;
+// Training (issue 5): backward passes, losses and the optimiser; see assembly/kernels/backward/.
+export { conv2d_grad_weight_f32 } from "./kernels/backward/conv2d_grad";
+export { prelu_grad_f32 } from "./kernels/backward/activation_grad";
+export { pixel_shuffle_grad_f32 } from "./kernels/backward/pixel_shuffle_grad";
+export { l1_loss_f32, charbonnier_loss_f32 } from "./kernels/backward/loss";
+export { adam_f32 } from "./kernels/backward/adam";

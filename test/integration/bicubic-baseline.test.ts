@@ -1,0 +1,65 @@
+// The classic SR baseline end to end on Set5 / Set14: HR cropped to a multiple of 4, LR made by
+// downscale() (antialiased MATLAB bicubic, or a box mean), SR by the built-in resize models through
+// the public upscaler, PSNR with a 4-pixel shave. The published numbers pin down every convention at
+// once (edge mode, pass order, antialiasing, rounding): a slip in any of them moves the mean by tenths.
+import { readdirSync, readFileSync } from "node:fs";
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { createUpscaler, type Upscaler } from "../../src/api/upscaler.js";
+import { decodeImage } from "../../src/image/codec.js";
+import { cropToMultiple, downscale, type DownscaleMethod } from "../../src/image/resample.js";
+import { psnr } from "../../src/metrics/quality.js";
+import { haveShared, SHARED } from "../helpers.js";
+
+const test = suite("bicubic baseline");
+
+// Targets: ../shared/README.md (bicubic ×4, Y) and ../shared/docs/srgan-rust-rsr.md §8 (RGB / Y).
+const CASES: { set: string; lr: DownscaleMethod; model: "bicubic" | "bilinear"; rgb: number; y: number }[] = [
+  { set: "Set5", lr: "bicubic", model: "bicubic", rgb: 26.70, y: 28.43 },
+  { set: "Set14", lr: "bicubic", model: "bicubic", rgb: NaN, y: 26.09 },
+  { set: "Set5", lr: "bicubic", model: "bilinear", rgb: 25.84, y: 27.56 },
+  { set: "Set14", lr: "box", model: "bicubic", rgb: 24.48, y: 26.10 },
+];
+const TOL = 0.01;
+
+if (haveShared("Set5/Set14 bicubic ×4 PSNR baseline")) {
+  const ups = new Map<string, Upscaler>();
+  const upscaler = async (model: string) => {
+    if (!ups.has(model)) ups.set(model, await createUpscaler({ model, threads: 0 }));
+    return ups.get(model)!;
+  };
+  const images = new Map<string, ReturnType<typeof decodeImage>[]>();
+  const load = (set: string) => {
+    if (!images.has(set)) {
+      const dir = `${SHARED}data/eval/${set}`;
+      images.set(set, readdirSync(dir).filter((f) => f.endsWith(".png")).sort().map((f) => decodeImage(new Uint8Array(readFileSync(`${dir}/${f}`)))));
+    }
+    return images.get(set)!;
+  };
+
+  for (const c of CASES) {
+    test(`${c.set}: LR ${c.lr}, SR ${c.model} ×4 → PSNR ${Number.isNaN(c.rgb) ? "" : `RGB ${c.rgb} / `}Y ${c.y} dB (±${TOL})`, async () => {
+      const up = await upscaler(c.model);
+      const hrs = load(c.set);
+      assert.is(hrs.length, c.set === "Set5" ? 5 : 14, "image count");
+      let rgb = 0, y = 0;
+      for (const full of hrs) {
+        const hr = cropToMultiple(full, 4);
+        const lr = await downscale(hr, 4, c.lr);
+        const sr = await up.upscale(lr);
+        assert.equal([sr.width, sr.height], [hr.width, hr.height]);
+        rgb += psnr(hr, sr, { shave: 4 }) / hrs.length;
+        y += psnr(hr, sr, { shave: 4, y: true }) / hrs.length;
+      }
+      const got = `RGB ${rgb.toFixed(3)} / Y ${y.toFixed(3)}`;
+      if (!Number.isNaN(c.rgb)) assert.ok(Math.abs(rgb - c.rgb) <= TOL, `RGB: ${got}, expected ${c.rgb}`);
+      assert.ok(Math.abs(y - c.y) <= TOL, `Y: ${got}, expected ${c.y}`);
+    });
+  }
+
+  test("dispose the upscalers", async () => {
+    for (const u of ups.values()) await u.dispose();
+  });
+}
+
+test.run();
