@@ -13,7 +13,10 @@ export type ErrorCode =
   | "ERR_ABORTED"           // the caller's AbortSignal fired
   | "ERR_WORKER"            // a worker died or misbehaved
   | "ERR_DISPOSED"          // the upscaler was used after dispose()
-  | "ERR_POOL";             // buffer-pool misuse (double release, foreign lease)
+  | "ERR_POOL"              // buffer-pool misuse (double release, foreign lease)
+  | "ERR_IMAGE_TOO_LARGE"   // an image's declared size is beyond what we agree to decode
+  | "ERR_USAGE"             // the command line is wrong (unknown command or flag, missing argument)
+  | "ERR_IO";               // a file or directory cannot be read or written
 
 export class SrganError extends Error {
   readonly code: ErrorCode;
@@ -35,6 +38,45 @@ export class ImageDecodeError extends SrganError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("ERR_IMAGE_DECODE", message, options);
     this.name = "ImageDecodeError";
+  }
+}
+
+/**
+ * The header declares a size we refuse before allocating anything: a hostile or broken file must not
+ * be able to ask for gigabytes. A subclass of ImageDecodeError so one catch handles every bad input.
+ */
+export class ImageTooLargeError extends ImageDecodeError {
+  readonly width: number;
+  readonly height: number;
+  constructor(width: number, height: number, limit: string) {
+    super(`image header declares ${width}×${height} pixels, over the limit of ${limit}. ` +
+      "If the file is genuine, split or downscale it with another tool first; otherwise it is corrupt");
+    (this as { code: ErrorCode }).code = "ERR_IMAGE_TOO_LARGE";
+    this.name = "ImageTooLargeError";
+    this.width = width;
+    this.height = height;
+  }
+}
+
+export class ImageEncodeError extends SrganError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ERR_IMAGE_ENCODE", message, options);
+    this.name = "ImageEncodeError";
+  }
+}
+
+/** A malformed command line; the CLI exits with status 2 for these and 1 for everything else. */
+export class UsageError extends SrganError {
+  constructor(message: string) {
+    super("ERR_USAGE", message);
+    this.name = "UsageError";
+  }
+}
+
+export class IoError extends SrganError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ERR_IO", message, options);
+    this.name = "IoError";
   }
 }
 
@@ -80,4 +122,19 @@ export function invalidInput(message: string): SrganError {
 
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortError(signal.reason);
+}
+
+/**
+ * The WebGL context was lost (GPU reset or driver update, too many contexts, WEBGL_lose_context) while
+ * or before a job ran on it; nothing drawn since is trusted, so the job's results were discarded.
+ * `restorable`: the browser may hand the context back ('webglcontextrestored'); until then run on wasm.
+ * (Code ERR_UNSUPPORTED: for now the GPU path is unavailable; catch by class to tell it apart.)
+ */
+export class ContextLostError extends SrganError {
+  readonly restorable: boolean;
+  constructor(message: string, restorable: boolean) {
+    super("ERR_UNSUPPORTED", `${message}. Run on backend: 'wasm'${restorable ? " until the context is restored" : ""}.`);
+    this.name = "ContextLostError";
+    this.restorable = restorable;
+  }
 }

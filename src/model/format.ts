@@ -93,7 +93,8 @@ export function decodeNetwork(bytes: Uint8Array): ValidatedGraph {
       throw new ModelFormatError(`${where}: data at offset ${t.offset} (+${want} bytes) lies outside the file`);
     }
     if (weights[t.name]) throw new ModelFormatError(`${where} appears twice`);
-    const raw = bytes.slice(dataStart + t.offset, dataStart + t.offset + want);
+    // A copy (new Uint8Array(view)), never .slice(): on a Node Buffer slice() is a view into a shared pool.
+    const raw = new Uint8Array(bytes.subarray(dataStart + t.offset, dataStart + t.offset + want));
     const data = t.dtype === "f16" ? f16ToF32(new Uint16Array(raw.buffer)) : new Float32Array(raw.buffer);
     for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) throw new ModelFormatError(`${where}: value ${i} is ${data[i]}`);
     weights[t.name] = { shape: t.shape, data };

@@ -20,6 +20,8 @@ export class InlineRunner implements TileRunner {
   readonly concurrency = 1;
   constructor(private readonly engine: Engine) {}
   async run(task: WorkerTask): Promise<TileDone> {
+    // Return to the event loop before each task, so an abort (Ctrl-C, a UI button) is seen between tiles.
+    await new Promise<void>((resolve) => setTimeout(resolve, 0));
     const t0 = performance.now();
     if (task.kind === "tile") runTile(this.engine.kernels, task.net, task.alphaNet, task.job);
     else runStepWasm(this.engine.kernels, task.net, task.step, task.arenaPtr, task.y0, task.y1);

@@ -53,6 +53,14 @@ test("round trip is lossless and runs to the same pixels", async () => {
   await a.dispose(); await b.dispose();
 });
 
+test("decodes from a Node Buffer that is a view into a larger pool", () => {
+  const bytes = encodeNetwork(net);
+  const pool = Buffer.alloc(bytes.length + 64, 0xff);
+  pool.set(bytes, 32);
+  const back = decodeNetwork(pool.subarray(32, 32 + bytes.length));
+  assert.equal(Array.from(back.weights.k0.data), Array.from(net.weights.k0.data));
+});
+
 test("float16 storage halves the weights and stays within half precision", () => {
   const f32 = encodeNetwork(net), f16 = encodeNetwork(net, { dtype: "f16" });
   assert.ok(f16.length < f32.length * 0.6);

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+// Command-line parsing shared by every `srgan` command: node:util parseArgs in strict mode, with its
+// errors rewritten as one-line UsageErrors that name the command, and typed readers for flag values.
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { UsageError } from "../errors.js";
+import type { UpscalerOptions } from "../api/options.js";
+
+/** What a command module exports; main.ts loads it lazily so `srgan psnr` never loads the engine. */
+export interface Command {
+  /** Full --help text. */
+  help: string;
+  /** Returns the exit code (0 when omitted); failures throw. */
+  run(argv: string[], ctx: Context): Promise<number | void>;
+}
+
+export interface Context {
+  /** Fires on the first Ctrl-C so long jobs stop cleanly. */
+  signal: AbortSignal;
+  /** stdout: results (values, summaries). */
+  out(line: string): void;
+  /** stderr: progress and per-item reports. */
+  err(line: string): void;
+  /** Whether stderr is a terminal (progress bars are drawn only then). */
+  tty: boolean;
+}
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>>;
+
+/**
+ * Parses `argv` for command `name`: exactly the `positionals` names (last ones optional when listed
+ * in `optional`), and the flags in `options`. Throws UsageError for anything else.
+ */
+export function parse<O extends Options>(name: string, argv: string[], options: O, positionals: string[], optional = 0): { values: Parsed<O>["values"]; args: string[] } {
+  let parsed: Parsed<O>;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true as const, strict: true as const });
+  } catch (e) {
+    throw new UsageError(`${name}: ${rewordParseError(e as Error & { code?: string })}; see 'srgan ${name} --help'`);
+  }
+  const got = parsed.positionals;
+  const min = positionals.length - optional;
+  if (got.length < min) throw new UsageError(`${name}: missing ${positionals.slice(got.length, min).join(" and ")}; usage: srgan ${name} ${positionals.join(" ")}${Object.keys(options).length ? " [options]" : ""}`);
+  if (got.length > positionals.length) throw new UsageError(`${name}: unexpected argument '${got[positionals.length]}'; usage: srgan ${name} ${positionals.join(" ")}${Object.keys(options).length ? " [options]" : ""}`);
+  return { values: parsed.values, args: got };
+}
+
+function rewordParseError(e: Error & { code?: string }): string {
+  // Node quotes the flag as '--name', '-n' or '-n, --name <value>': name the long form when there is one.
+  const quoted = /'([^']*)'/.exec(e.message)?.[1] ?? "";
+  const flag = /--[\w-]+/.exec(quoted)?.[0] ?? /-\w/.exec(quoted)?.[0] ?? quoted;
+  switch (e.code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION": return `unknown option '${flag}'`;
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+      if (/does not take an argument/.test(e.message)) return `option '${flag}' takes no value`;
+      return `option '${flag}' needs a value`;
+    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL": return "unexpected argument";
+    default: return e.message.split("\n")[0];
+  }
+}
+
+/** True when the arguments ask for help; checked before parsing so `--help` works beside bad flags. */
+export const wantsHelp = (argv: string[]) => argv.some((a) => a === "--help" || a === "-h");
+
+/** An integer flag in [min, max]; `undefined` stays undefined so library defaults apply. */
+export function intFlag(command: string, flag: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value.trim()) || Number(value) < min || Number(value) > max) {
+    throw new UsageError(`${command}: --${flag} must be an integer in [${min}, ${max}], got '${value}'`);
+  }
+  return Number(value);
+}
+
+/** --threads: a count, or 'auto' for one per core. */
+export function threadsFlag(command: string, value: string | undefined): number | "auto" | undefined {
+  if (value === "auto") return "auto";
+  return intFlag(command, "threads", value, 0, 64);
+}
+
+export function choiceFlag<T extends string>(command: string, flag: string, value: string | undefined, choices: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(choices as readonly string[]).includes(value)) throw new UsageError(`${command}: --${flag} must be one of ${choices.join(", ")}, got '${value}'`);
+  return value as T;
+}
+
+/** Flags shared by the commands that run a network. */
+export const UPSCALER_FLAGS = {
+  model: { type: "string", short: "m" },
+  threads: { type: "string", short: "t" },
+  "tile-size": { type: "string" },
+} as const;
+
+export const UPSCALER_HELP = `  -m, --model NAME|FILE   network: a built-in (nearest, bilinear, bicubic) or a .srnet/.rsr file
+                          (default: bicubic)
+  -t, --threads N|auto    worker threads; 0 runs on the main thread (default: auto, one per core)
+      --tile-size N       longest tile side in input pixels, 8–4096 (default: 256)`;
+
+export function upscalerOptions(command: string, v: { model?: string; threads?: string; "tile-size"?: string }): UpscalerOptions {
+  return {
+    model: v.model,
+    threads: threadsFlag(command, v.threads),
+    tileSize: intFlag(command, "tile-size", v["tile-size"], 8, 4096),
+  };
+}

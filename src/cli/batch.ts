@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: MIT
+// `srgan batch IN_DIR OUT_DIR`: every image through one upscaler (the network and workers are set
+// up once). Resumable: an existing output means "done" — writes are atomic, so it cannot be a torn
+// file from an interrupted run. A bad file is reported and skipped; the exit status says if any were.
+import { mkdir, readdir, stat } from "node:fs/promises";
+import { dirname, extname, join, relative, resolve, sep } from "node:path";
+import { createUpscaler } from "../api/upscaler.js";
+import { formatFromName } from "../image/codec.js";
+import { SrganError, UsageError } from "../errors.js";
+import { choiceFlag, intFlag, parse, upscalerOptions, UPSCALER_FLAGS, UPSCALER_HELP, type Command } from "./args.js";
+import { exists, ioError, readImage, seconds, writeImage } from "./io.js";
+import { progressBar } from "./progress.js";
+import { errorLine } from "./report.js";
+
+export const command: Command = {
+  help: `Usage: srgan batch IN_DIR OUT_DIR [options]
+
+Upscales every PNG and JPEG file in IN_DIR into OUT_DIR under the same name (created if needed).
+Outputs that already exist are skipped, so running the same command again after an interruption
+resumes where it stopped. A file that cannot be read or upscaled is reported and skipped; the
+exit status is 1 if any file failed. Hidden files (names starting with '.') are ignored.
+
+Options:
+${UPSCALER_HELP}
+  -r, --recursive         also process subdirectories (mirrored in OUT_DIR)
+      --format F          write every output as png or jpeg (default: the input's own format)
+  -q, --quality Q         JPEG output quality, 1–100 (default: 90)
+  -h, --help              show this help
+
+Example:
+  srgan batch photos/ photos-4x/ --recursive --format png`,
+
+  async run(argv, ctx) {
+    const { values, args: [inDir, outDir] } = parse("batch", argv, {
+      ...UPSCALER_FLAGS,
+      recursive: { type: "boolean", short: "r" },
+      format: { type: "string" },
+      quality: { type: "string", short: "q" },
+    }, ["IN_DIR", "OUT_DIR"]);
+    const options = upscalerOptions("batch", values);
+    const format = choiceFlag("batch", "format", values.format, ["png", "jpeg"] as const);
+    const quality = intFlag("batch", "quality", values.quality, 1, 100);
+    if (resolve(inDir) === resolve(outDir)) throw new UsageError("batch: OUT_DIR must differ from IN_DIR (outputs keep the input names)");
+    await checkDirectory(inDir);
+    const files = await listImages(resolve(inDir), values.recursive ?? false, resolve(outDir));
+    if (files.length === 0) {
+      ctx.out(`batch: no PNG or JPEG files in ${inDir}${values.recursive ? "" : " (use --recursive for subdirectories)"}`);
+      return 0;
+    }
+    const target = (rel: string) => join(outDir, format ? rel.slice(0, rel.length - extname(rel).length) + (format === "png" ? ".png" : ".jpg") : rel);
+    // With --format, a.png and a.jpg would both become a.png: the second would be skipped as "done".
+    const claimed = new Map<string, string>();
+    for (const rel of files) {
+      const other = claimed.get(target(rel));
+      if (other) throw new UsageError(`batch: ${other} and ${rel} would both be written to ${target(rel)}; rename one or drop --format`);
+      claimed.set(target(rel), rel);
+    }
+    try {
+      await mkdir(outDir, { recursive: true });
+    } catch (e) {
+      throw ioError("create directory", outDir, e);
+    }
+    const t0 = performance.now();
+    const up = await createUpscaler(options);
+    let upscaled = 0, skipped = 0, interrupted = false;
+    const failed: string[] = [];
+    const width = String(files.length).length;
+    try {
+      for (const [i, rel] of files.entries()) {
+        const tag = `[${String(i + 1).padStart(width)}/${files.length}]`;
+        const src = join(inDir, rel);
+        const dst = target(rel);
+        if (await exists(dst)) {
+          skipped++;
+          ctx.err(`${tag} skip ${rel} (${dst} exists)`);
+          continue;
+        }
+        const t = performance.now();
+        const bar = progressBar(`${tag} ${rel}`, ctx.tty);
+        try {
+          const img = await readImage(src);
+          const out = await up.upscale(img, { signal: ctx.signal, onProgress: (p) => bar.update(p.fraction, `${p.tilesDone}/${p.tilesTotal} tiles`) });
+          bar.done();
+          await mkdir(dirname(dst), { recursive: true }).catch((e) => { throw ioError("create directory", dirname(dst), e); });
+          await writeImage(dst, out, quality);
+          upscaled++;
+          ctx.err(`${tag} ${rel} → ${dst} (${img.width}×${img.height} → ${out.width}×${out.height}, ${seconds(performance.now() - t)})`);
+        } catch (e) {
+          bar.done();
+          if (ctx.signal.aborted || (e instanceof SrganError && e.code === "ERR_ABORTED")) {
+            interrupted = true;
+            break;
+          }
+          failed.push(rel);
+          ctx.err(`${tag} FAILED ${rel}: ${errorLine(e)}`);
+        }
+      }
+    } finally {
+      await up.dispose();
+    }
+    const left = files.length - upscaled - skipped - failed.length;
+    ctx.out(`batch: ${upscaled} upscaled, ${skipped} skipped (output exists), ${failed.length} failed` +
+      `${interrupted ? `, ${left} not done (interrupted: run the same command again to resume)` : ""} in ${seconds(performance.now() - t0)}`);
+    if (failed.length) ctx.out(`failed: ${failed.join(", ")}`);
+    return interrupted ? 130 : failed.length ? 1 : 0;
+  },
+};
+
+async function checkDirectory(dir: string): Promise<void> {
+  let s;
+  try {
+    s = await stat(dir);
+  } catch (e) {
+    throw ioError("read directory", dir, e);
+  }
+  if (!s.isDirectory()) throw new UsageError(`batch: IN_DIR '${dir}' is not a directory (use 'srgan upscale' for one file)`);
+}
+
+/** Image paths relative to `root`, sorted, skipping hidden entries and the output tree. */
+async function listImages(root: string, recursive: boolean, outRoot: string): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (e) {
+      throw ioError("read directory", dir, e);
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      if (entry.name.startsWith(".")) continue;
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        // Not into the output tree (OUT_DIR inside IN_DIR), and never along symlinks (no cycles).
+        if (recursive && full !== outRoot && !full.startsWith(outRoot + sep)) await walk(full);
+      } else if ((entry.isFile() || (entry.isSymbolicLink() && (await stat(full).then((s) => s.isFile(), () => false)))) && formatFromName(entry.name)) {
+        found.push(relative(root, full));
+      }
+    }
+  };
+  await walk(root);
+  return found;
+}

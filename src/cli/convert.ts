@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+// `srgan convert IN OUT`: any network the package reads (.srnet, srgan-rust .rsr, built-in) written
+// as .srnet. Without --f16 the weights must survive bit for bit, and we check that they did.
+import { decodeNetwork, encodeNetwork } from "../model/format.js";
+import type { Graph } from "../model/graph.js";
+import { SrganError } from "../errors.js";
+import { parse, type Command } from "./args.js";
+import { formatBytes, loadModel, writeBytesAtomic } from "./io.js";
+
+export const command: Command = {
+  help: `Usage: srgan convert IN OUT [options]
+
+Reads the network IN (.srnet, srgan-rust .rsr, or a built-in name) and writes it to OUT in this
+package's .srnet format. Weights are copied exactly (f32) unless --f16 is given.
+
+Options:
+      --f16               store weights as IEEE half floats (half the size, ~3 significant digits)
+  -h, --help              show this help
+
+Example:
+  srgan convert natural.rsr natural.srnet`,
+
+  async run(argv, ctx) {
+    const { values, args: [input, output] } = parse("convert", argv, { f16: { type: "boolean" } }, ["IN", "OUT"]);
+    const { graph, source } = await loadModel(input);
+    const dtype = values.f16 ? "f16" : "f32";
+    const bytes = encodeNetwork(graph, { dtype });
+    if (dtype === "f32") assertSameWeights(graph, decodeNetwork(bytes));
+    await writeBytesAtomic(output, bytes);
+    ctx.out(`${input} (${source}) → ${output} (.srnet ${dtype}, ${formatBytes(bytes.length)}; ${graph.name} ×${graph.scale}, ${graph.parameterCount.toLocaleString("en-US")} parameters)`);
+  },
+};
+
+/** Guards the "lossless" promise: a converter bug must fail here, not ship a subtly different network. */
+function assertSameWeights(a: Graph, b: Graph): void {
+  const bits = (f: Float32Array) => new Uint32Array(f.buffer, f.byteOffset, f.length);
+  for (const [name, w] of Object.entries(a.weights)) {
+    const got = b.weights[name]?.data;
+    const want = bits(w.data);
+    const same = got !== undefined && got.length === want.length && bits(got).every((x, i) => x === want[i]);
+    if (!same) throw new SrganError("ERR_MODEL_FORMAT", `conversion check failed: weight '${name}' did not survive the round trip bit for bit; please report this as a bug`);
+  }
+}

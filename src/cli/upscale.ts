@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+// `srgan upscale IN OUT`: one image through one upscaler, with a progress bar and optional pool stats.
+import { basename } from "node:path";
+import { createUpscaler } from "../api/upscaler.js";
+import type { PoolStats } from "../runtime/counters.js";
+import { intFlag, parse, upscalerOptions, UPSCALER_FLAGS, UPSCALER_HELP, type Command } from "./args.js";
+import { checkImageOutput, formatBytes, readImage, seconds, writeImage } from "./io.js";
+import { progressBar } from "./progress.js";
+
+export const command: Command = {
+  help: `Usage: srgan upscale IN OUT [options]
+
+Upscales the image IN (PNG or JPEG) by the network's scale and writes OUT; the output format
+follows OUT's extension (.png, .jpg, .jpeg). Transparency is kept (resized bicubically).
+
+Options:
+${UPSCALER_HELP}
+  -q, --quality Q         JPEG output quality, 1–100 (default: 90)
+      --stats             after the job, print the shared memory pool's peak and current bytes
+  -h, --help              show this help
+
+Example:
+  srgan upscale photo.jpg photo-4x.png --model bicubic --threads 4`,
+
+  async run(argv, ctx) {
+    const { values, args: [input, output] } = parse("upscale", argv, {
+      ...UPSCALER_FLAGS,
+      quality: { type: "string", short: "q" },
+      stats: { type: "boolean" },
+    }, ["IN", "OUT"]);
+    const options = upscalerOptions("upscale", values);
+    const quality = intFlag("upscale", "quality", values.quality, 1, 100);
+    checkImageOutput(output);
+    const img = await readImage(input);
+    const t0 = performance.now();
+    const up = await createUpscaler(options);
+    try {
+      const bar = progressBar(`upscale ${basename(input)}`, ctx.tty);
+      let out;
+      try {
+        out = await up.upscale(img, { signal: ctx.signal, onProgress: (p) => bar.update(p.fraction, `${p.tilesDone}/${p.tilesTotal} tiles`) });
+      } finally {
+        bar.done();
+      }
+      const size = await writeImage(output, out, quality);
+      const info = up.info();
+      ctx.out(`${input} (${img.width}×${img.height}) → ${output} (${out.width}×${out.height}, ${formatBytes(size)}) with ${info.model} ×${info.scale} ${options.threads === 0 ? "on the main thread" : `on ${info.threads} worker thread${info.threads === 1 ? "" : "s"}`} in ${seconds(performance.now() - t0)}`);
+      if (values.stats) ctx.out(formatStats(up.stats()));
+    } finally {
+      await up.dispose();
+    }
+  },
+};
+
+export function formatStats(s: PoolStats): string {
+  return `pool: peak ${s.peakBytes} bytes (${formatBytes(s.peakBytes)}), current ${s.currentBytes} bytes (${formatBytes(s.currentBytes)}), ` +
+    `${s.activeLeases} active / ${s.totalLeases} total leases, ${s.failedLeases} refused, capacity ${formatBytes(s.capacityBytes)}`;
+}

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: MIT
+// Image files ⇄ RGBA8 pixels, in any JS runtime: format detection by magic bytes, the size limits
+// every decode is held to (checked on the header, before any pixel memory is allocated), and
+// choosing an encoder from a file name.
+import { ImageDecodeError, ImageEncodeError, ImageTooLargeError, invalidInput } from "../errors.js";
+import type { RgbaImage } from "../api/upscaler.js";
+import { decodePngPixels, encodePngPixels, isPng, readPngHeader } from "./png.js";
+import { decodeJpegPixels, encodeJpegPixels, isJpeg, readJpegHeader } from "./jpeg.js";
+
+/** What decoders return: RGBA8, row-major, usable as ImageData and as upscaler input. */
+export interface DecodedImage extends RgbaImage {
+  data: Uint8ClampedArray;
+}
+
+export type ImageFormat = "png" | "jpeg";
+
+/** Largest side a decoded image may have (also the upscaler's input limit). */
+export const MAX_IMAGE_SIDE = 65535;
+/** Largest pixel count a decoded image may have: 2^28 is 1 GiB of RGBA. */
+export const MAX_IMAGE_PIXELS = 2 ** 28;
+
+export interface DecodeOptions {
+  /** Refuse images with more pixels than this (default and upper bound 2^28). */
+  maxPixels?: number;
+}
+
+/** The format named by the first bytes, or undefined when it is neither PNG nor JPEG. */
+export function detectImageFormat(bytes: Uint8Array): ImageFormat | undefined {
+  if (isPng(bytes)) return "png";
+  if (isJpeg(bytes)) return "jpeg";
+  return undefined;
+}
+
+/**
+ * Decodes a PNG or JPEG file to RGBA8. PNG: every colour type and bit depth, tRNS, Adam7; 16-bit
+ * samples are rounded to 8. JPEG: baseline and progressive, turned upright per EXIF orientation.
+ * @throws ImageTooLargeError when the header declares more than the limits allow,
+ *   ImageDecodeError when the file is not PNG/JPEG, truncated or corrupt.
+ * @example
+ * const img = decodeImage(await fs.readFile("in.png")); // { data, width, height }
+ */
+export function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): DecodedImage {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError("decodeImage(bytes): bytes must be a Uint8Array");
+  const maxPixels = Math.min(options.maxPixels ?? MAX_IMAGE_PIXELS, MAX_IMAGE_PIXELS);
+  const format = detectImageFormat(bytes);
+  if (format === "png") {
+    const h = readPngHeader(bytes);
+    checkSize(h.width, h.height, maxPixels);
+    return decodePngPixels(bytes, h);
+  }
+  if (format === "jpeg") {
+    const h = readJpegHeader(bytes);
+    checkSize(h.width, h.height, maxPixels);
+    return decodeJpegPixels(bytes, h);
+  }
+  throw new ImageDecodeError(describeUnknown(bytes));
+}
+
+function checkSize(width: number, height: number, maxPixels: number): void {
+  if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE) throw new ImageTooLargeError(width, height, `${MAX_IMAGE_SIDE} pixels per side`);
+  if (width * height > maxPixels) throw new ImageTooLargeError(width, height, `${maxPixels} pixels`);
+}
+
+const SIGNATURE_PNG = "\x89PNG\r\n\x1a\n";
+
+function describeUnknown(b: Uint8Array): string {
+  if (b.length === 0) return "the file is empty";
+  const ascii = String.fromCharCode(...b.subarray(0, 12));
+  const known: [RegExp, string][] = [
+    [/^GIF8[79]a/, "GIF"], [/^RIFF....WEBP/s, "WebP"], [/^BM/, "BMP"], [/^(II\*\0|MM\0\*)/, "TIFF"],
+    [/^....ftyp(avif|heic|heix|mif1)/s, "AVIF/HEIF"], [/^\xff\x0a|^\0\0\0\x0cJXL /, "JPEG XL"],
+  ];
+  const convert = "; only PNG and JPEG are read: convert the file to one of them";
+  for (const [re, name] of known) if (re.test(ascii)) return `the file is ${name}${convert}`;
+  if (b.length < 8 && SIGNATURE_PNG.startsWith(ascii)) return "the file is truncated inside the PNG signature; export or download it again";
+  if (b.length < 3 && b[0] === 0xff) return "the file is truncated right after the JPEG start marker; export or download it again";
+  const head = Array.from(b.subarray(0, 4), (x) => x.toString(16).padStart(2, "0")).join(" ");
+  return `the file is not a PNG or JPEG image (it starts with bytes ${head})${convert}`;
+}
+
+function checkPixels(img: RgbaImage, what: string): void {
+  if (!img || typeof img !== "object") throw new TypeError(`${what}: image must be { data, width, height }`);
+  const { data, width, height } = img;
+  if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray)) throw new TypeError(`${what}: image.data must be a Uint8Array or Uint8ClampedArray of RGBA bytes`);
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE) {
+    throw invalidInput(`${what}: image is ${width}×${height}; width and height must be integers in [1, ${MAX_IMAGE_SIDE}]`);
+  }
+  if (data.length !== width * height * 4) throw invalidInput(`${what}: image.data has ${data.length} bytes; ${width}×${height} RGBA needs ${width * height * 4}`);
+}
+
+/** PNG, 8-bit RGB when every pixel is opaque, else 8-bit RGBA. */
+export function encodePng(img: RgbaImage): Uint8Array {
+  checkPixels(img, "encodePng");
+  return encodePngPixels(img.data, img.width, img.height);
+}
+
+/** Baseline JPEG at `quality` 1–100 (default 90). Translucent pixels are composited over white. */
+export function encodeJpeg(img: RgbaImage, quality = 90): Uint8Array {
+  checkPixels(img, "encodeJpeg");
+  if (!Number.isInteger(quality) || quality < 1 || quality > 100) throw new RangeError(`encodeJpeg: quality must be an integer in [1, 100], got ${String(quality)}`);
+  if (img.width > 65500 || img.height > 65500) throw new ImageEncodeError(`JPEG cannot hold ${img.width}×${img.height}: its limit is 65500 per side; write PNG instead`);
+  return encodeJpegPixels(img.data, img.width, img.height, quality);
+}
+
+/** The format for a path's extension or a bare format name ("png", "jpg", "jpeg"), or undefined. */
+export function formatFromName(pathOrFormat: string): ImageFormat | undefined {
+  const ext = /(?:^|\.)([a-z0-9]+)$/i.exec(pathOrFormat.trim())?.[1]?.toLowerCase();
+  if (ext === "png") return "png";
+  if (ext === "jpg" || ext === "jpeg" || ext === "jpe" || ext === "jfif") return "jpeg";
+  return undefined;
+}
+
+/**
+ * Encodes for a file name or format name: `encodeImage(img, "out.png")`, `encodeImage(img, "jpeg")`.
+ * @throws ImageEncodeError when the extension names no supported format.
+ */
+export function encodeImage(img: RgbaImage, pathOrFormat: string, options: { quality?: number } = {}): Uint8Array {
+  const format = formatFromName(pathOrFormat);
+  if (format === "png") return encodePng(img);
+  if (format === "jpeg") return encodeJpeg(img, options.quality);
+  throw new ImageEncodeError(`cannot tell the output format from '${pathOrFormat}': use a .png, .jpg or .jpeg file name`);
+}
