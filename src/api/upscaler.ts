@@ -162,6 +162,11 @@ export class Upscaler {
     return { data: out, width: width * s, height: height * s };
   }
 
+  /** Starts a new peak window at the current usage (for measuring one job). */
+  resetPeak(): void {
+    this.engine.pool.resetPeak();
+  }
+
   /** Releases the workers and the shared memory. The upscaler cannot be used afterwards. */
   async dispose(): Promise<void> {
     if (this.disposed) return;

@@ -15,6 +15,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   downscale: { summary: "shrink an image by an integer factor", load: async () => (await import("./downscale.js")).command },
   psnr: { summary: "peak signal-to-noise ratio of TEST against REF, in dB", load: async () => (await import("./metrics.js")).psnrCommand },
   ssim: { summary: "structural similarity of TEST against REF", load: async () => (await import("./metrics.js")).ssimCommand },
+  "profile-memory": { summary: "peak working memory of one upscale", load: async () => (await import("./profile-memory.js")).command },
   info: { summary: "describe a network (built-in name or file)", load: async () => (await import("./info.js")).command },
   convert: { summary: "write any network this package reads as .srnet", load: async () => (await import("./convert.js")).command },
   quantise: { summary: "shrink a network's weights (f16 or trunc12)", load: async () => (await import("./quantise.js")).command },
@@ -25,7 +26,7 @@ const HELP = `Usage: srgan COMMAND [arguments] [options]
 Image super-resolution in WebAssembly.
 
 Commands:
-${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`).join("\n")}
+${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(15)} ${c.summary}`).join("\n")}
 
 Run 'srgan COMMAND --help' for a command's arguments and options.
 

@@ -189,7 +189,7 @@ test("batch: one upscaler for all, skips a bad file, resumes, exit 1 when any fa
 });
 
 test("--help on the top level and on every command exits 0", async () => {
-  const commands = ["upscale", "batch", "downscale", "psnr", "ssim", "info", "convert", "quantise"];
+  const commands = ["upscale", "batch", "downscale", "psnr", "ssim", "info", "convert", "quantise", "profile-memory"];
   const top = await srganHere(["--help"]);
   const each = [];
   for (const c of commands) each.push(await srganHere([c, "--help", "--frobnicate"]));
@@ -217,6 +217,15 @@ test("downscale, psnr and ssim print values", async () => {
   assertOneLineError(mismatch, 1, "ERR_INVALID_INPUT", /same size/);
   const db = Number(close.stdout.trim());
   assert.ok(db > 15 && db < 60, `bicubic round trip PSNR ${close.stdout}`);
+});
+
+test("profile-memory prints the job's pool peak and the process peak RSS", async () => {
+  const r = await srganHere(["profile-memory", p("truth.png"), "--threads", "0"]);
+  assert.is(r.status, 0, r.stderr);
+  const peak = Number(/pool peak (\d+) bytes/.exec(r.stdout)?.[1]);
+  assert.ok(peak > 0, r.stdout);
+  assert.match(r.stdout, /after the job 128\.0 KiB in 2 leases/);
+  assert.match(r.stdout, /process peak RSS/);
 });
 
 test("info, convert (lossless and --f16) and quantise on a .srnet file", async () => {
