@@ -28,28 +28,9 @@ const CASES: { set: string; lr: DownscaleMethod; model: Model; rgb: number; y: n
 ];
 const TOL = 0.01;
 
-/**
- * The box-sRGB LR of the §8 table: the block mean of v/255 summed in float64 row by row, ×255, then
- * rounded (exact halves to even). The tie samples (block sums ≡ 8 mod 16, a sixteenth of all) thus fall
- * either way by float error. downscale(…, 'box') rounds exact ties half up instead; on Set5 that moves
- * anime.rsr to 28.854 / 30.698 dB (woman.png alone is very tie-sensitive) and natural.rsr to
- * 28.273 / 30.122, while this generator reproduces all four Set5 and Set14 box cells to ≤ 0.005 dB.
- */
-function boxTableLr(hr: RgbaImage): RgbaImage {
-  const w = hr.width / 4, h = hr.height / 4;
-  const out = new Uint8ClampedArray(w * h * 4).fill(255);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      for (let c = 0; c < 3; c++) {
-        let s = 0;
-        for (let a = 0; a < 4; a++) for (let b = 0; b < 4; b++) s += hr.data[((4 * y + a) * hr.width + 4 * x + b) * 4 + c] / 255;
-        const v = (s / 16) * 255, r = Math.round(v);
-        out[(y * w + x) * 4 + c] = r - v === 0.5 && r % 2 === 1 ? r - 1 : r;
-      }
-    }
-  }
-  return { data: out, width: w, height: h };
-}
+// LR comes from downscale() for every method, as `srgan downscale` makes it. Its box mode rounds exact
+// halves to even: the table's LR was made in floating point, where those ties fall either way, and
+// half-up rounding would bias them all upward (anime.rsr on Set5 would then miss by 0.012 dB).
 
 if (haveShared("srgan-rust .rsr PSNR acceptance on Set5/Set14")) {
   const ups = new Map<Model, Upscaler>();
@@ -67,7 +48,7 @@ if (haveShared("srgan-rust .rsr PSNR acceptance on Set5/Set14")) {
       const list = [];
       for (const f of files) {
         const hr = cropToMultiple(decodeImage(new Uint8Array(readFileSync(`${dir}/${f}`))), 4);
-        list.push({ hr, lr: method === "box" ? boxTableLr(hr) : await downscale(hr, 4, method) });
+        list.push({ hr, lr: await downscale(hr, 4, method) });
       }
       pairs.set(key, list);
     }
