@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT
+// Pixel losses for training: the summed loss (returned, accumulated in f64 so a batch's total does not
+// depend on how many elements it has) and the gradient scale·∂ℓ/∂y written to grad (scale = 1/N for a
+// mean over the batch's N elements). Four elements per f32x4, scalar tail; elements in order.
+//   L1:          ℓ = |y − t|                      ∂ℓ/∂y = sign(y − t)  (0 where y = t)
+//   Charbonnier: ℓ = √((y − t)² + ε²)             ∂ℓ/∂y = (y − t) / ℓ
+
+// Lanes 0,1 and 2,3 of v as f64, added to acc.
+@inline function addF64(acc: v128, v: v128): v128 {
+  const hi = i8x16.shuffle(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+  return f64x2.add(f64x2.add(acc, f64x2.promote_low_f32x4(v)), f64x2.promote_low_f32x4(hi));
+}
+
+@inline function total(acc: v128, tail: f64): f64 {
+  return f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1) + tail;
+}
+
+export function l1_loss_f32(yPtr: usize, tPtr: usize, gradPtr: usize, n: i32, scale: f32): f64 {
+  const zero = f32x4.splat(0);
+  const pos = f32x4.splat(scale), neg = f32x4.splat(-scale);
+  let acc = f64x2.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const d = f32x4.sub(v128.load(yPtr + o), v128.load(tPtr + o));
+    acc = addF64(acc, f32x4.abs(d));
+    v128.store(gradPtr + o, v128.or(v128.and(f32x4.gt(d, zero), pos), v128.and(f32x4.lt(d, zero), neg)));
+  }
+  let tail: f64 = 0;
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const d = load<f32>(yPtr + o) - load<f32>(tPtr + o);
+    tail += <f64>Mathf.abs(d);
+    store<f32>(gradPtr + o, d > 0 ? scale : d < 0 ? -scale : 0);
+  }
+  return total(acc, tail);
+}
+
+export function charbonnier_loss_f32(yPtr: usize, tPtr: usize, gradPtr: usize, n: i32, scale: f32, eps: f32): f64 {
+  const e2 = f32x4.splat(eps * eps), s = f32x4.splat(scale);
+  let acc = f64x2.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const d = f32x4.sub(v128.load(yPtr + o), v128.load(tPtr + o));
+    const l = f32x4.sqrt(f32x4.add(f32x4.mul(d, d), e2));
+    acc = addF64(acc, l);
+    v128.store(gradPtr + o, f32x4.mul(s, f32x4.div(d, l)));
+  }
+  let tail: f64 = 0;
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const d = load<f32>(yPtr + o) - load<f32>(tPtr + o);
+    const l = Mathf.sqrt(d * d + eps * eps);
+    tail += <f64>l;
+    store<f32>(gradPtr + o, scale * (d / l));
+  }
+  return total(acc, tail);
+}

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+// The trainable architectures, as ordinary graphs (src/model/graph.ts) with He-initialised weights:
+// a trained network is saved by encodeNetwork and runs through createUpscaler like any other. The
+// family is an SRGAN-style generator cut down for CPU speed: conv3×3 3→W + PReLU, B × (conv3×3 W→W +
+// PReLU), conv3×3 W→3·s², pixel-shuffle (TF order), plus the input enlarged by a fixed resampler. No
+// normalisation or whole-image statistics, so tiles stay exact.
+import type { Graph, GraphNode, Weight } from "../model/graph.js";
+import { Rng } from "./rng.js";
+
+export type ResidualMethod = "bilinear" | "bicubic" | "none";
+
+export interface ArchSpec {
+  /** Feature channels of the first and body layers. */
+  width: number;
+  /** conv + PReLU layers between the first and the last conv. */
+  body: number;
+  /** Kernel size of every conv (odd). Default 3. */
+  k?: number;
+  /**
+   * What the network's output is added to: the input enlarged by this resampler (the network then
+   * learns only the detail bicubic/bilinear miss, which trains faster and starts at the baseline).
+   * Default 'bilinear' (2 taps, the cheapest at inference).
+   */
+  residual?: ResidualMethod;
+}
+
+/** Named architectures (`--arch NAME`); any `wWbB[-bicubic]` string names one too (e.g. w40b7). */
+export const ARCHS: Readonly<Record<string, ArchSpec>> = {
+  /** Quality default: ~188k multiply-adds per LR pixel (the issue's calibration width 48, 8 body layers). */
+  natural: { width: 48, body: 8 },
+  /** Speed default: ~70k multiply-adds per LR pixel (width 32, 6 body layers). */
+  "natural-fast": { width: 32, body: 6 },
+  /** For tests and smoke runs. */
+  tiny: { width: 8, body: 1 },
+};
+
+/** The PReLU slopes start here (He et al. 2015). */
+export const INITIAL_SLOPE = 0.25;
+/**
+ * The last conv starts at 1/10 of its He scale: the untrained network then outputs nearly the residual
+ * base (the bilinear/bicubic picture) instead of noise, so early steps refine rather than repair.
+ */
+export const HEAD_INIT_GAIN = 0.1;
+
+export function resolveArch(arch: string | ArchSpec): ArchSpec {
+  let spec: ArchSpec;
+  if (typeof arch === "string") {
+    const named = Object.hasOwn(ARCHS, arch) ? ARCHS[arch] : undefined;
+    const m = /^w(\d+)b(\d+)(?:k(\d+))?(?:-(bilinear|bicubic|none))?$/.exec(arch);
+    if (named) spec = named;
+    else if (m) spec = { width: Number(m[1]), body: Number(m[2]), k: m[3] ? Number(m[3]) : undefined, residual: m[4] as ResidualMethod | undefined };
+    else throw new RangeError(`arch must be one of ${Object.keys(ARCHS).join(", ")} or 'wWIDTHbBODY[kK][-bilinear|-bicubic|-none]' (e.g. w32b6), got '${arch}'`);
+  } else spec = arch;
+  const { width, body, k = 3, residual = "bilinear" } = spec ?? ({} as ArchSpec);
+  if (!Number.isInteger(width) || width < 1 || width > 512) throw new RangeError(`arch.width must be an integer in [1, 512], got ${width}`);
+  if (!Number.isInteger(body) || body < 0 || body > 64) throw new RangeError(`arch.body must be an integer in [0, 64], got ${body}`);
+  if (!Number.isInteger(k) || k < 1 || k % 2 === 0 || k > 9) throw new RangeError(`arch.k must be odd in [1, 9], got ${k}`);
+  if (!["bilinear", "bicubic", "none"].includes(residual)) throw new RangeError(`arch.residual must be bilinear, bicubic or none, got '${residual}'`);
+  return { width, body, k, residual };
+}
+
+/** `w32b6` style name of a spec (stored in the network's meta). */
+export function archName(spec: ArchSpec): string {
+  const s = resolveArch(spec);
+  return `w${s.width}b${s.body}${s.k !== 3 ? `k${s.k}` : ""}${s.residual !== "bilinear" ? `-${s.residual}` : ""}`;
+}
+
+/** Multiply-adds per low-resolution input pixel (the convolutions; what inference speed scales with). */
+export function macsPerPixel(spec: ArchSpec, scale: number): number {
+  const { width: W, body: B, k = 3 } = resolveArch(spec);
+  return k * k * (3 * W + B * W * W + W * 3 * scale * scale);
+}
+
+/**
+ * Builds the network for `scale` with fresh weights drawn from `seed`: He-normal kernels
+ * (std = √(2 / ((1 + a²)·fan_in)) before a PReLU of slope a), zero biases, slopes 0.25.
+ */
+export function buildNetwork(arch: string | ArchSpec, opts: { scale: number; seed?: number; name?: string }): Graph {
+  const spec = resolveArch(arch);
+  const { width: W, body: B, k = 3, residual = "bilinear" } = spec;
+  const s = opts.scale;
+  if (!Number.isInteger(s) || s < 1 || s > 8) throw new RangeError(`scale must be an integer in [1, 8], got ${s}`);
+  const rng = new Rng(opts.seed ?? 1);
+  const nodes: GraphNode[] = [];
+  const weights: Record<string, Weight> = {};
+  const heStd = (fanIn: number, slope: number) => Math.sqrt(2 / ((1 + slope * slope) * fanIn));
+  const conv = (name: string, input: string, output: string, cin: number, cout: number, prelu: boolean) => {
+    const n = cout * k * k * cin;
+    const std = prelu ? heStd(k * k * cin, INITIAL_SLOPE) : HEAD_INIT_GAIN * Math.sqrt(1 / (k * k * cin));
+    const kernel = new Float32Array(n);
+    for (let i = 0; i < n; i++) kernel[i] = std * rng.normal();
+    weights[`${name}.kernel`] = { shape: [cout, k, k, cin], data: kernel };
+    weights[`${name}.bias`] = { shape: [cout], data: new Float32Array(cout) };
+    const roles: Record<string, string> = { kernel0: `${name}.kernel`, bias: `${name}.bias` };
+    if (prelu) {
+      weights[`${name}.slope`] = { shape: [cout], data: new Float32Array(cout).fill(INITIAL_SLOPE) };
+      roles.slope = `${name}.slope`;
+    }
+    nodes.push({ op: "Conv2D", inputs: [input], output, attrs: prelu ? { k, cout, act: "prelu" } : { k, cout }, weights: roles });
+  };
+  conv("conv0", "x", "f0", 3, W, true);
+  for (let i = 1; i <= B; i++) conv(`conv${i}`, `f${i - 1}`, `f${i}`, W, W, true);
+  const detail = residual === "none" ? "y" : "detail";
+  conv("head", `f${B}`, "head", W, 3 * s * s, false);
+  nodes.push({ op: "PixelShuffle", inputs: ["head"], output: detail, attrs: { r: s, order: "tf" }, weights: {} });
+  if (residual !== "none") {
+    nodes.push({ op: "Resize", inputs: ["x"], output: "base", attrs: { method: residual, scale: s }, weights: {} });
+    nodes.push({ op: "Add", inputs: ["detail", "base"], output: "y", attrs: {}, weights: {} });
+  }
+  return {
+    name: opts.name ?? archName(spec),
+    scale: s,
+    channels: 3,
+    input: "x",
+    output: "y",
+    nodes,
+    weights,
+    meta: { arch: archName(spec), macsPerPixel: macsPerPixel(spec, s), init: { seed: opts.seed ?? 1, scheme: "he-normal", slope: INITIAL_SLOPE, headGain: HEAD_INIT_GAIN } },
+  };
+}

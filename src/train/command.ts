@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: MIT
+// `srgan train`: the command-line face of train(). Parses flags, prints one progress line per log
+// interval, writes the network (.srnet) at the end and a checkpoint along the way; Ctrl-C stops after
+// the current step with a checkpoint to --resume from. Registered by src/cli/main.ts.
+import { UsageError } from "../errors.js";
+import { choiceFlag, intFlag, parse, threadsFlag, type Command } from "../cli/args.js";
+import { writeBytesAtomic } from "../cli/io.js";
+import { encodeNetwork } from "../model/format.js";
+import { ARCHS, macsPerPixel, resolveArch } from "./arch.js";
+import { train, type TrainOptions, type TrainProgress } from "./trainer.js";
+
+const FLAGS = {
+  data: { type: "string", short: "d" },
+  out: { type: "string", short: "o" },
+  scale: { type: "string", short: "s" },
+  arch: { type: "string", short: "a" },
+  steps: { type: "string", short: "n" },
+  batch: { type: "string" },
+  patch: { type: "string" },
+  lr: { type: "string" },
+  "min-lr": { type: "string" },
+  warmup: { type: "string" },
+  loss: { type: "string" },
+  degradation: { type: "string" },
+  "no-augment": { type: "boolean" },
+  "max-image-pixels": { type: "string" },
+  seed: { type: "string" },
+  threads: { type: "string", short: "t" },
+  val: { type: "string" },
+  "val-count": { type: "string" },
+  "val-every": { type: "string" },
+  "val-max-side": { type: "string" },
+  checkpoint: { type: "string" },
+  "checkpoint-every": { type: "string" },
+  resume: { type: "string" },
+  "log-every": { type: "string" },
+  name: { type: "string" },
+  f16: { type: "boolean" },
+} as const;
+
+/** A positive finite number flag. */
+function numFlag(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0) throw new UsageError(`train: --${flag} must be a non-negative number, got '${value}'`);
+  return n;
+}
+
+const duration = (s: number) => {
+  if (!Number.isFinite(s)) return "?";
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h}h${String(m).padStart(2, "0")}m` : m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${s.toFixed(0)}s`;
+};
+
+/** One progress line: step, loss, learning rate, throughput, ETA (and validation / checkpoint when they happened). */
+export function progressLine(p: TrainProgress): string {
+  const width = String(p.steps).length;
+  let line = `step ${String(p.step).padStart(width)}/${p.steps}  loss ${p.loss.toFixed(5)}  lr ${p.lr.toExponential(2)}  ${p.imagesPerSecond.toFixed(1)} img/s  ${(p.stepMs / 1000).toFixed(2)} s/step  elapsed ${duration(p.elapsedSeconds)}  ETA ${duration(p.etaSeconds)}`;
+  if (p.valPsnr !== undefined) line += `  val ${p.valPsnr.toFixed(3)} dB`;
+  if (p.checkpoint) line += `  [checkpoint ${p.checkpoint}]`;
+  return line;
+}
+
+/** Turns `srgan train` flags into train() options (exported for tests and for callers with their own CLI). */
+export function trainOptionsFromFlags(v: Partial<Record<keyof typeof FLAGS, string | boolean>>): TrainOptions & { out: string; f16: boolean } {
+  const str = (k: keyof typeof FLAGS) => v[k] as string | undefined;
+  if (!str("data")) throw new UsageError("train: --data DIR is required (a folder of PNG/JPEG images); see 'srgan train --help'");
+  if (!str("out")) throw new UsageError("train: --out FILE is required (where the trained .srnet network goes)");
+  if (!str("steps")) throw new UsageError("train: --steps N is required");
+  if (str("arch") !== undefined) {
+    try { resolveArch(str("arch")!); } catch (e) { throw new UsageError(`train: --arch: ${(e as Error).message.replace(/^arch /, "")}`); }
+  }
+  const out = str("out")!;
+  const valCount = intFlag("train", "val-count", str("val-count"), 0, 1000);
+  const valEvery = intFlag("train", "val-every", str("val-every"), 0, 1e9);
+  const valMaxSide = intFlag("train", "val-max-side", str("val-max-side"), 8, 4096);
+  return {
+    data: str("data")!,
+    out,
+    f16: Boolean(v.f16),
+    scale: intFlag("train", "scale", str("scale"), 1, 8),
+    arch: str("arch"),
+    name: str("name"),
+    steps: intFlag("train", "steps", str("steps"), 1, 1e9)!,
+    batchSize: intFlag("train", "batch", str("batch"), 1, 1024),
+    patchSize: intFlag("train", "patch", str("patch"), 4, 1024),
+    lr: numFlag("lr", str("lr")),
+    minLr: numFlag("min-lr", str("min-lr")),
+    warmupSteps: intFlag("train", "warmup", str("warmup"), 0, 1e9),
+    loss: choiceFlag("train", "loss", str("loss"), ["l1", "charbonnier"] as const),
+    degradation: choiceFlag("train", "degradation", str("degradation"), ["bicubic", "box"] as const),
+    augment: v["no-augment"] ? false : undefined,
+    maxImagePixels: intFlag("train", "max-image-pixels", str("max-image-pixels"), 64, 2 ** 28),
+    seed: intFlag("train", "seed", str("seed"), 0, 2 ** 32 - 1),
+    threads: threadsFlag("train", str("threads")),
+    validation: { data: str("val"), count: valCount, every: valEvery, maxSide: valMaxSide },
+    checkpoint: str("checkpoint") ?? `${out}.ckpt`,
+    checkpointEvery: intFlag("train", "checkpoint-every", str("checkpoint-every"), 1, 1e9),
+    resume: str("resume"),
+    logEvery: intFlag("train", "log-every", str("log-every"), 1, 1e9),
+  };
+}
+
+export const command: Command = {
+  help: `Usage: srgan train --data DIR --steps N --out FILE [options]
+
+Trains a super-resolution network on the PNG/JPEG images in DIR: random HR patches, LR made by
+antialiased bicubic downscaling (as 'srgan downscale'), flips and 90° rotations, L1 loss, Adam with a
+warm-up + cosine learning-rate schedule, data-parallel on worker threads. The same seed gives the same
+network whatever the thread count. A checkpoint is written every --checkpoint-every steps, at the end
+and on Ctrl-C; --resume continues exactly where it stopped.
+
+Options:
+  -d, --data DIR            training images (required)
+  -n, --steps N             total optimiser steps (required; with --resume, the new total)
+  -o, --out FILE            trained network, .srnet (required)
+  -s, --scale N             upscaling factor, 1–8 (default: 4)
+  -a, --arch NAME           ${Object.keys(ARCHS).join(", ")}, or wWIDTHbBODY[-bicubic] such as w40b7
+                            (default: natural; ${Object.entries(ARCHS).map(([n, a]) => `${n} ${Math.round(macsPerPixel(a, 4) / 1000)}k`).join(", ")} multiply-adds per LR pixel at ×4)
+      --batch N             patches per step (default: 16)
+      --patch N             LR patch side; HR is N·scale (default: 48)
+      --lr X                peak learning rate (default: 5e-4)
+      --min-lr X            end of the cosine (default: lr/100)
+      --warmup N            linear warm-up steps (default: min(500, 2% of steps))
+      --loss L              l1 or charbonnier (default: l1)
+      --degradation D       bicubic or box: how LR is made from HR (default: bicubic)
+      --no-augment          no flips/rotations
+      --max-image-pixels N  shrink larger training images first (default: 4000000)
+      --seed N              initialisation and data order (default: 1)
+  -t, --threads N|auto      worker threads; 0 = main thread only (default: auto)
+      --val DIR             validation images (default: the last min(4, n/10) of --data, held out)
+      --val-count N         images of --data to hold out instead (0: none)
+      --val-every N         validate every N steps, 0 = never (default: 500)
+      --val-max-side N      centre-crop validation LR images to N (default: 128)
+      --checkpoint FILE     checkpoint path (default: OUT.ckpt)
+      --checkpoint-every N  (default: 1000)
+      --resume FILE         continue from a checkpoint (its options win, except steps/threads/validation)
+      --log-every N         progress line every N steps (default: 10)
+      --name NAME           network name stored in the file (default: the architecture)
+      --f16                 store the weights as float16 (half the size)
+  -h, --help                show this help
+
+Example:
+  srgan train --data photos/ --scale 4 --arch natural-fast --steps 20000 --out natural-fast.srnet`,
+
+  async run(argv, ctx) {
+    const { values } = parse("train", argv, FLAGS, []);
+    const { out, f16, ...opts } = trainOptionsFromFlags(values);
+    const result = await train({ ...opts, signal: ctx.signal, onProgress: (p) => ctx.err(progressLine(p)) }).catch((e: unknown) => {
+      if ((e as { code?: string }).code === "ERR_ABORTED") ctx.err(`train: stopped; checkpoint in ${opts.checkpoint}; continue with --resume ${opts.checkpoint}`);
+      throw e;
+    });
+    const bytes = encodeNetwork(result.graph, { dtype: f16 ? "f16" : "f32" });
+    await writeBytesAtomic(out, bytes);
+    ctx.out(`${out}: ${result.graph.name} ×${result.graph.scale}, ${result.step} steps, loss ${result.loss.toFixed(5)}` +
+      `${result.valPsnr !== undefined ? `, validation ${result.valPsnr.toFixed(3)} dB (Y)` : ""}, ${(result.seconds / 3600).toFixed(2)} h on ${result.threads} threads (${result.wasmVariant})`);
+  },
+};

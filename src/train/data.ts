@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: MIT
+// Training data: HR/LR image pairs and the random patches drawn from them. LR images are made once per
+// whole image by the same code as `srgan downscale` (antialiased bicubic by default, or box), so
+// patches see true neighbours at their borders, and every patch is cut at matching places of the two
+// with one of the 8 flips/rotations applied to both. Images are kept as RGB bytes (3 B per pixel).
+import type { RgbaImage } from "../api/upscaler.js";
+import { cropToMultiple, downscale } from "../image/resample.js";
+import { decodeImage } from "../image/codec.js";
+import { invalidInput, IoError } from "../errors.js";
+import type { Rng } from "./rng.js";
+
+export type Degradation = "bicubic" | "box";
+
+/** An RGB8 image (no alpha: training ignores it). */
+export interface Rgb8 { data: Uint8Array; width: number; height: number }
+
+export interface Pair { name: string; hr: Rgb8; lr: Rgb8 }
+
+/** A named image to train on: decoded pixels, or the bytes of a PNG/JPEG file. */
+export interface ImageSource { name: string; image?: RgbaImage; bytes?: Uint8Array }
+
+const IMAGE_EXT = /\.(png|jpe?g)$/i;
+
+/** Default cap on one HR image: larger photos are first shrunk by the smallest integer factor that fits. */
+export const DEFAULT_MAX_IMAGE_PIXELS = 4_000_000;
+
+/** The PNG/JPEG files of a folder, in name order (the order every run sees them in). */
+export async function listImages(dir: string): Promise<string[]> {
+  const { readdir } = await import("node:fs/promises");
+  const { join } = await import("node:path");
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (cause) {
+    throw new IoError(`cannot read the training folder '${dir}': ${(cause as Error).message}`, { cause });
+  }
+  const files = names.filter((n) => IMAGE_EXT.test(n)).sort();
+  if (files.length === 0) throw new IoError(`'${dir}' holds no .png, .jpg or .jpeg files to train on`);
+  return files.map((n) => join(dir, n));
+}
+
+export async function readSources(dir: string): Promise<ImageSource[]> {
+  const { readFile } = await import("node:fs/promises");
+  const { basename } = await import("node:path");
+  const files = await listImages(dir);
+  return Promise.all(files.map(async (f) => ({ name: basename(f), bytes: new Uint8Array(await readFile(f)) })));
+}
+
+function toRgb(img: RgbaImage): Rgb8 {
+  const n = img.width * img.height;
+  const data = new Uint8Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    data[3 * i] = img.data[4 * i];
+    data[3 * i + 1] = img.data[4 * i + 1];
+    data[3 * i + 2] = img.data[4 * i + 2];
+  }
+  return { data, width: img.width, height: img.height };
+}
+
+/**
+ * Decodes (if needed), caps the size, crops to a multiple of `scale` and makes the LR image. Sources
+ * one at a time, so only one decoded full-size photo is alive at once.
+ */
+export async function makePairs(sources: ImageSource[], scale: number, degradation: Degradation, maxPixels = DEFAULT_MAX_IMAGE_PIXELS): Promise<Pair[]> {
+  const pairs: Pair[] = [];
+  for (const src of sources) {
+    let img = src.image ?? (src.bytes ? decodeImage(src.bytes) : undefined);
+    if (!img) throw new TypeError(`image source '${src.name}' has neither image nor bytes`);
+    const shrink = Math.ceil(Math.sqrt((img.width * img.height) / maxPixels));
+    // Big photos shrink first (antialiased bicubic): what the network learns is then cleaner detail,
+    // and 200 MP of photographs need not sit in memory.
+    if (shrink > 1) img = await downscale(img, shrink, "bicubic");
+    if (img.width < scale || img.height < scale) throw invalidInput(`training image '${src.name}' is ${img.width}×${img.height}, smaller than the scale ${scale}`);
+    const hr = cropToMultiple(img, scale);
+    const lr = await downscale(hr, scale, degradation);
+    pairs.push({ name: src.name, hr: toRgb(hr), lr: toRgb(lr) });
+  }
+  return pairs;
+}
+
+/** The central part of a pair with LR sides at most maxSide (validation on bounded time). */
+export function centreCrop(p: Pair, scale: number, maxSide: number): Pair {
+  const w = Math.min(p.lr.width, maxSide), h = Math.min(p.lr.height, maxSide);
+  const x0 = (p.lr.width - w) >> 1, y0 = (p.lr.height - h) >> 1;
+  return { name: p.name, lr: cut(p.lr, x0, y0, w, h), hr: cut(p.hr, x0 * scale, y0 * scale, w * scale, h * scale) };
+}
+
+function cut(img: Rgb8, x0: number, y0: number, w: number, h: number): Rgb8 {
+  if (x0 === 0 && y0 === 0 && w === img.width && h === img.height) return img;
+  const data = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) data.set(img.data.subarray(((y0 + y) * img.width + x0) * 3, ((y0 + y) * img.width + x0 + w) * 3), y * w * 3);
+  return { data, width: w, height: h };
+}
+
+// byte · f32(1/255), rounded to f32: the same floats as the rgba8_to_f32 kernel feeds an upscaler
+// (the product of an 8-bit integer and a 24-bit mantissa is exact in a double before the rounding).
+const INV255 = Math.fround(1 / 255);
+
+/** RGB8 → float RGB 0..1, as the network input (sRGB-coded). */
+export function rgbToF32(img: Rgb8, out: Float32Array = new Float32Array(img.data.length)): Float32Array {
+  for (let i = 0; i < img.data.length; i++) out[i] = img.data[i] * INV255;
+  return out;
+}
+
+/**
+ * Writes the n×n square at (x0, y0) of img, transformed by t (bit 2: transpose, bit 0: mirror columns,
+ * bit 1: mirror rows; the 8 symmetries of a square), as floats 0..1 into out.
+ */
+export function cutPatch(img: Rgb8, x0: number, y0: number, n: number, t: number, out: Float32Array): void {
+  const inv = INV255;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      let r = i, c = j;
+      if (t & 4) { r = j; c = i; }
+      if (t & 1) c = n - 1 - c;
+      if (t & 2) r = n - 1 - r;
+      const s = ((y0 + r) * img.width + x0 + c) * 3, d = (i * n + j) * 3;
+      out[d] = img.data[s] * inv;
+      out[d + 1] = img.data[s + 1] * inv;
+      out[d + 2] = img.data[s + 2] * inv;
+    }
+  }
+}
+
+/**
+ * Draws patch pairs. Images are picked with probability proportional to the number of LR patch
+ * positions they hold (so every position of every image is equally likely), then a position and,
+ * with augmentation, one of the 8 square symmetries. All draws come from `rng`, in a fixed order.
+ */
+export class PatchSampler {
+  private readonly usable: Pair[];
+  private readonly cumulative: number[];
+
+  constructor(pairs: Pair[], readonly patch: number, readonly scale: number, readonly augment: boolean) {
+    this.usable = pairs.filter((p) => p.lr.width >= patch && p.lr.height >= patch);
+    if (this.usable.length === 0) {
+      throw invalidInput(`no training image is large enough for ${patch}×${patch} LR patches (${patch * scale}×${patch * scale} HR); lower patchSize`);
+    }
+    let acc = 0;
+    this.cumulative = this.usable.map((p) => (acc += (p.lr.width - patch + 1) * (p.lr.height - patch + 1)));
+  }
+
+  get imageCount(): number {
+    return this.usable.length;
+  }
+
+  /** Writes one LR patch (patch² × 3 floats) and its HR patch ((patch·scale)² × 3). */
+  draw(rng: Rng, lr: Float32Array, hr: Float32Array): void {
+    const total = this.cumulative[this.cumulative.length - 1];
+    const u = rng.next() * total;
+    let lo = 0, hi = this.cumulative.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.cumulative[mid] > u) hi = mid; else lo = mid + 1;
+    }
+    const p = this.usable[lo];
+    const x0 = rng.int(p.lr.width - this.patch + 1), y0 = rng.int(p.lr.height - this.patch + 1);
+    const t = this.augment ? rng.int(8) : 0;
+    cutPatch(p.lr, x0, y0, this.patch, t, lr);
+    cutPatch(p.hr, x0 * this.scale, y0 * this.scale, this.patch * this.scale, t, hr);
+  }
+}
