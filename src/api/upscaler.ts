@@ -235,7 +235,7 @@ export class Upscaler {
       lease,
     };
     if (this.graph.global && this.runner.concurrency > 1) await this.runLayerMajor(task, signal);
-    else await this.runRetrying(task, signal);
+    else await this.runRetrying(task);
     const ow = image.width * s;
     const rowBytes = core.w * s * 4;
     const mem2 = this.engine.u8(0, lease.ptr + lease.bytes);
@@ -245,12 +245,12 @@ export class Upscaler {
   }
 
   /** A worker that died is replaced by the pool; the task's inputs are untouched, so run it once more. */
-  private async runRetrying(task: WorkerTask, signal?: AbortSignal): Promise<void> {
+  private async runRetrying(task: WorkerTask): Promise<void> {
     try {
-      await this.runner.run(task, signal);
+      await this.runner.run(task);
     } catch (e) {
       if (!(e instanceof WorkerError)) throw e;
-      await this.runner.run(task, signal);
+      await this.runner.run(task);
     }
   }
 
@@ -271,7 +271,7 @@ export class Upscaler {
       await Promise.all(Array.from({ length: parts }, (_, i) => this.runRetrying({
         kind: "band", net, step, arenaPtr: job.arenaPtr, lease,
         y0: Math.round((i * h) / parts), y1: Math.round(((i + 1) * h) / parts),
-      }, signal)));
+      })));
     }
     if (job.alphaPlan && task.alphaNet) runPlanWasm(k, task.alphaNet, job.alphaPlan, job.arenaPtr + job.plan.arenaBytes);
     tileOutput(k, net.scale, job);

@@ -10,8 +10,12 @@ import type { TileDone, WorkerTask } from "../worker/protocol.js";
 export interface TileRunner {
   /** Tiles that may be in flight at once (the number of threads). */
   readonly concurrency: number;
-  /** Runs one task; rejects with AbortError if `signal` fires first (a running task's worker is replaced). */
-  run(task: WorkerTask, signal?: AbortSignal): Promise<TileDone>;
+  /**
+   * Runs one task. There is no abort here on purpose: a task is at most one tile or one band, and the
+   * scheduler checks its signal between tasks, so a job stops within one tile and no thread is ever
+   * killed while it may still write into memory that is being handed back.
+   */
+  run(task: WorkerTask): Promise<TileDone>;
   dispose(): Promise<void>;
 }
 

@@ -2,8 +2,9 @@
 // Node: a piscina pool of training workers on the engine's shared memory (separate from the tile
 // pool, whose task protocol it leaves alone). A worker that dies is replaced by piscina and its thread
 // index freed; its image fails with WorkerError and the step is not applied.
-import { Piscina } from "piscina";
+import type { Piscina } from "piscina";
 import type { Engine } from "../runtime/engine.js";
+import { enginePiscina } from "../platform/pool-node.js";
 import { WorkerError } from "../errors.js";
 import type { GradDone, GradRunner, GradTask } from "./grad-task.js";
 
@@ -14,17 +15,7 @@ export class GradPool implements GradRunner {
   private constructor(private readonly piscina: Piscina, readonly concurrency: number) {}
 
   static create(engine: Engine, threads: number): GradPool {
-    const piscina = new Piscina({
-      filename: WORKER_URL.href,
-      minThreads: threads,
-      maxThreads: threads,
-      concurrentTasksPerWorker: 1,
-      idleTimeout: 2 ** 31 - 1,
-      workerData: { shared: engine.shared },
-    });
-    piscina.on("workerDestroy", (w: { id: number }) => engine.releaseThreadSlot(w.id));
-    piscina.on("error", () => {});
-    return new GradPool(piscina, threads);
+    return new GradPool(enginePiscina(engine, threads, WORKER_URL), threads);
   }
 
   async run(task: GradTask): Promise<GradDone> {
