@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: MIT
+// The WebGL2 backend's public face: createWebglRunner(graph, options) → a runner with upscale(image)
+// (RGBA8 in and out, tiled within MAX_TEXTURE_SIZE and a byte budget, alpha resized with bicubic as on
+// the wasm path), forward() for float tensors, stats(), dispose(), and context-loss handling: a lost
+// context fails the job with ContextLostError (never returns garbage), and the runner rebuilds its GL
+// state by itself once the browser restores the context.
+import { ContextLostError, OutOfMemoryError, SrganError, UnsupportedError, invalidInput, throwIfAborted } from "../../errors.js";
+import { validateGraph, type Graph, type ValidatedGraph } from "../../model/graph.js";
+import { resizeGraph } from "../../model/builtin.js";
+import { getOp } from "../../ops/registry.js";
+import { planTiles, type Tile } from "../../runtime/tiler.js";
+import type { Progress, RgbaImage, UpscaleOptions } from "../../api/upscaler.js";
+import { GlContext, type Capabilities, type ContextOptions } from "./context.js";
+import { TexturePool, type TexturePoolStats } from "./texture-pool.js";
+import { GpuNetwork } from "./executor.js";
+import { PixelIo } from "./programs/io.js";
+import type { GlEnv } from "./programs/common.js";
+
+export { ContextLostError, UnsupportedError } from "../../errors.js";
+export type { Capabilities, GlPrecision } from "./context.js";
+export type { TexturePoolStats } from "./texture-pool.js";
+export { webglOps } from "./executor.js";
+
+export interface WebglRunnerOptions extends ContextOptions {
+  /** Longest side of a tile's core, input pixels; lowered to fit MAX_TEXTURE_SIZE and memoryLimit. Default 256. */
+  tileSize?: number;
+  /** Budget for activation textures (weights not included), bytes. Default 512 MiB. */
+  memoryLimit?: number;
+  /** @internal Force the conv weight layout ('block': uniform buffers, 'texture'); tests cover both. */
+  convWeights?: "auto" | "block" | "texture";
+  /** Run a tiny convolution at creation and compare with the CPU, to reject GPUs that compute wrongly. Default true. */
+  selfTest?: boolean;
+}
+
+export interface WebglStats extends TexturePoolStats {
+  backend: "webgl";
+  /** Compiled programs held now. */
+  programs: number;
+  contextLost: boolean;
+  /** Times the context was restored and the GL state rebuilt. */
+  restores: number;
+  /** Tile side used by the last job (after fitting). */
+  tileSize: number;
+  renderer: string;
+  software: boolean;
+}
+
+const MIB = 1 << 20;
+
+/**
+ * Prepares `graph` (validated here if it is not already) on a new WebGL2 context.
+ * Throws UnsupportedError where WebGL2, float render targets or some op are missing.
+ * @example
+ * const gl = await createWebglRunner(builtinGraph("bicubic")!);
+ * const out = await gl.upscale(imageData); // RGBA8, 4× larger
+ * gl.dispose();
+ */
+export async function createWebglRunner(graph: Graph | ValidatedGraph, options: WebglRunnerOptions = {}): Promise<WebglRunner> {
+  const opts = resolveWebglOptions(options);
+  const g = "receptiveRadius" in graph ? graph : validateGraph(graph);
+  const runner = new WebglRunner(g, opts);
+  try {
+    runner.prepare();
+    if (opts.selfTest) await runner.selfTest();
+  } catch (e) {
+    runner.dispose();
+    throw e;
+  }
+  return runner;
+}
+
+interface ResolvedWebglOptions extends WebglRunnerOptions {
+  tileSize: number;
+  memoryLimit: number;
+  selfTest: boolean;
+}
+
+export function resolveWebglOptions(o: WebglRunnerOptions): ResolvedWebglOptions {
+  if (o === null || typeof o !== "object") throw new TypeError("options must be an object");
+  const tileSize = o.tileSize ?? 256;
+  if (!Number.isInteger(tileSize) || tileSize < 8 || tileSize > 8192) throw new RangeError(`options.tileSize must be an integer in [8, 8192], got ${String(o.tileSize)}`);
+  const memoryLimit = o.memoryLimit ?? 512 * MIB;
+  if (!Number.isFinite(memoryLimit) || memoryLimit < 16 * MIB) throw new RangeError(`options.memoryLimit must be a byte count of at least 16 MiB, got ${String(o.memoryLimit)}`);
+  const precision = o.precision ?? "float32";
+  if (precision !== "float32" && precision !== "float16") throw new RangeError(`options.precision must be 'float32' or 'float16', got ${String(o.precision)}`);
+  return { ...o, tileSize, memoryLimit, precision, selfTest: o.selfTest ?? true };
+}
+
+export class WebglRunner {
+  readonly backend = "webgl" as const;
+  readonly graph: ValidatedGraph;
+  private readonly ctx: GlContext;
+  private readonly pool: TexturePool;
+  private readonly env: GlEnv;
+  private readonly alphaGraph: ValidatedGraph;
+  private net: GpuNetwork | null = null;
+  private alphaNet: GpuNetwork | null = null;
+  private io: PixelIo | null = null;
+  /** ctx.generation the GL state was built for; -1: not built. */
+  private builtFor = -1;
+  private lossHandled = false;
+  private disposed = false;
+  private lastTileSize = 0;
+  private readonly ownsCanvas: boolean;
+
+  /** @internal use createWebglRunner() */
+  constructor(graph: ValidatedGraph, private readonly opts: ResolvedWebglOptions) {
+    this.graph = graph;
+    this.ownsCanvas = !opts.canvas;
+    this.ctx = new GlContext({
+      ...opts,
+      onContextLost: () => { this.handleLoss(); opts.onContextLost?.(); },
+    });
+    this.pool = new TexturePool(this.ctx.gl, this.ctx.caps.maxTextureSize);
+    this.env = {
+      ctx: this.ctx, pool: this.pool, floatFormat: this.ctx.precision === "float16" ? "rgba16f" : "rgba32f",
+      convWeights: opts.convWeights === "auto" ? undefined : opts.convWeights,
+    };
+    this.alphaGraph = validateGraph(resizeGraph("bicubic", graph.scale, 1));
+  }
+
+  get scale(): number {
+    return this.graph.scale;
+  }
+
+  get capabilities(): Capabilities {
+    return this.ctx.caps;
+  }
+
+  /** True while the context is lost (jobs fail with ContextLostError; see whenRestored()). */
+  get lost(): boolean {
+    return this.ctx.lost;
+  }
+
+  /** Resolves once a lost context is back (the next job rebuilds the GL state). */
+  whenRestored(): Promise<void> {
+    return this.ctx.whenRestored();
+  }
+
+  /** @internal Builds programs and uploads weights for the current context generation. */
+  prepare(): void {
+    this.checkUsable();
+    this.handleLoss();
+    this.ctx.checkLost("before the job started");
+    if (this.builtFor === this.ctx.generation) return;
+    this.lossHandled = false;
+    try {
+      this.net = new GpuNetwork(this.env, this.graph);
+      this.alphaNet = new GpuNetwork(this.env, this.alphaGraph);
+      this.io = new PixelIo(this.env);
+    } catch (e) {
+      // GL calls on a context that just died fail in odd ways (null objects, link errors): name the cause.
+      this.ctx.checkLost("while the network was uploaded");
+      throw e;
+    }
+    this.builtFor = this.ctx.generation;
+    this.ctx.checkLost("while the network was uploaded");
+  }
+
+  /**
+   * Upscales RGBA8 pixels by the network's scale (alpha, when present, is resized on its own with
+   * bicubic, as on the wasm path). Rejects with ContextLostError if the context is lost before or
+   * during the job.
+   */
+  async upscale(image: RgbaImage, options: UpscaleOptions = {}): Promise<{ data: Uint8ClampedArray; width: number; height: number }> {
+    checkImage(image);
+    if ((this.graph.channels ?? 3) !== 3) throw invalidInput(`network '${this.graph.name}' takes ${this.graph.channels} channel(s); upscale() feeds RGB. Use forward() for planes.`);
+    const { signal, onProgress } = options;
+    return this.exclusive(async () => {
+      throwIfAborted(signal);
+      this.prepare();
+      const { width, height } = image;
+      const s = this.graph.scale;
+      const out = new Uint8ClampedArray(width * s * height * s * 4);
+      const hasAlpha = !isOpaque(image.data);
+      const halo = Math.max(this.graph.receptiveRadius, hasAlpha ? this.alphaGraph.receptiveRadius : 0);
+      const tiles = planTiles(width, height, { tileSize: this.fitTileSize(width, height, halo, hasAlpha), halo });
+      await this.runTiles(tiles, signal, onProgress, (tile) => this.rgbaTile(image, tile, hasAlpha, out));
+      return { data: out, width: width * s, height: height * s };
+    });
+  }
+
+  /**
+   * Runs the network on a float HWC tensor (h×w×graph.channels) and returns the float output before
+   * any quantisation, tiled exactly as upscale() tiles (tests compare it with the reference).
+   */
+  async forward(input: Float32Array, h: number, w: number, options: UpscaleOptions & { tileSize?: number } = {}): Promise<{ data: Float32Array; h: number; w: number; c: number }> {
+    const c = this.graph.channels ?? 3;
+    if (!(input instanceof Float32Array) || input.length !== h * w * c) throw invalidInput(`forward() needs a Float32Array of ${h}×${w}×${c} values`);
+    return this.exclusive(async () => {
+      this.prepare();
+      const out = this.net!.shapes(h, w).get(this.graph.output)!;
+      const s = this.graph.scale;
+      const data = new Float32Array(out.h * out.w * out.c);
+      const halo = this.graph.receptiveRadius;
+      const tiles = planTiles(w, h, { tileSize: this.fitTileSize(w, h, halo, false, options.tileSize), halo });
+      await this.runTiles(tiles, options.signal, options.onProgress, ({ padded, core }) => {
+        const t = this.io!.uploadFloat(input, w, c, padded.x, padded.y, padded.w, padded.h);
+        const y = this.net!.run(t);
+        try {
+          // One tile: the whole output, even where it is not exactly scale × input (⌈n / factor⌉ shrinks).
+          if (tiles.length === 1) this.io!.readFloat(y, 0, 0, out.w, out.h, data, out.w, 0, 0);
+          else this.io!.readFloat(y, (core.x - padded.x) * s, (core.y - padded.y) * s, core.w * s, core.h * s, data, out.w, core.x * s, core.y * s);
+        } finally {
+          this.pool.release(y.tex);
+        }
+      });
+      return { data, h: out.h, w: out.w, c: out.c };
+    });
+  }
+
+  stats(): WebglStats {
+    return {
+      ...this.pool.stats(), backend: "webgl", programs: this.ctx.programCount, contextLost: this.ctx.lost,
+      restores: this.ctx.generation, tileSize: this.lastTileSize, renderer: this.ctx.caps.renderer, software: this.ctx.caps.software,
+    };
+  }
+
+  /** Deletes every texture and program; the runner cannot be used afterwards. Idempotent. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.net?.dispose();
+    this.alphaNet?.dispose();
+    this.net = this.alphaNet = null;
+    this.pool.dispose();
+    this.ctx.dispose();
+    // A context we created is ours to end now rather than at garbage collection (browsers cap live contexts).
+    if (this.ownsCanvas && !this.ctx.gl.isContextLost()) this.ctx.gl.getExtension("WEBGL_lose_context")?.loseContext();
+  }
+
+  /** @internal Compares a small random-ish convolution with the CPU reference; rejects a GPU that differs. */
+  async selfTest(): Promise<void> {
+    const g = selfTestGraph();
+    const net = new GpuNetwork(this.env, g);
+    const h = 5, w = 6;
+    const x = new Float32Array(h * w * 5).map((_, i) => Math.sin(i * 0.7) * 0.9);
+    try {
+      const t = this.io!.uploadFloat(x, w, 5, 0, 0, w, h);
+      const y = net.run(t);
+      const got = new Float32Array(h * w * 6);
+      try { this.io!.readFloat(y, 0, 0, w, h, got, w, 0, 0); } finally { this.pool.release(y.tex); }
+      this.ctx.checkLost("during the self-test");
+      const want = new Float32Array(h * w * 6);
+      const node = g.nodes[0];
+      const weights = Object.fromEntries(Object.entries(node.weights).map(([role, name]) => [role, g.weights[name].data]));
+      getOp("Conv2D")!.reference({ node, inputs: [{ data: x, shape: { h, w, c: 5 } }], output: { data: want, shape: { h, w, c: 6 } }, weights, y0: 0, y1: h });
+      const tol = this.ctx.precision === "float16" ? 2e-2 : 1e-4;
+      let worst = 0;
+      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) || (Number.isNaN(got[i]) ? Infinity : 0));
+      if (!(worst <= tol)) {
+        throw new UnsupportedError(`WebGL2 on this GPU (${this.ctx.caps.renderer}) computes a test convolution wrongly (max error ${worst}, allowed ${tol}). Use backend: 'wasm'.`);
+      }
+    } finally {
+      net.dispose();
+      this.pool.clearFree();
+    }
+  }
+
+  // ---- internals ----
+
+  private async runTiles(tiles: Tile[], signal: AbortSignal | undefined, onProgress: ((p: Progress) => void) | undefined, one: (t: Tile) => void): Promise<void> {
+    this.pool.beginJob();
+    try {
+      for (const [i, tile] of tiles.entries()) {
+        throwIfAborted(signal);
+        this.checkUsable(); // dispose() may have run while we yielded
+        this.handleLoss();
+        this.ctx.checkLost(`before tile ${i + 1} of ${tiles.length}`);
+        one(tile);
+        // readPixels on a lost context returns zeros without an error: check after every tile, so a
+        // loss never passes garbage on (tfjs#756).
+        this.ctx.checkLost(`during tile ${i + 1} of ${tiles.length}`);
+        // Any other GL error means some draw or copy did not happen: fail rather than return its zeros.
+        const err = this.ctx.gl.getError();
+        if (err !== this.ctx.gl.NO_ERROR) {
+          this.ctx.checkLost(`during tile ${i + 1} of ${tiles.length}`);
+          throw new SrganError("ERR_KERNEL", `WebGL reported error 0x${err.toString(16)} in tile ${i + 1} of ${tiles.length} (${this.ctx.caps.renderer}); the result was discarded. Use backend: 'wasm'.`);
+        }
+        onProgress?.({ fraction: (i + 1) / tiles.length, tilesDone: i + 1, tilesTotal: tiles.length, tile: tile.core });
+        if (i + 1 < tiles.length) await yieldToEventLoop();
+      }
+    } catch (e) {
+      this.handleLoss();
+      // A GL error surfacing as an exception after a loss is a loss, whatever its message says.
+      if (this.ctx.lost && !(e instanceof ContextLostError) && !(e instanceof SrganError && e.code === "ERR_ABORTED")) {
+        throw new ContextLostError(`the WebGL context was lost during a job (${(e as Error).message})`, true);
+      }
+      throw e;
+    } finally {
+      if (!this.ctx.lost && !this.disposed) this.pool.trim();
+    }
+  }
+
+  private rgbaTile(image: RgbaImage, tile: Tile, hasAlpha: boolean, out: Uint8ClampedArray): void {
+    const { padded, core } = tile;
+    const s = this.graph.scale;
+    const inputs = this.io!.uploadRgba(image, padded.x, padded.y, padded.w, padded.h, hasAlpha);
+    let alphaIn = inputs.alpha;
+    let rgb = null, alpha = null;
+    try {
+      rgb = this.net!.run(inputs.rgb);
+      if (alphaIn) { const a = alphaIn; alphaIn = null; alpha = this.alphaNet!.run(a); }
+      this.io!.readRgba(rgb, alpha, (core.x - padded.x) * s, (core.y - padded.y) * s, core.w * s, core.h * s,
+        out, image.width * s, core.x * s, core.y * s);
+    } finally {
+      for (const t of [alphaIn, rgb, alpha]) if (t) this.pool.release(t.tex);
+    }
+  }
+
+  /**
+   * The tile side for this image: options.tileSize, lowered until every tensor of a padded tile fits
+   * MAX_TEXTURE_SIZE and its working set fits memoryLimit. Whole-image graphs (halo ∞) must fit as is.
+   */
+  private fitTileSize(width: number, height: number, halo: number, hasAlpha: boolean, requested = this.opts.tileSize): number {
+    const max = this.ctx.caps.maxTextureSize;
+    const ratio = Math.max(this.net!.sizeRatio, hasAlpha ? this.alphaNet!.sizeRatio : 1);
+    const bytes = (h: number, w: number) => this.net!.peakBytes(h, w) + (hasAlpha ? this.alphaNet!.peakBytes(h, w, 1) : 0);
+    if (!Number.isFinite(halo)) {
+      if (Math.ceil(Math.max(width, height) * ratio) > max) {
+        throw new UnsupportedError(`network '${this.graph.name}' reads whole-image statistics, so it cannot be tiled, and a ${width}×${height} image needs textures over this GPU's ${max}-pixel limit. Use backend: 'wasm'.`);
+      }
+      const need = bytes(height, width);
+      if (need > this.opts.memoryLimit) throw new OutOfMemoryError(need, this.opts.memoryLimit, `Network '${this.graph.name}' cannot be tiled: raise the WebGL memoryLimit, upscale a smaller image, or use backend: 'wasm'.`);
+      this.lastTileSize = Math.max(width, height);
+      return this.lastTileSize;
+    }
+    const r = Math.ceil(halo);
+    const byTexture = Math.floor(max / ratio) - 2 * r;
+    if (byTexture < 1) throw new UnsupportedError(`network '${this.graph.name}' needs ${2 * r + 1}-pixel tiles at ${ratio}× inside ${max}-pixel textures; this GPU cannot hold one. Use backend: 'wasm'.`);
+    // A tile's padded rectangle is its core grown by r per side, clipped to the image.
+    const fits = (t: number) => bytes(Math.min(height, t + 2 * r), Math.min(width, t + 2 * r)) <= this.opts.memoryLimit;
+    let t = Math.min(requested, byTexture);
+    if (!fits(t)) {
+      let lo = 1, hi = t;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (fits(mid)) lo = mid; else hi = mid - 1;
+      }
+      if (!fits(lo)) throw new OutOfMemoryError(bytes(1 + 2 * r, 1 + 2 * r), this.opts.memoryLimit, "Raise the WebGL memoryLimit or use backend: 'wasm'.");
+      t = lo;
+    }
+    this.lastTileSize = t;
+    return t;
+  }
+
+  /** Once per loss: the GL objects are gone with the context, so forget them (accounting reads 0). */
+  private handleLoss(): void {
+    if (this.lossHandled || !this.ctx.lost) return;
+    this.lossHandled = true;
+    this.net = this.alphaNet = null;
+    this.io = null;
+    this.pool.forgetAll();
+    this.builtFor = -1;
+  }
+
+  private checkUsable(): void {
+    if (this.disposed) throw new SrganError("ERR_DISPOSED", "this WebGL runner was disposed; create a new one");
+  }
+
+  // GL state (bound programs, framebuffer) is shared: one job at a time, others wait their turn.
+  private queue: Promise<unknown> = Promise.resolve();
+  private exclusive<T>(job: () => Promise<T>): Promise<T> {
+    this.checkUsable();
+    const run = this.queue.then(() => { this.checkUsable(); return job(); });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function selfTestGraph(): ValidatedGraph {
+  const k = 3, cin = 5, cout = 6;
+  const kernel = new Float32Array(cout * k * k * cin).map((_, i) => Math.cos(i * 1.3) * 0.5);
+  const bias = Float32Array.from({ length: cout }, (_, i) => 0.1 * i - 0.2);
+  const slope = Float32Array.from({ length: cout }, (_, i) => 0.05 * (i + 1));
+  const g: Graph = {
+    name: "webgl-self-test", scale: 1, channels: cin, input: "x", output: "y",
+    nodes: [{ op: "Conv2D", inputs: ["x"], output: "y", attrs: { k, cout, act: "prelu" }, weights: { kernel0: "k", bias: "b", slope: "s" } }],
+    weights: { k: { shape: [cout, k, k, cin], data: kernel }, b: { shape: [cout], data: bias }, s: { shape: [cout], data: slope } },
+  };
+  // Not a valid network (channels 5 → 6), so only the op's own shape rule is checked.
+  return { ...g, receptiveRadius: 1, global: false, parameterCount: kernel.length + 2 * cout };
+}
+
+function yieldToEventLoop(): Promise<void> {
+  const sched = (globalThis as { scheduler?: { yield?: () => Promise<void> } }).scheduler;
+  if (typeof sched?.yield === "function") return sched.yield();
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+function isOpaque(data: Uint8Array | Uint8ClampedArray): boolean {
+  for (let i = 3; i < data.length; i += 4) if (data[i] !== 255) return false;
+  return true;
+}
+
+function checkImage(image: RgbaImage): void {
+  if (!image || typeof image !== "object") throw new TypeError("image must be { data, width, height }");
+  const { data, width, height } = image;
+  if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray)) throw new TypeError("image.data must be a Uint8Array or Uint8ClampedArray of RGBA bytes");
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || width > 65535 || height > 65535) {
+    throw invalidInput(`image is ${width}×${height}; width and height must be integers in [1, 65535]`);
+  }
+  if (data.length !== width * height * 4) throw invalidInput(`image.data has ${data.length} bytes; ${width}×${height} RGBA needs ${width * height * 4}`);
+}

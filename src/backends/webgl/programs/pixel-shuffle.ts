@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+// PixelShuffle on the GPU (src/ops/pixel-shuffle.ts semantics): [h, w, c·r²] → [h·r, w·r, c], channel
+// order 'tf' ((dy·r + dx)·c + k) or 'torch' (k·r² + dy·r + dx). Each output component is one fetch
+// from the input layer that holds its source channel.
+import type { GraphNode, Shape } from "../../../model/graph.js";
+import { FRAGMENT_HEADER } from "../context.js";
+import { FRAG_XY, layersOf, type GpuTensor, type ProgramFactory } from "./common.js";
+
+export const pixelShuffleProgram: ProgramFactory = (env, node: GraphNode, _weights, _inputs: Shape[], out: Shape) => {
+  const r = node.attrs.r as number;
+  const torch = (node.attrs.order ?? "tf") === "torch";
+  const source = `${FRAGMENT_HEADER}
+uniform sampler2DArray u_in;
+uniform int u_layer;
+const int R = ${r};
+const int C = ${out.c};
+out vec4 o;
+void main() {
+  ivec2 p = ${FRAG_XY};
+  ivec2 src = p / R;
+  int dy = p.y - src.y * R, dx = p.x - src.x * R;
+  vec4 v = vec4(0.0);
+  for (int j = 0; j < 4; j++) {
+    int k = u_layer * 4 + j;
+    if (k >= C) break;
+    int ch = ${torch ? "k * R * R + dy * R + dx" : "(dy * R + dx) * C + k"};
+    v[j] = texelFetch(u_in, ivec3(src, ch >> 2), 0)[ch & 3];
+  }
+  o = v;
+}
+`;
+  const { ctx } = env;
+  ctx.program(source);
+  return {
+    run([input]: GpuTensor[], output: GpuTensor) {
+      const u = ctx.use(ctx.program(source));
+      ctx.bindTexture(0, input.tex.tex);
+      u.int("u_in", 0);
+      for (let l = 0; l < layersOf(output.c); l++) {
+        u.int("u_layer", l);
+        ctx.drawToLayer(output.tex.tex, l, output.w, output.h, 4);
+      }
+    },
+    dispose() {},
+  };
+};
