@@ -13,6 +13,7 @@ export type ErrorCode =
   | "ERR_ABORTED"           // the caller's AbortSignal fired
   | "ERR_WORKER"            // a worker died or misbehaved
   | "ERR_DISPOSED"          // the upscaler was used after dispose()
+  | "ERR_CONTEXT_LOST"      // the WebGL context was lost (the job falls back to wasm where allowed)
   | "ERR_POOL"              // buffer-pool misuse (double release, foreign lease)
   | "ERR_IMAGE_TOO_LARGE"   // an image's declared size is beyond what we agree to decode
   | "ERR_USAGE"             // the command line is wrong (unknown command or flag, missing argument)
@@ -133,7 +134,7 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 export class ContextLostError extends SrganError {
   readonly restorable: boolean;
   constructor(message: string, restorable: boolean) {
-    super("ERR_UNSUPPORTED", `${message}. Run on backend: 'wasm'${restorable ? " until the context is restored" : ""}.`);
+    super("ERR_CONTEXT_LOST", `${message}. Run on backend: 'wasm'${restorable ? " until the context is restored" : ""}.`);
     this.name = "ContextLostError";
     this.restorable = restorable;
   }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Public API of srgan-wasm.
 export { createUpscaler, Upscaler, type RgbaImage, type UpscaleOptions, type Progress, type UpscalerInfo } from "./api/upscaler.js";
-export type { UpscalerOptions } from "./api/options.js";
+export type { UpscalerOptions, Backend } from "./api/options.js";
+export type { WebglStats } from "./backends/webgl/index.js";
 export * from "./errors.js";
 export { loadNetwork, type ModelSource } from "./model/load.js";
 export { encodeNetwork, decodeNetwork } from "./model/format.js";

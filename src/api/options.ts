@@ -15,7 +15,14 @@ export interface UpscalerOptions {
   memoryLimit?: number;
   /** Kernel build: 'auto' (relaxed SIMD where available), 'simd' or 'relaxed'. */
   wasmVariant?: "auto" | "simd" | "relaxed";
+  /**
+   * 'wasm' (default), 'webgl' (WebGL2 in browsers; UnsupportedError where it cannot run), or 'auto'
+   * (WebGL2 where a hardware GPU passes a self-test, else wasm). info().backend says which ran.
+   */
+  backend?: Backend;
 }
+
+export type Backend = "auto" | "wasm" | "webgl";
 
 export interface ResolvedOptions {
   model?: ModelSource;
@@ -23,6 +30,7 @@ export interface ResolvedOptions {
   tileSize: number;
   memoryLimit: number;
   wasmVariant: "auto" | "simd" | "relaxed";
+  backend: Backend;
 }
 
 const MIB = 1 << 20;
@@ -39,7 +47,9 @@ export function resolveOptions(o: UpscalerOptions): ResolvedOptions {
   }
   const wasmVariant = o.wasmVariant ?? "auto";
   if (!["auto", "simd", "relaxed"].includes(wasmVariant)) throw new RangeError(`options.wasmVariant must be 'auto', 'simd' or 'relaxed', got ${String(o.wasmVariant)}`);
-  return { model: o.model, threads, tileSize, memoryLimit, wasmVariant };
+  const backend = o.backend ?? "wasm";
+  if (!["auto", "wasm", "webgl"].includes(backend)) throw new RangeError(`options.backend must be 'auto', 'wasm' or 'webgl', got ${String(o.backend)}`);
+  return { model: o.model, threads, tileSize, memoryLimit, wasmVariant, backend };
 }
 
 function isNode(): boolean {

@@ -3,7 +3,8 @@
 // upscale() plans tiles, keeps up to `concurrency` of them in flight, copies each tile's pixels into a
 // lease from the shared pool and its result out again, and always returns the lease, even on failure
 // or abort, so the pool's counters net to zero after every job.
-import { AbortError, invalidInput, OutOfMemoryError, SrganError, throwIfAborted, WorkerError } from "../errors.js";
+import { AbortError, ContextLostError, invalidInput, OutOfMemoryError, SrganError, throwIfAborted, WorkerError } from "../errors.js";
+import type { WebglRunner, WebglStats } from "../backends/webgl/index.js";
 import { Engine } from "../runtime/engine.js";
 import { prepareNetwork, type PreparedNetwork } from "../runtime/network.js";
 import { planExecution, type ExecutionPlan } from "../runtime/plan.js";
@@ -19,7 +20,7 @@ import { loadNetwork, type ModelSource } from "../model/load.js";
 import { resizeGraph, DEFAULT_MODEL } from "../model/builtin.js";
 import { validateGraph, type ValidatedGraph } from "../model/graph.js";
 import type { WasmVariantOption } from "../backends/wasm/module.js";
-import { resolveOptions, type UpscalerOptions } from "./options.js";
+import { resolveOptions, type Backend, type ResolvedOptions, type UpscalerOptions } from "./options.js";
 
 /** RGBA8 pixels, row-major; compatible with ImageData. */
 export interface RgbaImage {
@@ -43,6 +44,8 @@ export interface UpscaleOptions {
 }
 
 export interface UpscalerInfo {
+  /** The backend of the last job (before any job: the one the next job will try first). */
+  backend: "wasm" | "webgl";
   model: string;
   scale: number;
   parameters: number;
@@ -60,7 +63,19 @@ export async function createUpscaler(options: UpscalerOptions = {}): Promise<Ups
   const net = prepareNetwork(engine, graph);
   const alpha = prepareNetwork(engine, validateGraph(resizeGraph("bicubic", graph.scale, 1)));
   const runner = opts.threads > 0 ? await createWorkerRunner(engine, opts.threads) : new InlineRunner(engine);
-  return new Upscaler(engine, runner, graph, net, alpha, opts.tileSize, opts.memoryLimit);
+  const gpu = opts.backend === "wasm" ? null : await createGpuRunner(graph, opts);
+  return new Upscaler(engine, runner, graph, net, alpha, opts.tileSize, opts.memoryLimit, gpu, opts.backend);
+}
+
+// Loaded lazily so wasm-only bundles never include the WebGL backend.
+async function createGpuRunner(graph: ValidatedGraph, opts: ResolvedOptions): Promise<WebglRunner | null> {
+  try {
+    const { createWebglRunner } = await import("../backends/webgl/index.js");
+    return await createWebglRunner(graph, { tileSize: opts.tileSize, requireHardware: opts.backend === "auto" });
+  } catch (e) {
+    if (opts.backend === "auto" && e instanceof SrganError && e.code === "ERR_UNSUPPORTED") return null; // no usable GPU: wasm
+    throw e;
+  }
 }
 
 // Loaded lazily so single-threaded use (and bundles without workers) never pull in the pool.
@@ -82,7 +97,13 @@ export class Upscaler {
     private readonly alphaNet: PreparedNetwork,
     private readonly tileSize: number,
     private readonly memoryLimit: number,
-  ) {}
+    private readonly gpu: WebglRunner | null = null,
+    private readonly backendOption: Backend = "wasm",
+  ) {
+    this.lastBackend = gpu ? "webgl" : "wasm";
+  }
+
+  private lastBackend: "wasm" | "webgl";
 
   get scale(): number {
     return this.graph.scale;
@@ -90,6 +111,7 @@ export class Upscaler {
 
   info(): UpscalerInfo {
     return {
+      backend: this.lastBackend,
       model: this.graph.name,
       scale: this.graph.scale,
       parameters: this.graph.parameterCount,
@@ -117,6 +139,20 @@ export class Upscaler {
     checkImage(image);
     const { signal, onProgress } = options;
     throwIfAborted(signal);
+    if (this.gpu && !this.gpu.lost) {
+      try {
+        const out = await this.gpu.upscale(image, options);
+        this.lastBackend = "webgl";
+        return out;
+      } catch (e) {
+        // Context loss always falls back; with 'auto' so do GPU limits. The job reruns on wasm (progress
+        // restarts at 0); later jobs return to WebGL once the browser restores the context.
+        const fallback = e instanceof ContextLostError || (this.backendOption === "auto" && e instanceof SrganError
+          && (e.code === "ERR_UNSUPPORTED" || e.code === "ERR_OUT_OF_MEMORY" || e.code === "ERR_KERNEL"));
+        if (!fallback) throw e;
+      }
+    }
+    this.lastBackend = "wasm";
     const { width, height } = image;
     const s = this.graph.scale;
     const out = new Uint8ClampedArray(width * s * height * s * 4);
@@ -162,6 +198,11 @@ export class Upscaler {
     return { data: out, width: width * s, height: height * s };
   }
 
+  /** The WebGL backend's texture accounting, or null when it is not in use. */
+  webglStats(): WebglStats | null {
+    return this.gpu?.stats() ?? null;
+  }
+
   /** Starts a new peak window at the current usage (for measuring one job). */
   resetPeak(): void {
     this.engine.pool.resetPeak();
@@ -171,6 +212,7 @@ export class Upscaler {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    this.gpu?.dispose();
     await this.runner.dispose();
     this.engine.pool.release(this.net.weightsLease);
     this.engine.pool.release(this.alphaNet.weightsLease);

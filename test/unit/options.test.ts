@@ -16,6 +16,7 @@ const bad: Array<[string, Record<string, unknown>, RegExp]> = [
   ["memoryLimit tiny", { memoryLimit: 1024 }, /options\.memoryLimit/],
   ["memoryLimit huge", { memoryLimit: 2 ** 33 }, /options\.memoryLimit/],
   ["wasmVariant unknown", { wasmVariant: "avx" }, /options\.wasmVariant/],
+  ["backend unknown", { backend: "cuda" }, /options\.backend/],
 ];
 
 for (const [name, opts, message] of bad) {
@@ -31,6 +32,16 @@ test("defaults are documented values", () => {
   assert.is(o.wasmVariant, "auto");
   assert.ok(o.threads >= 1);
   assert.is(resolveOptions({ threads: 0 }).threads, 0);
+});
+
+test("backend: 'auto' without a GPU runs on wasm; 'webgl' where none exists is a typed error", async () => {
+  const auto = await createUpscaler({ backend: "auto", threads: 0 });
+  assert.is(auto.info().backend, "wasm");
+  const out = await auto.upscale({ data: new Uint8ClampedArray(16).fill(200), width: 2, height: 2 });
+  assert.is(out.width, 8);
+  assert.is(auto.info().backend, "wasm");
+  await auto.dispose();
+  try { await createUpscaler({ backend: "webgl", threads: 0 }); assert.unreachable(); } catch (e) { assert.is((e as { code: string }).code, "ERR_UNSUPPORTED"); }
 });
 
 test("a bad model is a TypeError / typed model error", async () => {
