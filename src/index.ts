@@ -13,4 +13,5 @@ export { decodeImage, encodeImage, encodePng, encodeJpeg, detectImageFormat, for
   MAX_IMAGE_SIDE, MAX_IMAGE_PIXELS, type DecodedImage, type ImageFormat, type DecodeOptions } from "./image/codec.js";
 export { downscale, cropToMultiple } from "./image/resample.js";
 export { psnr, ssim } from "./metrics/quality.js";
+export { evaluate, type Evaluation } from "./metrics/evaluate.js";
 export { encodeQuantised, quantiseGraph, truncateMantissa, QUANTISE_MODES, type QuantiseMode } from "./model/quantise.js";

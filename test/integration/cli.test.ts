@@ -189,7 +189,7 @@ test("batch: one upscaler for all, skips a bad file, resumes, exit 1 when any fa
 });
 
 test("--help on the top level and on every command exits 0", async () => {
-  const commands = ["upscale", "batch", "downscale", "psnr", "ssim", "info", "convert", "quantise", "profile-memory"];
+  const commands = ["upscale", "batch", "downscale", "psnr", "ssim", "info", "convert", "quantise", "profile-memory", "eval", "train"];
   const top = await srganHere(["--help"]);
   const each = [];
   for (const c of commands) each.push(await srganHere([c, "--help", "--frobnicate"]));
