@@ -9,6 +9,8 @@ export { encodeNetwork, decodeNetwork } from "./model/format.js";
 export { validateGraph, type Graph, type GraphNode, type Weight, type Shape } from "./model/graph.js";
 export { BUILTIN_NAMES, DEFAULT_MODEL } from "./model/builtin.js";
 export type { PoolStats } from "./runtime/counters.js";
+export { configureAssets, type AssetOptions } from "./platform/assets.js";
+export type { SrganWarning } from "./platform/web-threads.js";
 export { decodeImage, encodeImage, encodePng, encodeJpeg, detectImageFormat, formatFromName,
   MAX_IMAGE_SIDE, MAX_IMAGE_PIXELS, type DecodedImage, type ImageFormat, type DecodeOptions } from "./image/codec.js";
 export { downscale, cropToMultiple } from "./image/resample.js";

@@ -20,6 +20,8 @@ export interface UpscalerOptions {
    * (WebGL2 where a hardware GPU passes a self-test, else wasm). info().backend says which ran.
    */
   backend?: Backend;
+  /** Told when something asked for cannot be had (e.g. threads without cross-origin isolation, code ERR_NO_COI). Default: console.warn once per code. */
+  onWarning?: (warning: { code: string; message: string }) => void;
 }
 
 export type Backend = "auto" | "wasm" | "webgl";
@@ -31,6 +33,7 @@ export interface ResolvedOptions {
   memoryLimit: number;
   wasmVariant: "auto" | "simd" | "relaxed";
   backend: Backend;
+  onWarning?: (warning: { code: string; message: string }) => void;
 }
 
 const MIB = 1 << 20;
@@ -49,7 +52,8 @@ export function resolveOptions(o: UpscalerOptions): ResolvedOptions {
   if (!["auto", "simd", "relaxed"].includes(wasmVariant)) throw new RangeError(`options.wasmVariant must be 'auto', 'simd' or 'relaxed', got ${String(o.wasmVariant)}`);
   const backend = o.backend ?? "wasm";
   if (!["auto", "wasm", "webgl"].includes(backend)) throw new RangeError(`options.backend must be 'auto', 'wasm' or 'webgl', got ${String(o.backend)}`);
-  return { model: o.model, threads, tileSize, memoryLimit, wasmVariant, backend };
+  if (o.onWarning !== undefined && typeof o.onWarning !== "function") throw new TypeError(`options.onWarning must be a function, got ${typeof o.onWarning}`);
+  return { model: o.model, threads, tileSize, memoryLimit, wasmVariant, backend, onWarning: o.onWarning };
 }
 
 function isNode(): boolean {

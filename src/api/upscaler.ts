@@ -62,7 +62,7 @@ export async function createUpscaler(options: UpscalerOptions = {}): Promise<Ups
   const engine = await Engine.create({ memoryLimit: opts.memoryLimit, wasmVariant: opts.wasmVariant as WasmVariantOption });
   const net = prepareNetwork(engine, graph);
   const alpha = prepareNetwork(engine, validateGraph(resizeGraph("bicubic", graph.scale, 1)));
-  const runner = opts.threads > 0 ? await createWorkerRunner(engine, opts.threads) : new InlineRunner(engine);
+  const runner = opts.threads > 0 ? await createWorkerRunner(engine, opts) : new InlineRunner(engine);
   const gpu = opts.backend === "wasm" ? null : await createGpuRunner(graph, opts);
   return new Upscaler(engine, runner, graph, net, alpha, opts.tileSize, opts.memoryLimit, gpu, opts.backend);
 }
@@ -79,9 +79,9 @@ async function createGpuRunner(graph: ValidatedGraph, opts: ResolvedOptions): Pr
 }
 
 // Loaded lazily so single-threaded use (and bundles without workers) never pull in the pool.
-async function createWorkerRunner(engine: Engine, threads: number): Promise<TileRunner> {
+async function createWorkerRunner(engine: Engine, opts: ResolvedOptions): Promise<TileRunner> {
   const { createPool } = await import("../platform/pool.js");
-  return createPool(engine, threads);
+  return createPool(engine, opts.threads, { onWarning: opts.onWarning });
 }
 
 export class Upscaler {

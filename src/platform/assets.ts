@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Reads files that ship inside the package (wasm kernels, built-in networks). Asset URLs are literal
-// `new URL(…, import.meta.url)` expressions so bundlers see and copy them.
+// Reads files that ship inside the package (wasm kernels, built-in networks), and holds the one
+// escape hatch for setups where they are not beside the code (configureAssets). Asset URLs are literal
+// `new URL(…, import.meta.url)` expressions so bundlers see and copy them: never build them at run time.
 import { SrganError } from "../errors.js";
 
 const ASSETS = {
@@ -9,8 +10,62 @@ const ASSETS = {
 } as const;
 export type AssetName = keyof typeof ASSETS;
 
+type Bytes = Uint8Array | ArrayBuffer;
+
+/** Where the package's files are when a bundler or host moved them (see docs/platforms.md). */
+export interface AssetOptions {
+  /**
+   * The folder (URL or path ending in '/') that holds `kernels.simd.wasm` and `kernels.relaxed.wasm`,
+   * e.g. where your build copied `node_modules/srgan-wasm/wasm/`.
+   */
+  wasmBaseUrl?: string | URL;
+  /** The kernel builds themselves; `relaxed` is optional (without it the plain SIMD build runs). */
+  wasmBytes?: { simd: Bytes; relaxed?: Bytes };
+  /** The module worker script (`srgan-wasm/worker`, i.e. dist/worker/web-entry.js, or your bundle of it). */
+  workerUrl?: string | URL;
+}
+
+let overrides: { wasmBaseUrl?: URL; wasmBytes?: { simd: Uint8Array<ArrayBuffer>; relaxed?: Uint8Array<ArrayBuffer> }; workerUrl?: URL } = {};
+
+/**
+ * Points the package at its wasm kernels and worker script when they are not where the package put
+ * them (esbuild and other bundlers that do not follow `new URL(…, import.meta.url)`, single-file
+ * builds, CDNs). Call it before the first createUpscaler(); later calls replace earlier ones, and
+ * `configureAssets({})` restores the defaults for upscalers created afterwards.
+ * @example
+ * configureAssets({ wasmBaseUrl: "/assets/srgan/", workerUrl: "/assets/srgan/worker.js" });
+ * const up = await createUpscaler({ threads: 4 });
+ */
+export function configureAssets(options: AssetOptions): void {
+  if (options === null || typeof options !== "object") throw new TypeError("configureAssets() takes an object");
+  const next: typeof overrides = {};
+  if (options.wasmBaseUrl !== undefined) {
+    const url = toUrl(options.wasmBaseUrl, "options.wasmBaseUrl");
+    if (!url.pathname.endsWith("/")) throw new TypeError(`options.wasmBaseUrl must name a folder (end in '/'), got ${url.href}`);
+    next.wasmBaseUrl = url;
+  }
+  if (options.wasmBytes !== undefined) {
+    const { simd, relaxed } = options.wasmBytes ?? {};
+    next.wasmBytes = { simd: toBytes(simd, "options.wasmBytes.simd") };
+    if (relaxed !== undefined) next.wasmBytes.relaxed = toBytes(relaxed, "options.wasmBytes.relaxed");
+  }
+  if (options.workerUrl !== undefined) next.workerUrl = toUrl(options.workerUrl, "options.workerUrl");
+  if (next.wasmBaseUrl && next.wasmBytes) throw new TypeError("pass options.wasmBaseUrl or options.wasmBytes, not both");
+  overrides = next;
+}
+
+/** The worker script URL set by configureAssets(), or undefined for the package's own. */
+export function workerUrlOverride(): URL | undefined {
+  return overrides.workerUrl;
+}
+
 export async function readAsset(name: AssetName): Promise<Uint8Array<ArrayBuffer>> {
-  return readUrl(ASSETS[name]());
+  const { wasmBytes, wasmBaseUrl } = overrides;
+  if (wasmBytes) {
+    // An empty module never validates, so module.ts falls back to the SIMD build when no relaxed one was given.
+    return name === "kernels.simd.wasm" ? wasmBytes.simd : wasmBytes.relaxed ?? new Uint8Array(0);
+  }
+  return readUrl(wasmBaseUrl ? new URL(name, wasmBaseUrl) : ASSETS[name]());
 }
 
 /** Reads a file: or http(s): URL into bytes (fs in Node/Deno for file:, fetch otherwise). */
@@ -27,6 +82,27 @@ export async function readUrl(url: URL): Promise<Uint8Array<ArrayBuffer>> {
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     return new Uint8Array(await res.arrayBuffer());
   } catch (cause) {
-    throw new SrganError("ERR_UNSUPPORTED", `cannot read ${url.href}: ${(cause as Error).message}. If a bundler moved the package's files, pass the bytes yourself.`, { cause });
+    const deno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+    const hint = deno && url.protocol === "file:"
+      ? "Deno needs --allow-read for the package's files (see docs/platforms.md)."
+      : "If a bundler moved the package's files, tell it where they are with configureAssets({ wasmBaseUrl }) or pass the bytes with configureAssets({ wasmBytes }).";
+    throw new SrganError("ERR_UNSUPPORTED", `cannot read ${url.href}: ${(cause as Error).message}. ${hint}`, { cause });
   }
+}
+
+function toUrl(value: string | URL, name: string): URL {
+  if (value instanceof URL) return value;
+  if (typeof value !== "string" || value === "") throw new TypeError(`${name} must be a URL or a non-empty string, got ${String(value)}`);
+  const base = (globalThis as { location?: { href: string } }).location?.href;
+  try {
+    return base ? new URL(value, base) : new URL(value);
+  } catch {
+    throw new TypeError(`${name} must be an absolute URL here (no page location to resolve '${value}' against)`);
+  }
+}
+
+function toBytes(value: unknown, name: string): Uint8Array<ArrayBuffer> {
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  if (value instanceof Uint8Array && value.buffer instanceof ArrayBuffer) return value as Uint8Array<ArrayBuffer>;
+  throw new TypeError(`${name} must be an ArrayBuffer or a Uint8Array (not shared), got ${Object.prototype.toString.call(value)}`);
 }

@@ -1,18 +1,34 @@
 // SPDX-License-Identifier: MIT
 // Browsers and Deno: a fixed set of module Web Workers on the engine's shared memory, speaking the
-// typed protocol of worker/protocol.ts. A worker that dies (or is stopped by an abort) is replaced.
+// typed protocol of worker/protocol.ts. A worker that dies is replaced;
+// one that cannot start fails the pool (at create) or its task (later) once, never in a respawn loop.
 import type { Engine } from "../runtime/engine.js";
 import type { TileRunner } from "../runtime/runner.js";
 import type { FromWorker, TileDone, WorkerTask, ToWorker } from "../worker/protocol.js";
-import { AbortError, SrganError, WorkerError, type ErrorCode } from "../errors.js";
+import { SrganError, WorkerError, type ErrorCode } from "../errors.js";
+import { workerUrlOverride } from "./assets.js";
 
-const WORKER_URL = new URL("../worker/web-entry.js", import.meta.url);
+const START_TIMEOUT_MS = 60_000;
+
+interface Pending {
+  id: number;
+  resolve(d: TileDone): void;
+  reject(e: unknown): void;
+}
 
 interface Slot {
   worker: Worker;
   workerId: number;
+  /** Settles when the worker has joined the engine (or could not). */
   ready: Promise<void>;
-  busy?: { id: number; resolve(d: TileDone): void; reject(e: unknown): void };
+  started: boolean;
+  /** Why the worker could not start; such a slot is respawned on its next use. */
+  failed?: unknown;
+  /** Claimed by a run() call (set before awaiting `ready`, so two calls never share a slot). */
+  claimed: boolean;
+  pending?: Pending;
+  /** Cancels the start-up timeout. */
+  stop?: () => void;
 }
 
 export class WebPool implements TileRunner {
@@ -20,79 +36,159 @@ export class WebPool implements TileRunner {
   private readonly waiting: Array<() => void> = [];
   private nextId = 1;
   private nextWorkerId = 1;
+  private disposed = false;
 
   private constructor(private readonly engine: Engine, readonly concurrency: number) {}
 
   static async create(engine: Engine, threads: number): Promise<WebPool> {
     const pool = new WebPool(engine, threads);
     for (let i = 0; i < threads; i++) pool.slots.push(pool.spawn());
-    await Promise.all(pool.slots.map((s) => s.ready));
+    try {
+      await Promise.all(pool.slots.map((s) => s.ready));
+    } catch (e) {
+      await pool.dispose();
+      throw e;
+    }
     return pool;
   }
 
   private spawn(): Slot {
-    const worker = new Worker(WORKER_URL, { type: "module" });
+    const override = workerUrlOverride();
+    const url = override ?? new URL("../worker/web-entry.js", import.meta.url);
     const workerId = this.nextWorkerId++;
     let readyResolve!: () => void, readyReject!: (e: unknown) => void;
-    const slot: Slot = { worker, workerId, ready: new Promise((res, rej) => { readyResolve = res; readyReject = rej; }) };
-    worker.onmessage = (e: MessageEvent<FromWorker>) => {
-      const m = e.data;
-      if (m.type === "ready") { readyResolve(); return; }
-      const busy = slot.busy;
-      if (!busy || busy.id !== m.id) return;
-      slot.busy = undefined;
-      if (m.type === "done") busy.resolve(m.result);
-      else busy.reject(new SrganError((m.error.code ?? "ERR_WORKER") as ErrorCode, m.error.message));
-      this.waiting.shift()?.();
-    };
-    worker.onerror = (e: ErrorEvent) => {
-      e.preventDefault?.();
-      const err = new WorkerError(`a worker died: ${e.message}`);
-      readyReject(err);
+    const ready = new Promise<void>((res, rej) => { readyResolve = res; readyReject = rej; });
+    ready.catch(() => {}); // observed by run()/create(); a slot nobody uses must not raise an unhandled rejection
+    let worker: Worker;
+    try {
+      // The literal `new Worker(new URL(…, import.meta.url), { type: "module" })` is the pattern Vite and
+      // webpack recognise to bundle the worker; keep it in this exact shape.
+      worker = override
+        ? new Worker(override, { type: "module", name: "srgan-wasm" })
+        : new Worker(new URL("../worker/web-entry.js", import.meta.url), { type: "module", name: "srgan-wasm" });
+    } catch (cause) {
+      const failed = startError(url, (cause as Error).message, cause);
+      readyReject(failed);
+      return { workerId, ready, started: false, claimed: false, failed, worker: undefined as unknown as Worker };
+    }
+    const slot: Slot = { worker, workerId, ready, started: false, claimed: false };
+    const fail = (err: unknown) => {
+      slot.stop?.();
+      if (!slot.started) {
+        slot.failed = err;
+        this.retire(slot);
+        readyReject(err);
+        slot.pending?.reject(err);
+        slot.pending = undefined;
+        return;
+      }
       this.replace(slot, err);
     };
-    worker.postMessage({ type: "init", shared: this.engine.shared, workerId } satisfies ToWorker);
+    // A script that loads but never answers (a wrong workerUrl) would otherwise hang create() forever.
+    const startTimer = setTimeout(() => fail(startError(url, `no answer within ${START_TIMEOUT_MS / 1000} s (is it the srgan-wasm worker script, srgan-wasm/worker?)`)), START_TIMEOUT_MS);
+    slot.stop = () => clearTimeout(startTimer);
+    worker.onmessage = (e: MessageEvent<FromWorker>) => {
+      const m = e.data;
+      if (m.type === "ready") { slot.stop?.(); slot.started = true; readyResolve(); return; }
+      if (m.type === "error" && m.id === 0) {
+        fail(startError(url, m.error.message));
+        return;
+      }
+      const pending = slot.pending;
+      if (!pending || pending.id !== m.id) return;
+      slot.pending = undefined;
+      if (m.type === "done") pending.resolve(m.result);
+      else pending.reject(new SrganError((m.error.code ?? "ERR_WORKER") as ErrorCode, m.error.message));
+    };
+    worker.onerror = (e: ErrorEvent) => {
+      e.preventDefault?.(); // Deno rethrows an unhandled worker error in the parent and exits
+      const what = e.message || "the script failed to load or threw";
+      fail(slot.started ? new WorkerError(`a worker died: ${what}`) : startError(url, what));
+    };
+    worker.onmessageerror = () => fail(new WorkerError("a worker's message could not be read (structured clone failed)"));
+    try {
+      worker.postMessage({ type: "init", shared: this.engine.shared, workerId } satisfies ToWorker);
+    } catch (cause) {
+      // A DataCloneError: this realm cannot share the memory (a page without cross-origin isolation).
+      fail(startError(url, (cause as Error).message, cause));
+    }
     return slot;
   }
 
-  private replace(slot: Slot, reason: unknown): void {
-    slot.worker.terminate();
+  /** Stops a slot's worker and frees its thread index in the engine. */
+  private retire(slot: Slot): void {
+    slot.stop?.();
+    slot.worker?.terminate();
     this.engine.releaseThreadSlot(slot.workerId);
+  }
+
+  /** Replaces a worker that had started and then died; its task fails with `reason`. */
+  private replace(slot: Slot, reason: unknown): void {
+    this.retire(slot);
     const i = this.slots.indexOf(slot);
-    if (i >= 0) this.slots[i] = this.spawn();
-    slot.busy?.reject(reason);
-    slot.busy = undefined;
+    if (i >= 0 && !this.disposed) this.slots[i] = this.spawn();
+    slot.pending?.reject(reason);
+    slot.pending = undefined;
+    this.release(slot);
+  }
+
+  private release(slot: Slot): void {
+    if (!slot.claimed) return;
+    slot.claimed = false;
     this.waiting.shift()?.();
   }
 
-  async run(task: WorkerTask, signal?: AbortSignal): Promise<TileDone> {
+  // No abort here: the scheduler stops between tasks (see TileRunner.run), so a worker is never
+  // terminated while it may still write into a lease that is about to be handed back.
+  async run(task: WorkerTask): Promise<TileDone> {
+    let slot: Slot | undefined;
     for (;;) {
-      if (signal?.aborted) throw new AbortError(signal.reason);
-      const slot = this.slots.find((s) => !s.busy);
-      if (slot) {
-        await slot.ready;
-        return await new Promise<TileDone>((resolve, reject) => {
-          const id = this.nextId++;
-          const onAbort = () => this.replace(slot, new AbortError(signal!.reason));
-          signal?.addEventListener("abort", onAbort, { once: true });
-          slot.busy = {
-            id,
-            resolve: (d) => { signal?.removeEventListener("abort", onAbort); resolve(d); },
-            reject: (e) => { signal?.removeEventListener("abort", onAbort); reject(e); },
-          };
-          slot.worker.postMessage({ type: "task", id, task } satisfies ToWorker);
-        });
+      if (this.disposed) throw new SrganError("ERR_DISPOSED", "the upscaler was disposed");
+      // A started worker first: a replacement may still be loading its module for a while.
+      let i = this.slots.findIndex((s) => !s.claimed && s.started);
+      if (i < 0) i = this.slots.findIndex((s) => !s.claimed);
+      if (i >= 0) {
+        slot = this.slots[i];
+        if (slot.failed !== undefined) this.slots[i] = slot = this.spawn(); // one fresh try per task
+        slot.claimed = true;
+        break;
       }
       await new Promise<void>((res) => this.waiting.push(res));
     }
+    const claimed = slot;
+    try {
+      await claimed.ready;
+    } catch (e) {
+      this.release(claimed);
+      throw e;
+    }
+    return await new Promise<TileDone>((resolve, reject) => {
+      const id = this.nextId++;
+      claimed.pending = {
+        id,
+        resolve: (d) => { this.release(claimed); resolve(d); },
+        reject: (e) => { this.release(claimed); reject(e); },
+      };
+      claimed.worker.postMessage({ type: "task", id, task } satisfies ToWorker);
+    });
   }
 
   async dispose(): Promise<void> {
+    this.disposed = true;
     for (const s of this.slots) {
-      s.worker.terminate();
-      this.engine.releaseThreadSlot(s.workerId);
-      s.busy?.reject(new SrganError("ERR_DISPOSED", "the upscaler was disposed while a tile ran"));
+      this.retire(s);
+      s.pending?.reject(new SrganError("ERR_DISPOSED", "the upscaler was disposed while a tile ran"));
+      s.pending = undefined;
     }
     this.slots.length = 0;
+    for (const wake of this.waiting.splice(0)) wake();
   }
+}
+
+function startError(url: URL, what: string, cause?: unknown): WorkerError {
+  const deno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+  const hint = deno
+    ? "Deno needs --allow-read to start a worker from a local file (and --allow-net for one served over http)."
+    : "Check that the file is served (a bundler that does not follow new URL(…, import.meta.url) needs configureAssets({ workerUrl })) and that a Content-Security-Policy allows it (worker-src).";
+  return new WorkerError(`could not start a Web Worker from ${url.href}: ${what}. ${hint}`, { cause });
 }

@@ -1,15 +1,27 @@
 // SPDX-License-Identifier: MIT
 // Picks the worker pool for this platform: piscina on Node's worker_threads, module Web Workers in
-// browsers and Deno. Both run TileWorker on the engine's one shared memory.
+// browsers and Deno. Both run TileWorker on the engine's one shared memory. Where workers cannot
+// share it (a page without cross-origin isolation) tiles run on the calling thread after one warning.
 import type { Engine } from "../runtime/engine.js";
-import type { TileRunner } from "../runtime/runner.js";
+import { InlineRunner, type TileRunner } from "../runtime/runner.js";
+import { warnOnce, webThreadsBlocker, type WarningHandler } from "./web-threads.js";
 
-export async function createPool(engine: Engine, threads: number): Promise<TileRunner> {
+export interface PoolOptions {
+  /** Told when threads were asked for but cannot run here; default: console.warn once per code. */
+  onWarning?: WarningHandler;
+}
+
+export async function createPool(engine: Engine, threads: number, options: PoolOptions = {}): Promise<TileRunner> {
   const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string"
     && typeof (globalThis as { Deno?: unknown }).Deno === "undefined";
   if (isNode) {
     const { NodePool } = await import("./pool-node.js");
     return NodePool.create(engine, threads);
+  }
+  const blocker = webThreadsBlocker();
+  if (blocker) {
+    (options.onWarning ?? warnOnce)(blocker);
+    return new InlineRunner(engine);
   }
   const { WebPool } = await import("./pool-web.js");
   return WebPool.create(engine, threads);

@@ -6,7 +6,7 @@ import { instantiateKernels, loadKernelModule, type KernelModule, type WasmVaria
 import type { Kernels } from "../backends/wasm/abi.js";
 import { BufferPool, type PoolLayout } from "./buffer-pool.js";
 import { kCounterBytes, kMaxThreads, kReservedBytes, kThreadSlotBytes } from "./counters.js";
-import { OutOfMemoryError } from "../errors.js";
+import { OutOfMemoryError, UnsupportedError } from "../errors.js";
 
 const PAGE = 65536;
 const BLOCK_BYTES = 64 * 1024;
@@ -48,6 +48,11 @@ export class Engine {
     try {
       memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     } catch (cause) {
+      // Some engines refuse shared memory outright outside cross-origin isolation (Chromium allows it and
+      // only hides the SharedArrayBuffer constructor); say so rather than blame the size.
+      if (typeof SharedArrayBuffer === "undefined") {
+        throw new UnsupportedError("this page cannot create shared WebAssembly memory: serve it cross-origin isolated, with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp (or credentialless). See docs/platforms.md.");
+      }
       throw new OutOfMemoryError(pages * PAGE, 0, `The engine could not reserve a shared memory of that size (${(cause as Error).message}); pass a smaller memoryLimit.`);
     }
     return new Engine({ memory, module, layout: { countersPtr, threadSlotsPtr, tablesPtr, poolPtr, blockBytes: BLOCK_BYTES, blockCount } }, 0);
