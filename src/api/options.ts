@@ -62,5 +62,7 @@ function isNode(): boolean {
 
 function defaultThreads(): number {
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
-  return Math.max(1, Math.min(64, nav?.hardwareConcurrency ?? 1));
+  const os = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
+    ?.getBuiltinModule?.("node:os") as { availableParallelism?: () => number } | undefined;
+  return Math.max(1, Math.min(64, nav?.hardwareConcurrency ?? os?.availableParallelism?.() ?? 1));
 }

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: MIT
-// Networks that ship with the package. The classic resamplers are graphs like any other, so the API,
-// CLI, tiling and threads treat them exactly as trained networks.
+// Networks that ship with the package: our trained `natural` (the default), and the classic
+// resamplers as graphs like any other, so the API, CLI, tiling and threads treat them all alike.
 import type { Graph } from "./graph.js";
 import type { ResizeMethod } from "../ops/resize.js";
 
-export const BUILTIN_NAMES = ["nearest", "bilinear", "bicubic"] as const;
-export type BuiltinName = (typeof BUILTIN_NAMES)[number];
+/** Resamplers: graphs without weights. */
+const RESAMPLERS = ["nearest", "bilinear", "bicubic"] as const;
+/** Networks trained by this package (`srgan train`), shipped in models/ (see docs/models.md). */
+export const TRAINED = { natural: "natural-x4.srnet" } as const;
+export const BUILTIN_NAMES = [...Object.keys(TRAINED), ...RESAMPLERS] as readonly string[];
 /** The network used when none is named. */
-export const DEFAULT_MODEL: BuiltinName = "bicubic";
+export const DEFAULT_MODEL = "natural";
 
 /** A one-op graph that resizes by `scale` with `method`, on `channels` channels. */
 export function resizeGraph(method: ResizeMethod, scale = 4, channels = 3): Graph {
@@ -24,5 +27,5 @@ export function resizeGraph(method: ResizeMethod, scale = 4, channels = 3): Grap
 }
 
 export function builtinGraph(name: string): Graph | undefined {
-  return (BUILTIN_NAMES as readonly string[]).includes(name) ? resizeGraph(name as ResizeMethod) : undefined;
+  return (RESAMPLERS as readonly string[]).includes(name) ? resizeGraph(name as ResizeMethod) : undefined;
 }

@@ -2,11 +2,11 @@
 // Turns whatever the caller names as a model into a validated graph: a built-in name, a graph object,
 // the bytes of a .srnet or srgan-rust .rsr file, or a path / URL to one.
 import { ModelFormatError } from "../errors.js";
-import { builtinGraph, BUILTIN_NAMES } from "./builtin.js";
+import { builtinGraph, BUILTIN_NAMES, TRAINED } from "./builtin.js";
 import { decodeNetwork, isSrnet } from "./format.js";
 import { validateGraph, type Graph, type ValidatedGraph } from "./graph.js";
 import { decodeRsr, isRsr } from "./rsr.js";
-import { readUrl } from "../platform/assets.js";
+import { readAsset, readUrl } from "../platform/assets.js";
 
 export type ModelSource = string | URL | Uint8Array | ArrayBuffer | Graph;
 
@@ -14,6 +14,7 @@ export async function loadNetwork(source: ModelSource): Promise<ValidatedGraph> 
   if (typeof source === "string") {
     const builtin = builtinGraph(source);
     if (builtin) return validateGraph(builtin);
+    if (Object.hasOwn(TRAINED, source)) return decodeNetwork(await readAsset(TRAINED[source as keyof typeof TRAINED]));
     return decodeNetworkBytes(await readModelFile(toUrl(source)), source);
   }
   if (source instanceof URL) return decodeNetworkBytes(await readModelFile(source), source.href);

@@ -7,6 +7,7 @@ import { SrganError } from "../errors.js";
 const ASSETS = {
   "kernels.simd.wasm": () => new URL("../../wasm/kernels.simd.wasm", import.meta.url),
   "kernels.relaxed.wasm": () => new URL("../../wasm/kernels.relaxed.wasm", import.meta.url),
+  "natural-x4.srnet": () => new URL("../../models/natural-x4.srnet", import.meta.url),
 } as const;
 export type AssetName = keyof typeof ASSETS;
 
@@ -61,6 +62,7 @@ export function workerUrlOverride(): URL | undefined {
 
 export async function readAsset(name: AssetName): Promise<Uint8Array<ArrayBuffer>> {
   const { wasmBytes, wasmBaseUrl } = overrides;
+  if (!name.endsWith(".wasm")) return readUrl(ASSETS[name]());
   if (wasmBytes) {
     // An empty module never validates, so module.ts falls back to the SIMD build when no relaxed one was given.
     return name === "kernels.simd.wasm" ? wasmBytes.simd : wasmBytes.relaxed ?? new Uint8Array(0);
