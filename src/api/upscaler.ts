@@ -159,7 +159,7 @@ export class Upscaler {
     const hasAlpha = !isOpaque(image.data);
     const halo = Math.max(this.graph.receptiveRadius, hasAlpha ? this.alphaNet.graph.receptiveRadius : 0);
     const tileSize = this.fitTileSize(halo, hasAlpha);
-    const tiles = planTiles(width, height, { tileSize, halo, minTiles: 2 * this.runner.concurrency });
+    const tiles = planTiles(width, height, { tileSize, halo, minTiles: this.runner.concurrency });
     let done = 0;
     let failure: unknown;
     const queue = [...tiles];
