@@ -3,17 +3,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as assert from "uvu/assert";
 
-/** Mulberry32: small, seeded, reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng, randInt } from "./random.js";
 
 export function randomArray(n: number, rand: () => number, lo = -1, hi = 1): Float32Array {
   const a = new Float32Array(n);
@@ -21,7 +11,6 @@ export function randomArray(n: number, rand: () => number, lo = -1, hi = 1): Flo
   return a;
 }
 
-export const randInt = (rand: () => number, lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
 
 /** Index of the first element with |a−b| > tol·max(1, |b|), or -1 (also -1 only if lengths match). */
 export function firstMismatch(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-5): number {

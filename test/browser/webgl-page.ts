@@ -9,21 +9,10 @@ import { builtinGraph } from "../../src/model/builtin.js";
 import { getOp } from "../../src/ops/registry.js";
 import { createUpscaler } from "../../src/api/upscaler.js";
 import { configureAssets } from "../../src/platform/assets.js";
+import { rng, randInt } from "../random.js";
 
 configureAssets({ wasmBaseUrl: `${location.origin}/wasm/` });
 
-// ---- seeded randomness (test/helpers.ts's Mulberry32; that file imports Node modules) ----
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const randInt = (r: () => number, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
 const uniform = (r: () => number, n: number, lo: number, hi: number) => Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
 
