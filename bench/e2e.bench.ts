@@ -3,7 +3,7 @@
 // upscale); then a 2048×2048 input's peak RSS in a fresh process. Run: node --import tsx bench/e2e.bench.ts
 import { Bench } from "tinybench";
 import { spawnSync } from "node:child_process";
-import { writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, writeFileSync, mkdirSync } from "node:fs";
 import { cpus } from "node:os";
 import { createUpscaler } from "../src/index.js";
 import type { Graph } from "../src/model/graph.js";
@@ -11,7 +11,12 @@ import { loadNetwork } from "../src/model/load.js";
 
 /** Multiply-adds per input pixel of the conv layers. */
 export function macsPerPixel(g: Graph): number {
-  return g.nodes.filter((n) => n.op === "Conv2D").reduce((a, n) => a + g.weights[n.weights.kernel0].data.length, 0);
+  let macs = 0;
+  for (const n of g.nodes) {
+    if (n.op !== "Conv2D") continue;
+    for (const [role, name] of Object.entries(n.weights)) if (role.startsWith("kernel")) macs += g.weights[name].data.length;
+  }
+  return macs;
 }
 
 function testImage(w: number, h: number) {
@@ -39,7 +44,6 @@ async function main() {
   if (process.argv[2] === "--child") return childPeakRss(process.argv[3], Number(process.argv[4]), Number(process.argv[5]));
   const img = testImage(256, 256);
   const net = await loadNetwork("natural");
-  const flops = 2 * macsPerPixel(net) * 256 * 256;
   const bench = new Bench({ time: 4000, warmup: true, warmupIterations: 2, iterations: 5 });
   const ups = [];
   const t0 = performance.now();
@@ -47,7 +51,12 @@ async function main() {
   await cold.upscale(img);
   const coldMs = performance.now() - t0;
   await cold.dispose();
-  for (const [label, model] of [["bicubic", "bicubic"], [net.name, net]] as const) {
+  // srgan-rust's natural.rsr (layer-major, exact global means) when ../shared is beside the project.
+  const rsrPath = new URL("../../shared/data/srgan-rust/natural.rsr", import.meta.url);
+  const rsr = existsSync(rsrPath) ? await loadNetwork(rsrPath) : null;
+  if (!rsr) console.log("skip: srgan-rust natural.rsr (needs ../shared beside the project)");
+  const models: Array<[string, string | Graph]> = [["bicubic", "bicubic"], [net.name, net], ...(rsr ? [["natural.rsr", rsr] as [string, Graph]] : [])];
+  for (const [label, model] of models) {
     for (const threads of [1, 2]) {
       const up = await createUpscaler({ model, threads });
       ups.push(up);
@@ -57,12 +66,14 @@ async function main() {
   await bench.run();
   const rows = bench.tasks.map((t) => {
     const median = t.result!.latency.p50!;
-    const isNet = t.name.startsWith(net.name);
-    return { case: t.name, medianMs: +median.toFixed(1), samples: t.result!.latency.samplesCount, ...(isNet ? { gflops: +(flops / median / 1e6).toFixed(2) } : {}) };
+    const g = t.name.startsWith("natural.rsr") ? rsr : t.name.startsWith(net.name) ? net : null;
+    const gflops = g ? +((2 * macsPerPixel(g) * 256 * 256) / median / 1e6).toFixed(2) : undefined;
+    return { case: t.name, medianMs: +median.toFixed(1), samples: t.result!.latency.samplesCount, ...(gflops ? { gflops } : {}) };
   });
   console.table(rows);
   const scale = (a: string) => rows.find((r) => r.case.startsWith(a) && r.case.endsWith("1 thread"))!.medianMs / rows.find((r) => r.case.startsWith(a) && r.case.endsWith("2 threads"))!.medianMs;
-  console.log(`thread scaling 1→2: bicubic ${scale("bicubic").toFixed(2)}×, ${net.name} ${scale(net.name).toFixed(2)}× (${macsPerPixel(net)} MACs per input pixel)`);
+  console.log(`thread scaling 1→2: bicubic ${scale("bicubic").toFixed(2)}×, ${net.name} ${scale(`${net.name} `).toFixed(2)}× (${macsPerPixel(net)} MACs per input pixel)` +
+    (rsr ? `, natural.rsr ${scale("natural.rsr").toFixed(2)}× (${macsPerPixel(rsr)} MACs per input pixel)` : ""));
   console.log(`cold start (create upscaler with 2 threads + first 256→1024 natural upscale): ${coldMs.toFixed(0)} ms`);
   for (const up of ups) await up.dispose();
 
