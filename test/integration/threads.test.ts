@@ -59,6 +59,28 @@ test("concurrent callers on one upscaler get the same results as sequential call
   assert.equal(baseline(threaded), before);
 });
 
+test("race detection: random delays around every task reorder completions; outputs and counters never change", async () => {
+  const up = await createUpscaler({ model: net, threads: 3, tileSize: 12 });
+  const jitter = rng(31337);
+  const runner = (up as unknown as { runner: { run(t: unknown): Promise<unknown>; concurrency: number } }).runner;
+  const inner = runner.run.bind(runner);
+  const sleep = () => new Promise((r) => setTimeout(r, Math.floor(jitter() * 4)));
+  runner.run = async (task) => { await sleep(); const done = await inner(task); await sleep(); return done; };
+  try {
+    const images = [randomImage(rand, 29, 17), randomImage(rand, 8, 40), randomImage(rand, 33, 33)];
+    const expected = [];
+    for (const img of images) expected.push(await inline.upscale(img));
+    const baselineStats = baseline(up);
+    for (let round = 0; round < 4; round++) {
+      const got = await Promise.all(images.map((img) => up.upscale(img)));
+      got.forEach((g, i) => assert.ok(sameBytes(g.data, expected[i].data), `round ${round}, image ${i}`));
+      assert.equal(baseline(up), baselineStats, `counters after round ${round}`);
+    }
+  } finally {
+    await up.dispose();
+  }
+});
+
 test("stress: 60 random jobs with random tile sizes, all in flight together", async () => {
   const ups = await Promise.all([8, 11, 23].map((tileSize) => createUpscaler({ model: net, threads: 3, tileSize })));
   try {
