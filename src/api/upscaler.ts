@@ -155,6 +155,9 @@ export class Upscaler {
     this.lastBackend = "wasm";
     const { width, height } = image;
     const s = this.graph.scale;
+    if (width * s * height * s * 4 > MAX_OUTPUT_BYTES) {
+      throw invalidInput(`a ${width}×${height} input gives a ${width * s}×${height * s} output, over the ${MAX_OUTPUT_BYTES / 2 ** 30} GiB one RGBA array may hold here; upscale it in parts`);
+    }
     const out = new Uint8ClampedArray(width * s * height * s * 4);
     const hasAlpha = !isOpaque(image.data);
     const halo = Math.max(this.graph.receptiveRadius, hasAlpha ? this.alphaNet.graph.receptiveRadius : 0);
@@ -327,8 +330,10 @@ function isOpaque(data: Uint8Array | Uint8ClampedArray): boolean {
   return true;
 }
 
-/** Largest input side and output size the API accepts (the output must fit one typed array). */
+/** Largest input side the API accepts. */
 export const MAX_SIDE = 65535;
+/** Largest output: one Uint8ClampedArray (2 GiB keeps every engine's typed-array limit). */
+const MAX_OUTPUT_BYTES = 2 ** 31;
 
 function checkImage(image: RgbaImage): void {
   if (!image || typeof image !== "object") throw new TypeError("image must be { data, width, height }");

@@ -140,6 +140,8 @@ test("invalid input is a typed error and leaves the pool untouched", async () =>
     { data: new Uint8ClampedArray(10), width: 2, height: 2 },
     { data: new Uint8ClampedArray(0), width: 0, height: 0 },
     { data: new Uint8ClampedArray(4), width: 1.5, height: 1 },
+    // 20000×7000 → 80000×28000 RGBA is 8.9 GB: refused before anything is allocated.
+    { data: new Uint8ClampedArray(20000 * 7000 * 4), width: 20000, height: 7000 },
   ]) {
     try { await threaded.upscale(bad); assert.unreachable(); } catch (e) { assert.is((e as { code: string }).code, "ERR_INVALID_INPUT"); }
   }
