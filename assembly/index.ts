@@ -10,11 +10,12 @@ export { rgba8_to_f32, f32_to_rgba8 } from "./kernels/color";
 export { resize_f32 } from "./kernels/resize";
 export { u8_to_f32, f32_to_u8, srgb_to_linear_f32, linear_to_srgb_f32 } from "./kernels/srgb";
 
-// Bumped whenever an export's signature or meaning changes; checked by the loader.
-export const ABI_VERSION: i32 = 1;
 // Training (issue 5): backward passes, losses and the optimiser; see assembly/kernels/backward/.
 export { conv2d_grad_weight_f32 } from "./kernels/backward/conv2d_grad";
 export { prelu_grad_f32 } from "./kernels/backward/activation_grad";
 export { pixel_shuffle_grad_f32 } from "./kernels/backward/pixel_shuffle_grad";
 export { l1_loss_f32, charbonnier_loss_f32 } from "./kernels/backward/loss";
 export { adam_f32 } from "./kernels/backward/adam";
+
+// Bumped whenever an export's signature or meaning changes; checked by the loader.
+export const ABI_VERSION: i32 = 1;
