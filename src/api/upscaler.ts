@@ -123,9 +123,13 @@ export class Upscaler {
     };
   }
 
-  /** Pool accounting from the Atomics counters (weights included: they hold one lease). */
-  stats(): PoolStats {
-    return this.engine.pool.stats();
+  /**
+   * Pool accounting from the Atomics counters (weights included: they hold one lease), and, when the
+   * WebGL backend is in use, its texture pool's current/peak bytes under `webgl`.
+   */
+  stats(): PoolStats & { webgl?: WebglStats } {
+    const s = this.engine.pool.stats();
+    return this.gpu ? { ...s, webgl: this.gpu.stats() } : s;
   }
 
   /**
@@ -199,11 +203,6 @@ export class Upscaler {
     await Promise.all(inFlight);
     if (failure !== undefined) throw failure;
     return { data: out, width: width * s, height: height * s };
-  }
-
-  /** The WebGL backend's texture accounting, or null when it is not in use. */
-  webglStats(): WebglStats | null {
-    return this.gpu?.stats() ?? null;
   }
 
   /** Starts a new peak window at the current usage (for measuring one job). */

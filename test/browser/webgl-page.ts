@@ -6,6 +6,7 @@
 import { createWebglRunner } from "../../src/backends/webgl/index.js";
 import { validateGraph, type Graph, type GraphNode, type Shape, type ValidatedGraph } from "../../src/model/graph.js";
 import { builtinGraph } from "../../src/model/builtin.js";
+import { decodeNetwork } from "../../src/model/format.js";
 import { getOp } from "../../src/ops/registry.js";
 import { createUpscaler } from "../../src/api/upscaler.js";
 import { configureAssets } from "../../src/platform/assets.js";
@@ -265,6 +266,34 @@ const api = {
       const f = await runner.forward(x, h, w);
       const want = reference(runner.graph, x, h, w);
       return { bytes: maxByteDiff(b.data, a.data), float: compare(f.data, want.data), size: [b.width, b.height], tileSize: runner.stats().tileSize };
+    } finally {
+      runner.dispose();
+      await wasm.dispose();
+    }
+  },
+
+  /**
+   * The shipped `natural` network (models/natural-x4.srnet, fetched from the test server): RGBA8 output
+   * vs the wasm Upscaler given the same bytes, float output vs the reference ops, on a 37×29 image.
+   */
+  async natural(tileSize: number) {
+    const res = await fetch("/models/natural-x4.srnet");
+    if (!res.ok) throw new Error(`GET /models/natural-x4.srnet: HTTP ${res.status}`);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const graph = decodeNetwork(bytes);
+    const r = rng(29);
+    const w = 37, h = 29;
+    const image = randomRgba(r, w, h, false);
+    const wasm = await createUpscaler({ model: bytes, threads: 0 });
+    const runner = await createWebglRunner(graph, { tileSize });
+    try {
+      const a = await wasm.upscale(image);
+      const b = await runner.upscale(image);
+      const x = new Float32Array(w * h * 3);
+      for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) x[i * 3 + c] = image.data[i * 4 + c] * (1 / 255);
+      const f = await runner.forward(x, h, w);
+      const want = reference(runner.graph, x, h, w);
+      return { name: graph.name, nodes: graph.nodes.length, bytes: maxByteDiff(b.data, a.data), float: compare(f.data, want.data), size: [b.width, b.height], tileSize: runner.stats().tileSize };
     } finally {
       runner.dispose();
       await wasm.dispose();

@@ -3,8 +3,9 @@
 // (with COOP/COEP, so the wasm Upscaler gets its shared memory) from a tiny node:http server, and
 // drives Debian's headless Chromium (SwiftShader WebGL2) through playwright-core. Asserts that WebGL
 // agrees with the reference ops within 1e-3 on random graphs covering every op, with the wasm backend
-// within ±1 (u8) on the built-in networks, that tiles respect MAX_TEXTURE_SIZE, that context loss gives
-// ContextLostError and recovers, and that dispose() returns every texture.
+// within ±1 (u8) on the built-in networks and the shipped `natural` (models/natural-x4.srnet), that
+// tiles respect MAX_TEXTURE_SIZE, that context loss gives ContextLostError and recovers, and that
+// dispose() returns every texture.
 // Without /usr/bin/chromium this file skips with one line, unless CI is set (then it fails).
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
@@ -126,6 +127,17 @@ async function defineBrowserTests(): Promise<void> {
     }
   }
 
+  test("shipped natural ×4 (models/natural-x4.srnet over HTTP, 37×29 with alpha, 16-pixel tiles): WebGL = wasm ±1 in u8, = reference within 1e-3", async () => {
+    const r = await call<{ name: string; nodes: number; bytes: { max: number; count: number; n: number; lengthsMatch: boolean }; float: Cmp; size: number[]; tileSize: number }>("natural", 16);
+    assert.is(r.name, "natural");
+    assert.ok(r.nodes >= 8, `natural has only ${r.nodes} nodes`);
+    assert.equal(r.size, [148, 116]);
+    assert.ok(r.bytes.lengthsMatch);
+    assert.ok(r.bytes.max <= 1, `natural: a byte differs from wasm by ${r.bytes.max}`);
+    close(r.float, "natural float");
+    if (r.bytes.count) console.log(`  natural: ${r.bytes.count} of ${r.bytes.n} bytes differ from wasm by 1`);
+  });
+
   test("tiles respect MAX_TEXTURE_SIZE (clamped to 64): same result, no texture over 64; untileable graphs refuse clearly", async () => {
     const r = await call<{ bytes: { max: number }; tileSize: number; maxSide: number; globalError: string }>("textureLimit");
     assert.ok(r.maxSide <= 64, `a texture of side ${r.maxSide} was allocated`);
@@ -198,7 +210,7 @@ async function defineBrowserTests(): Promise<void> {
   }
 }
 
-/** Serves the page, its bundle and the wasm kernels, cross-origin isolated. */
+/** Serves the page, its bundle, the wasm kernels and models/*.srnet, cross-origin isolated. */
 function serve(js: Uint8Array, wasmDir: string): Promise<Server> {
   const html = `<!doctype html><meta charset="utf-8"><title>webgl test</title><script type="module" src="/page.js"></script>`;
   const server = createServer((req, res) => {
@@ -207,6 +219,8 @@ function serve(js: Uint8Array, wasmDir: string): Promise<Server> {
     if (url.pathname === "/favicon.ico") { res.writeHead(204, headers); res.end(); return; }
     if (url.pathname === "/") { res.writeHead(200, { ...headers, "Content-Type": "text/html" }); res.end(html); return; }
     if (url.pathname === "/page.js") { res.writeHead(200, { ...headers, "Content-Type": "text/javascript" }); res.end(js); return; }
+    const model = /^\/models\/([\w.-]+\.srnet)$/.exec(url.pathname);
+    if (model && existsSync(join(ROOT, "models", model[1]))) { res.writeHead(200, { ...headers, "Content-Type": "application/octet-stream" }); res.end(readFileSync(join(ROOT, "models", model[1]))); return; }
     const m = /^\/wasm\/([\w.-]+\.wasm)$/.exec(url.pathname);
     if (m && existsSync(join(wasmDir, m[1]))) { res.writeHead(200, { ...headers, "Content-Type": "application/wasm" }); res.end(readFileSync(join(wasmDir, m[1]))); return; }
     res.writeHead(404, headers);

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: MIT
+// Browser benchmark: the shipped `natural` network, 256×256 → 1024×1024, in headless Debian Chromium on a
+// cross-origin isolated page: wasm backend on 1 and 2 threads, backend 'webgl' (SwiftShader, so CPU
+// numbers), and TensorFlow.js (WASM backend, 1 and 2 threads) on the same network shape with random weights.
+// Run: node --import tsx bench/browser.bench.ts [--reps N] [--webgl-reps N]   (writes bench/results/browser-latest.json)
+import { build, type BuildOptions, type PluginBuild } from "esbuild";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium, type Page } from "playwright-core";
+
+const CHROMIUM = process.env.SRGAN_BENCH_CHROMIUM ?? "/usr/bin/chromium";
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const TFJS_WASM = join(ROOT, "node_modules/@tensorflow/tfjs-backend-wasm/dist");
+const arg = (name: string, dflt: number) => { const i = process.argv.indexOf(name); return i > 0 ? Number(process.argv[i + 1]) : dflt; };
+const REPS = arg("--reps", 5);
+const WEBGL_REPS = arg("--webgl-reps", 3);
+const SIZE = 256;
+
+/** The in-page half, bundled by esbuild with src/ and TensorFlow.js. */
+const PAGE = `
+import { createUpscaler, configureAssets } from "../src/index.js";
+import { decodeNetwork } from "../src/model/format.js";
+import * as tf from "@tensorflow/tfjs-core";
+import { setWasmPaths, setThreadsCount, getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
+
+configureAssets({ wasmBaseUrl: location.origin + "/wasm/", workerUrl: location.origin + "/worker.js" });
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+function image(w, h) {
+  const data = new Uint8ClampedArray(w * h * 4);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    const i = (y * w + x) * 4;
+    data[i] = (x * 255) / w; data[i + 1] = (y * 255) / h; data[i + 2] = (x ^ y) & 255; data[i + 3] = 255;
+  }
+  return { data, width: w, height: h };
+}
+async function time(fn, reps) {
+  const t0 = performance.now(); await fn(); const warm = performance.now() - t0;
+  const runs = [];
+  for (let i = 0; i < reps; i++) { const t = performance.now(); await fn(); runs.push(performance.now() - t); }
+  return { median: median(runs), runs, warm };
+}
+async function modelBytes() { return new Uint8Array(await (await fetch("/models/natural-x4.srnet")).arrayBuffer()); }
+
+window.bench = {
+  info: () => ({ crossOriginIsolated, cores: navigator.hardwareConcurrency, ua: navigator.userAgent }),
+  async srgan(backend, threads, size, reps) {
+    const bytes = await modelBytes();
+    const up = await createUpscaler({ model: bytes, threads, backend });
+    const img = image(size, size);
+    try {
+      let out;
+      const r = await time(async () => { out = await up.upscale(img); }, reps);
+      const info = up.info();
+      return { ...r, backend: info.backend, threads: info.threads, out: [out.width, out.height] };
+    } finally { await up.dispose(); }
+  },
+  /** Same shape as natural: conv3×3+PReLU ×7 (3→32, 32→32), conv 32→48, depthToSpace 4, + bilinear ×4. */
+  async tfjs(threads, size, reps) {
+    // tfjs caps XNNPACK's pool at navigator.hardwareConcurrency / 2 (tfjs#6081), i.e. 1 thread on a
+    // 2-core machine whatever setThreadsCount says; report twice the cores to this page so 2 can run.
+    const cores = navigator.hardwareConcurrency;
+    Object.defineProperty(Navigator.prototype, "hardwareConcurrency", { get: () => 2 * cores, configurable: true });
+    setWasmPaths(location.origin + "/tfjs/");
+    setThreadsCount(threads);
+    await tf.setBackend("wasm");
+    await tf.ready();
+    const g = decodeNetwork(await modelBytes());
+    let seed = 1;
+    const rnd = (n, s) => Float32Array.from({ length: n }, () => { seed = (seed * 1103515245 + 12345) >>> 0; return ((seed / 2 ** 32) - 0.5) * s; });
+    const layers = [];
+    let cin = 3;
+    for (let i = 0; i < 7; i++) {
+      layers.push({ w: tf.tensor4d(rnd(9 * cin * 32, 0.2), [3, 3, cin, 32]), b: tf.tensor1d(rnd(32, 0.1)), a: tf.tensor1d(rnd(32, 0.5)) });
+      cin = 32;
+    }
+    const hw = tf.tensor4d(rnd(9 * 32 * 48, 0.2), [3, 3, 32, 48]), hb = tf.tensor1d(rnd(48, 0.1));
+    const x = tf.tensor4d(rnd(size * size * 3, 1).map((v) => v + 0.5), [1, size, size, 3]);
+    const run = async () => {
+      const y = tf.tidy(() => {
+        let t = x;
+        for (const l of layers) t = tf.fused.conv2d({ x: t, filter: l.w, bias: l.b, strides: 1, pad: "same", activation: "prelu", preluActivationWeights: l.a });
+        const head = tf.fused.conv2d({ x: t, filter: hw, bias: hb, strides: 1, pad: "same" });
+        return tf.add(tf.depthToSpace(head, 4), tf.image.resizeBilinear(x, [size * 4, size * 4]));
+      });
+      await y.data();
+      y.dispose();
+    };
+    const r = await time(run, reps);
+    return { ...r, backend: tf.getBackend(), threads: getThreadsCount(), simd: tf.env().getBool("WASM_HAS_SIMD_SUPPORT"), multithread: tf.env().getBool("WASM_HAS_MULTITHREAD_SUPPORT"), nodes: g.nodes.length };
+  },
+};
+document.documentElement.dataset.ready = "1";
+`;
+
+async function bundle(): Promise<{ page: Uint8Array; worker: Uint8Array }> {
+  const common: BuildOptions & { write: false } = { bundle: true, format: "esm", platform: "browser", target: "chrome120", write: false, logLevel: "error",
+    plugins: [{
+      name: "no-node-pool",
+      setup(b: PluginBuild) {
+        b.onResolve({ filter: /pool-node\.js$/ }, (a) => ({ path: a.path, namespace: "empty" }));
+        b.onLoad({ filter: /.*/, namespace: "empty" }, () => ({ contents: "export {};" }));
+      },
+    }] };
+  const [page, worker] = await Promise.all([
+    build({ ...common, stdin: { contents: PAGE, resolveDir: join(ROOT, "bench"), sourcefile: "browser-bench-page.js", loader: "js" } }),
+    build({ ...common, entryPoints: [join(ROOT, "src/worker/web-entry.ts")] }),
+  ]);
+  return { page: page.outputFiles[0].contents, worker: worker.outputFiles[0].contents };
+}
+
+function serve(files: { page: Uint8Array; worker: Uint8Array }): Promise<Server> {
+  const html = `<!doctype html><meta charset="utf-8"><title>srgan-wasm browser bench</title><script type="module" src="/page.js"></script>`;
+  const server = createServer((req, res) => {
+    const headers = { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp", "Cross-Origin-Resource-Policy": "same-origin", "Cache-Control": "no-store" };
+    const path = new URL(req.url ?? "/", "http://x").pathname;
+    const send = (type: string, body: Uint8Array | string) => { res.writeHead(200, { ...headers, "Content-Type": type }); res.end(body); };
+    let m: RegExpExecArray | null;
+    if (path === "/") return send("text/html", html);
+    if (path === "/favicon.ico") { res.writeHead(204, headers); res.end(); return; }
+    if (path === "/page.js") return send("text/javascript", files.page);
+    if (path === "/worker.js") return send("text/javascript", files.worker);
+    if ((m = /^\/wasm\/([\w.-]+\.wasm)$/.exec(path)) && existsSync(join(ROOT, "wasm", m[1]))) return send("application/wasm", readFileSync(join(ROOT, "wasm", m[1])));
+    if ((m = /^\/tfjs\/([\w.-]+\.wasm)$/.exec(path)) && existsSync(join(TFJS_WASM, m[1]))) tfjsFiles.add(m[1]);
+    if (m && path.startsWith("/tfjs/") && existsSync(join(TFJS_WASM, m[1]))) return send("application/wasm", readFileSync(join(TFJS_WASM, m[1])));
+    if ((m = /^\/models\/([\w.-]+\.srnet)$/.exec(path)) && existsSync(join(ROOT, "models", m[1]))) return send("application/octet-stream", readFileSync(join(ROOT, "models", m[1])));
+    res.writeHead(404, headers); res.end();
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
+}
+
+/** The TensorFlow.js binaries the pages fetched (which of plain, SIMD, threaded SIMD ran). */
+const tfjsFiles = new Set<string>();
+type Result = { median: number; runs: number[]; warm: number; backend: string; threads: number; [k: string]: unknown };
+
+async function main() {
+  if (!existsSync(CHROMIUM)) { console.log(`skip: browser benchmark (needs Debian's chromium at ${CHROMIUM})`); return; }
+  if (!existsSync(join(ROOT, "wasm/kernels.simd.wasm"))) throw new Error("wasm/kernels.simd.wasm is missing: run npm run build:wasm first");
+  const server = await serve(await bundle());
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
+  const profile = mkdtempSync(join(tmpdir(), "srgan-bench-"));
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM, headless: true,
+    args: ["--no-sandbox", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+      "--disable-sync", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"],
+  });
+  // A fresh page per case: TensorFlow.js fixes its thread count when its backend starts.
+  const onPage = async <T>(fn: string, ...args: unknown[]): Promise<T> => {
+    const page: Page = await browser.newPage();
+    page.on("pageerror", (e) => console.error(`  page error: ${e.message}`));
+    page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning" || process.env.SRGAN_BENCH_VERBOSE) console.error(`  page console ${m.type()}: ${m.text()}`); });
+    try {
+      await page.goto(url);
+      await page.waitForSelector("html[data-ready]");
+      return await page.evaluate(([f, a]) => (window as unknown as { bench: Record<string, (...x: unknown[]) => Promise<unknown>> }).bench[f as string](...(a as unknown[])), [fn, args] as const) as T;
+    } finally { await page.close(); }
+  };
+  const rows: Array<{ case: string; medianMs: number; runs: number; warmupMs: number; note: string }> = [];
+  const results: Record<string, Result | { error: string }> = {};
+  const info = await onPage<{ crossOriginIsolated: boolean; cores: number; ua: string }>("info");
+  if (!info.crossOriginIsolated) throw new Error("the page is not cross-origin isolated: threads would not run");
+  const cases: Array<[string, string, unknown[], string]> = [
+    ["srgan-wasm wasm, 1 thread", "srgan", ["wasm", 1, SIZE, REPS], "SIMD"],
+    ["srgan-wasm wasm, 2 threads", "srgan", ["wasm", 2, SIZE, REPS], "SIMD, module workers"],
+    ["srgan-wasm webgl (SwiftShader)", "srgan", ["webgl", 0, SIZE, WEBGL_REPS], "SwiftShader: CPU numbers, not a GPU"],
+    ["TensorFlow.js 4.22 wasm, 1 thread", "tfjs", [1, SIZE, REPS], "same shape, random weights"],
+    ["TensorFlow.js 4.22 wasm, 2 threads", "tfjs", [2, SIZE, REPS], "same shape, random weights"],
+  ];
+  console.log(`natural ${SIZE}×${SIZE} → ${SIZE * 4}×${SIZE * 4}, headless ${info.ua.match(/Chrome\/[\d.]+/)?.[0] ?? "Chromium"}, ${info.cores} cores, 1 warm-up then medians of ${REPS} (WebGL: ${WEBGL_REPS})`);
+  const only = process.env.SRGAN_BENCH_ONLY; // a substring of the case labels, to run a subset
+  for (const [label, fn, args, note] of cases.filter(([l]) => !only || l.includes(only))) {
+    try {
+      const r = await onPage<Result>(fn, ...args);
+      results[label] = r;
+      const extra = fn === "tfjs" ? `, tfjs threads ${r.threads}, simd ${r.simd}` : `, ran on ${r.backend}${r.backend === "wasm" ? ` with ${r.threads} thread(s)` : ""}`;
+      rows.push({ case: label, medianMs: +r.median.toFixed(0), runs: r.runs.length, warmupMs: +r.warm.toFixed(0), note: note + extra });
+      console.log(`  ${label}: median ${r.median.toFixed(0)} ms (runs ${r.runs.map((x) => x.toFixed(0)).join(", ")})`);
+    } catch (e) {
+      results[label] = { error: String((e as Error).message ?? e).split("\n")[0] };
+      rows.push({ case: label, medianMs: NaN, runs: 0, warmupMs: NaN, note: `failed: ${(results[label] as { error: string }).error}` });
+      console.log(`  ${label}: failed: ${(results[label] as { error: string }).error}`);
+    }
+  }
+  await browser.close();
+  server.close();
+  rmSync(profile, { recursive: true, force: true });
+  console.table(rows);
+  if (tfjsFiles.size) console.log(`TensorFlow.js binaries fetched: ${[...tfjsFiles].join(", ")}`);
+  console.log("The WebGL row ran on SwiftShader (--use-angle=swiftshader): a CPU emulating a GPU. These are CPU numbers, not GPU numbers.");
+  mkdirSync(join(ROOT, "bench/results"), { recursive: true });
+  const out = join(ROOT, "bench/results/browser-latest.json");
+  writeFileSync(out, JSON.stringify({
+    date: new Date().toISOString(), browser: info.ua, hardwareConcurrency: info.cores, hostCpus: cpus().length, hostCpu: cpus()[0]?.model,
+    input: [SIZE, SIZE], output: [SIZE * 4, SIZE * 4], model: "natural", reps: REPS, webglReps: WEBGL_REPS,
+    tfjsBinaries: [...tfjsFiles], note: "webgl ran on SwiftShader (CPU); TensorFlow.js ran the same network shape with random weights", rows, results,
+  }, null, 2) + "\n");
+  console.log(`wrote ${out}`);
+}
+
+await main();
