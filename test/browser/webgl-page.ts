@@ -17,6 +17,28 @@ configureAssets({ wasmBaseUrl: `${location.origin}/wasm/` });
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
 const uniform = (r: () => number, n: number, lo: number, hi: number) => Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
 
+/**
+ * Runs one image through the WebGL runner and the wasm Upscaler (given `model`): the largest RGBA8 byte
+ * difference, and the WebGL float output against the reference ops.
+ */
+async function againstWasm(graph: Graph | ValidatedGraph, model: string | Uint8Array, image: { data: Uint8ClampedArray; width: number; height: number }, tileSize: number) {
+  const { width: w, height: h } = image;
+  const wasm = await createUpscaler({ model, threads: 0 });
+  const runner = await createWebglRunner(graph, { tileSize });
+  try {
+    const a = await wasm.upscale(image);
+    const b = await runner.upscale(image);
+    const x = new Float32Array(w * h * 3);
+    for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) x[i * 3 + c] = image.data[i * 4 + c] * (1 / 255);
+    const f = await runner.forward(x, h, w);
+    const want = reference(runner.graph, x, h, w);
+    return { bytes: maxByteDiff(b.data, a.data), float: compare(f.data, want.data), size: [b.width, b.height], tileSize: runner.stats().tileSize };
+  } finally {
+    runner.dispose();
+    await wasm.dispose();
+  }
+}
+
 const ACTS = ["none", "relu", "leaky", "prelu", "spline"] as const;
 
 /** Builds graphs node by node, inventing weights for each op. */
@@ -256,20 +278,7 @@ const api = {
     const r = rng(name.length * 101 + (opaque ? 1 : 2));
     const w = 23, h = 19;
     const image = randomRgba(r, w, h, opaque);
-    const wasm = await createUpscaler({ model: name, threads: 0 });
-    const runner = await createWebglRunner(builtinGraph(name)!, { tileSize });
-    try {
-      const a = await wasm.upscale(image);
-      const b = await runner.upscale(image);
-      const x = new Float32Array(w * h * 3);
-      for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) x[i * 3 + c] = image.data[i * 4 + c] * (1 / 255);
-      const f = await runner.forward(x, h, w);
-      const want = reference(runner.graph, x, h, w);
-      return { bytes: maxByteDiff(b.data, a.data), float: compare(f.data, want.data), size: [b.width, b.height], tileSize: runner.stats().tileSize };
-    } finally {
-      runner.dispose();
-      await wasm.dispose();
-    }
+    return againstWasm(builtinGraph(name)!, name, image, tileSize);
   },
 
   /**
@@ -284,20 +293,7 @@ const api = {
     const r = rng(29);
     const w = 37, h = 29;
     const image = randomRgba(r, w, h, false);
-    const wasm = await createUpscaler({ model: bytes, threads: 0 });
-    const runner = await createWebglRunner(graph, { tileSize });
-    try {
-      const a = await wasm.upscale(image);
-      const b = await runner.upscale(image);
-      const x = new Float32Array(w * h * 3);
-      for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) x[i * 3 + c] = image.data[i * 4 + c] * (1 / 255);
-      const f = await runner.forward(x, h, w);
-      const want = reference(runner.graph, x, h, w);
-      return { name: graph.name, nodes: graph.nodes.length, bytes: maxByteDiff(b.data, a.data), float: compare(f.data, want.data), size: [b.width, b.height], tileSize: runner.stats().tileSize };
-    } finally {
-      runner.dispose();
-      await wasm.dispose();
-    }
+    return { name: graph.name, nodes: graph.nodes.length, ...(await againstWasm(graph, bytes, image, tileSize)) };
   },
 
   /** Tiles must respect MAX_TEXTURE_SIZE: clamp it to 64 and compare with the unclamped result. */
