@@ -125,7 +125,7 @@ Options:
       --loss L              l1 or charbonnier (default: l1)
       --degradation D       bicubic or box: how LR is made from HR (default: bicubic)
       --no-augment          no flips/rotations
-      --max-image-pixels N  shrink larger training images first (default: 4000000)
+      --max-image-pixels N  shrink larger training images first (default: 64000000)
       --seed N              initialisation and data order (default: 1)
   -t, --threads N|auto      worker threads; 0 = main thread only (default: auto)
       --val DIR             validation images (default: the last min(4, n/10) of --data, held out)

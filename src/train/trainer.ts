@@ -67,7 +67,7 @@ export interface TrainOptions {
   degradation?: Degradation;
   /** Random flips and 90° rotations. Default true. */
   augment?: boolean;
-  /** Shrink HR images above this many pixels first (integer factor, bicubic). Default 4 000 000. */
+  /** Shrink HR images above this many pixels first (integer factor, bicubic). Default 64 000 000. */
   maxImagePixels?: number;
   /** Seeds initialisation and data. Default 1. */
   seed?: number;
