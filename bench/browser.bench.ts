@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
-// Browser benchmark: the shipped `natural` network, 256×256 → 1024×1024, in headless Debian Chromium on a
-// cross-origin isolated page: wasm backend on 1 and 2 threads, backend 'webgl' (SwiftShader, so CPU
-// numbers), and TensorFlow.js (WASM backend, 1 and 2 threads) on the same network shape with random weights.
-// Run: node --import tsx bench/browser.bench.ts [--reps N] [--webgl-reps N]   (writes bench/results/browser-latest.json)
+// Browser benchmark: a shipped network (`natural` unless --model natural-fast), 256×256 → 1024×1024, in
+// headless Debian Chromium on a cross-origin isolated page: wasm backend on 1 and 2 threads, backend
+// 'webgl' (SwiftShader, so CPU numbers), and TensorFlow.js (WASM backend, 1 and 2 threads) running the
+// same network with the same weights.
+// Run: node --import tsx bench/browser.bench.ts [--model NAME] [--reps N] [--webgl-reps N]
+//      (writes bench/results/browser-NAME-latest.json)
 import { build, type BuildOptions, type PluginBuild } from "esbuild";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -10,6 +12,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Page } from "playwright-core";
+import { TRAINED } from "../src/model/builtin.js";
 
 const CHROMIUM = process.env.SRGAN_BENCH_CHROMIUM ?? "/usr/bin/chromium";
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -18,6 +21,9 @@ const arg = (name: string, dflt: number) => { const i = process.argv.indexOf(nam
 const REPS = arg("--reps", 5);
 const WEBGL_REPS = arg("--webgl-reps", 3);
 const SIZE = 256;
+const MODEL = process.argv.includes("--model") ? process.argv[process.argv.indexOf("--model") + 1] : "natural";
+if (!Object.hasOwn(TRAINED, MODEL)) throw new Error(`--model must be one of ${Object.keys(TRAINED).join(", ")}`);
+const MODEL_FILE = TRAINED[MODEL as keyof typeof TRAINED];
 
 /** The in-page half, bundled by esbuild with src/ and TensorFlow.js. */
 const PAGE = `
@@ -27,6 +33,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { setWasmPaths, setThreadsCount, getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 
 configureAssets({ wasmBaseUrl: location.origin + "/wasm/", workerUrl: location.origin + "/worker.js" });
+const MODEL_FILE = ${JSON.stringify(MODEL_FILE)};
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 function image(w, h) {
   const data = new Uint8ClampedArray(w * h * 4);
@@ -42,7 +49,7 @@ async function time(fn, reps) {
   for (let i = 0; i < reps; i++) { const t = performance.now(); await fn(); runs.push(performance.now() - t); }
   return { median: median(runs), runs, warm };
 }
-async function modelBytes() { return new Uint8Array(await (await fetch("/models/natural-x4.srnet")).arrayBuffer()); }
+async function modelBytes() { return new Uint8Array(await (await fetch("/models/" + MODEL_FILE)).arrayBuffer()); }
 
 window.bench = {
   info: () => ({ crossOriginIsolated, cores: navigator.hardwareConcurrency, ua: navigator.userAgent }),
@@ -57,7 +64,10 @@ window.bench = {
       return { ...r, backend: info.backend, threads: info.threads, out: [out.width, out.height] };
     } finally { await up.dispose(); }
   },
-  /** Same shape as natural: conv3×3+PReLU ×7 (3→32, 32→32), conv 32→48, depthToSpace 4, + bilinear ×4. */
+  /**
+   * The same network with the same weights in TensorFlow.js: each Conv2D (+ PReLU) as tf.fused.conv2d,
+   * then depthToSpace (our 'tf' pixel-shuffle order) plus the bilinear ×4 residual.
+   */
   async tfjs(threads, size, reps) {
     // tfjs caps XNNPACK's pool at navigator.hardwareConcurrency / 2 (tfjs#6081), i.e. 1 thread on a
     // 2-core machine whatever setThreadsCount says; report twice the cores to this page so 2 can run.
@@ -68,22 +78,23 @@ window.bench = {
     await tf.setBackend("wasm");
     await tf.ready();
     const g = decodeNetwork(await modelBytes());
+    const convs = g.nodes.filter((n) => n.op === "Conv2D").map((n) => {
+      const k = g.weights[n.weights.kernel0];
+      const [cout, kh, kw, cin] = k.shape;
+      return {
+        w: tf.tidy(() => tf.transpose(tf.tensor4d(k.data, [cout, kh, kw, cin]), [1, 2, 3, 0])),
+        b: tf.tensor1d(g.weights[n.weights.bias].data),
+        a: n.weights.slope ? tf.tensor1d(g.weights[n.weights.slope].data) : undefined,
+      };
+    });
     let seed = 1;
     const rnd = (n, s) => Float32Array.from({ length: n }, () => { seed = (seed * 1103515245 + 12345) >>> 0; return ((seed / 2 ** 32) - 0.5) * s; });
-    const layers = [];
-    let cin = 3;
-    for (let i = 0; i < 7; i++) {
-      layers.push({ w: tf.tensor4d(rnd(9 * cin * 32, 0.2), [3, 3, cin, 32]), b: tf.tensor1d(rnd(32, 0.1)), a: tf.tensor1d(rnd(32, 0.5)) });
-      cin = 32;
-    }
-    const hw = tf.tensor4d(rnd(9 * 32 * 48, 0.2), [3, 3, 32, 48]), hb = tf.tensor1d(rnd(48, 0.1));
     const x = tf.tensor4d(rnd(size * size * 3, 1).map((v) => v + 0.5), [1, size, size, 3]);
     const run = async () => {
       const y = tf.tidy(() => {
         let t = x;
-        for (const l of layers) t = tf.fused.conv2d({ x: t, filter: l.w, bias: l.b, strides: 1, pad: "same", activation: "prelu", preluActivationWeights: l.a });
-        const head = tf.fused.conv2d({ x: t, filter: hw, bias: hb, strides: 1, pad: "same" });
-        return tf.add(tf.depthToSpace(head, 4), tf.image.resizeBilinear(x, [size * 4, size * 4]));
+        for (const l of convs) t = tf.fused.conv2d({ x: t, filter: l.w, bias: l.b, strides: 1, pad: "same", ...(l.a ? { activation: "prelu", preluActivationWeights: l.a } : {}) });
+        return tf.add(tf.depthToSpace(t, 4), tf.image.resizeBilinear(x, [size * 4, size * 4]));
       });
       await y.data();
       y.dispose();
@@ -165,10 +176,10 @@ async function main() {
     ["srgan-wasm wasm, 1 thread", "srgan", ["wasm", 1, SIZE, REPS], "SIMD"],
     ["srgan-wasm wasm, 2 threads", "srgan", ["wasm", 2, SIZE, REPS], "SIMD, module workers"],
     ["srgan-wasm webgl (SwiftShader)", "srgan", ["webgl", 0, SIZE, WEBGL_REPS], "SwiftShader: CPU numbers, not a GPU"],
-    ["TensorFlow.js 4.22 wasm, 1 thread", "tfjs", [1, SIZE, REPS], "same shape, random weights"],
-    ["TensorFlow.js 4.22 wasm, 2 threads", "tfjs", [2, SIZE, REPS], "same shape, random weights"],
+    ["TensorFlow.js 4.22 wasm, 1 thread", "tfjs", [1, SIZE, REPS], "same network and weights"],
+    ["TensorFlow.js 4.22 wasm, 2 threads", "tfjs", [2, SIZE, REPS], "same network and weights"],
   ];
-  console.log(`natural ${SIZE}×${SIZE} → ${SIZE * 4}×${SIZE * 4}, headless ${info.ua.match(/Chrome\/[\d.]+/)?.[0] ?? "Chromium"}, ${info.cores} cores, 1 warm-up then medians of ${REPS} (WebGL: ${WEBGL_REPS})`);
+  console.log(`${MODEL} ${SIZE}×${SIZE} → ${SIZE * 4}×${SIZE * 4}, headless ${info.ua.match(/Chrome\/[\d.]+/)?.[0] ?? "Chromium"}, ${info.cores} cores, 1 warm-up then medians of ${REPS} (WebGL: ${WEBGL_REPS})`);
   const only = process.env.SRGAN_BENCH_ONLY; // a substring of the case labels, to run a subset
   for (const [label, fn, args, note] of cases.filter(([l]) => !only || l.includes(only))) {
     try {
@@ -190,11 +201,11 @@ async function main() {
   if (tfjsFiles.size) console.log(`TensorFlow.js binaries fetched: ${[...tfjsFiles].join(", ")}`);
   console.log("The WebGL row ran on SwiftShader (--use-angle=swiftshader): a CPU emulating a GPU. These are CPU numbers, not GPU numbers.");
   mkdirSync(join(ROOT, "bench/results"), { recursive: true });
-  const out = join(ROOT, "bench/results/browser-latest.json");
+  const out = join(ROOT, `bench/results/browser-${MODEL}-latest.json`);
   writeFileSync(out, JSON.stringify({
     date: new Date().toISOString(), browser: info.ua, hardwareConcurrency: info.cores, hostCpus: cpus().length, hostCpu: cpus()[0]?.model,
-    input: [SIZE, SIZE], output: [SIZE * 4, SIZE * 4], model: "natural", reps: REPS, webglReps: WEBGL_REPS,
-    tfjsBinaries: [...tfjsFiles], note: "webgl ran on SwiftShader (CPU); TensorFlow.js ran the same network shape with random weights", rows, results,
+    input: [SIZE, SIZE], output: [SIZE * 4, SIZE * 4], model: MODEL, reps: REPS, webglReps: WEBGL_REPS,
+    tfjsBinaries: [...tfjsFiles], note: "webgl ran on SwiftShader (CPU); TensorFlow.js ran the same network with the same weights", rows, results,
   }, null, 2) + "\n");
   console.log(`wrote ${out}`);
 }

@@ -1,5 +1,5 @@
-// End-to-end upscaling benchmark: 256×256 → 1024×1024 for the bicubic baseline and the shipped
-// `natural` network, 1 vs 2 threads, medians, GFLOP/s of its convolutions; cold start (create + first
+// End-to-end upscaling benchmark: 256×256 → 1024×1024 for the bicubic baseline, the shipped `natural`
+// and `natural-fast` networks and srgan-rust's natural.rsr, 1 vs 2 threads, medians, GFLOP/s of its convolutions; cold start (create + first
 // upscale); then a 2048×2048 input's peak RSS in a fresh process. Run: node --import tsx bench/e2e.bench.ts
 import { Bench } from "tinybench";
 import { spawnSync } from "node:child_process";
@@ -43,7 +43,7 @@ async function childPeakRss(model: string, size: number, threads: number): Promi
 async function main() {
   if (process.argv[2] === "--child") return childPeakRss(process.argv[3], Number(process.argv[4]), Number(process.argv[5]));
   const img = testImage(256, 256);
-  const net = await loadNetwork("natural");
+  const nets: Record<string, Graph> = { natural: await loadNetwork("natural"), "natural-fast": await loadNetwork("natural-fast") };
   const bench = new Bench({ time: 4000, warmup: true, warmupIterations: 2, iterations: 5 });
   const ups = [];
   const t0 = performance.now();
@@ -53,9 +53,9 @@ async function main() {
   await cold.dispose();
   // srgan-rust's natural.rsr (layer-major, exact global means) when ../shared is beside the project.
   const rsrPath = new URL("../../shared/data/srgan-rust/natural.rsr", import.meta.url);
-  const rsr = existsSync(rsrPath) ? await loadNetwork(rsrPath) : null;
-  if (!rsr) console.log("skip: srgan-rust natural.rsr (needs ../shared beside the project)");
-  const models: Array<[string, string | Graph]> = [["bicubic", "bicubic"], [net.name, net], ...(rsr ? [["natural.rsr", rsr] as [string, Graph]] : [])];
+  if (existsSync(rsrPath)) nets["natural.rsr"] = await loadNetwork(rsrPath);
+  else console.log("skip: srgan-rust natural.rsr (needs ../shared beside the project)");
+  const models: Array<[string, string | Graph]> = [["bicubic", "bicubic"], ...Object.entries(nets)];
   for (const [label, model] of models) {
     for (const threads of [1, 2]) {
       const up = await createUpscaler({ model, threads });
@@ -66,14 +66,14 @@ async function main() {
   await bench.run();
   const rows = bench.tasks.map((t) => {
     const median = t.result!.latency.p50!;
-    const g = t.name.startsWith("natural.rsr") ? rsr : t.name.startsWith(net.name) ? net : null;
+    const g = nets[t.name.slice(0, t.name.indexOf(" "))];
     const gflops = g ? +((2 * macsPerPixel(g) * 256 * 256) / median / 1e6).toFixed(2) : undefined;
     return { case: t.name, medianMs: +median.toFixed(1), samples: t.result!.latency.samplesCount, ...(gflops ? { gflops } : {}) };
   });
   console.table(rows);
   const scale = (a: string) => rows.find((r) => r.case.startsWith(a) && r.case.endsWith("1 thread"))!.medianMs / rows.find((r) => r.case.startsWith(a) && r.case.endsWith("2 threads"))!.medianMs;
-  console.log(`thread scaling 1→2: bicubic ${scale("bicubic").toFixed(2)}×, ${net.name} ${scale(`${net.name} `).toFixed(2)}× (${macsPerPixel(net)} MACs per input pixel)` +
-    (rsr ? `, natural.rsr ${scale("natural.rsr").toFixed(2)}× (${macsPerPixel(rsr)} MACs per input pixel)` : ""));
+  console.log(`thread scaling 1→2: bicubic ${scale("bicubic ").toFixed(2)}×` +
+    Object.entries(nets).map(([label, g]) => `, ${label} ${scale(`${label} `).toFixed(2)}× (${macsPerPixel(g)} MACs per input pixel)`).join(""));
   console.log(`cold start (create upscaler with 2 threads + first 256→1024 natural upscale): ${coldMs.toFixed(0)} ms`);
   for (const up of ups) await up.dispose();
 

@@ -4,6 +4,7 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../errors.js";
 import type { UpscalerOptions } from "../api/options.js";
+import { BUILTIN_NAMES, DEFAULT_MODEL } from "../model/builtin.js";
 
 /** What a command module exports; main.ts loads it lazily so `srgan psnr` never loads the engine. */
 export interface Command {
@@ -90,8 +91,8 @@ export const UPSCALER_FLAGS = {
   "tile-size": { type: "string" },
 } as const;
 
-export const UPSCALER_HELP = `  -m, --model NAME|FILE   network: a built-in (nearest, bilinear, bicubic) or a .srnet/.rsr file
-                          (default: bicubic)
+export const UPSCALER_HELP = `  -m, --model NAME|FILE   network: a built-in (${BUILTIN_NAMES.join(", ")}) or a .srnet/.rsr file
+                          (default: ${DEFAULT_MODEL})
   -t, --threads N|auto    worker threads; 0 runs on the main thread (default: auto, one per core)
       --tile-size N       longest tile side in input pixels, 8–4096 (default: 256)`;
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Networks that ship with the package: our trained `natural` (the default), and the classic
+// Networks that ship with the package: our trained `natural` (the default) and `natural-fast`, and the classic
 // resamplers as graphs like any other, so the API, CLI, tiling and threads treat them all alike.
 import type { Graph } from "./graph.js";
 import type { ResizeMethod } from "../ops/resize.js";
@@ -7,7 +7,7 @@ import type { ResizeMethod } from "../ops/resize.js";
 /** Resamplers: graphs without weights. */
 const RESAMPLERS = ["nearest", "bilinear", "bicubic"] as const;
 /** Networks trained by this package (`srgan train`), shipped in models/ (see docs/models.md). */
-export const TRAINED = { natural: "natural-x4.srnet" } as const;
+export const TRAINED = { natural: "natural-x4.srnet", "natural-fast": "natural-fast-x4.srnet" } as const;
 export const BUILTIN_NAMES = [...Object.keys(TRAINED), ...RESAMPLERS] as readonly string[];
 /** The network used when none is named. */
 export const DEFAULT_MODEL = "natural";

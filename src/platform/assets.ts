@@ -8,6 +8,7 @@ const ASSETS = {
   "kernels.simd.wasm": () => new URL("../../wasm/kernels.simd.wasm", import.meta.url),
   "kernels.relaxed.wasm": () => new URL("../../wasm/kernels.relaxed.wasm", import.meta.url),
   "natural-x4.srnet": () => new URL("../../models/natural-x4.srnet", import.meta.url),
+  "natural-fast-x4.srnet": () => new URL("../../models/natural-fast-x4.srnet", import.meta.url),
 } as const;
 export type AssetName = keyof typeof ASSETS;
 

@@ -32,12 +32,6 @@ export class Rng {
   int(n: number): number {
     return Math.floor(this.next() * n);
   }
-
-  /** Standard normal (Box–Muller; one of the pair is dropped so the state stays one integer). */
-  normal(): number {
-    const u = 1 - this.next(); // (0, 1]: log never sees 0
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.next());
-  }
 }
 
 /** A derived seed for an independent stream (initialisation vs data), so adding draws to one never shifts the other. */
