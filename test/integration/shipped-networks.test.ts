@@ -34,9 +34,10 @@ test("natural is the default; both are small fully convolutional networks (tiles
 if (haveShared("shipped networks' PSNR on Set5/Set14")) {
   for (const set of ["Set5", "Set14"] as const) {
     const dir = `${SHARED}data/eval/${set}`;
+    let images: ReturnType<typeof decodeImage>[] | undefined; // decoded once, by the first test of the set
     for (const [model, recorded] of Object.entries(RECORDED)) {
       test(`${model}: ${set} ×4 PSNR-Y ${recorded[set]} dB (±0.02), recorded in docs/models.md`, async () => {
-        const images = readdirSync(dir).filter((f) => f.endsWith(".png")).sort().map((f) => decodeImage(new Uint8Array(readFileSync(`${dir}/${f}`))));
+        images ??= readdirSync(dir).filter((f) => f.endsWith(".png")).sort().map((f) => decodeImage(new Uint8Array(readFileSync(`${dir}/${f}`))));
         const up = await createUpscaler({ model, threads: 2 });
         try {
           const r = await evaluate(up, images);
