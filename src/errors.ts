@@ -16,6 +16,7 @@ export type ErrorCode =
   | "ERR_CONTEXT_LOST"      // the WebGL context was lost (the job falls back to wasm where allowed)
   | "ERR_POOL"              // buffer-pool misuse (double release, foreign lease)
   | "ERR_IMAGE_TOO_LARGE"   // an image's declared size is beyond what we agree to decode
+  | "ERR_SCALE"             // no network at the scale asked for, or the named network has another scale
   | "ERR_USAGE"             // the command line is wrong (unknown command or flag, missing argument)
   | "ERR_IO";               // a file or directory cannot be read or written
 

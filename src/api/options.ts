@@ -7,6 +7,12 @@ import { MAX_MEMORY_BYTES } from "../runtime/engine.js";
 export interface UpscalerOptions {
   /** Built-in name (`bicubic`, `bilinear`, `nearest`), a path or URL to a network file, its bytes, or a graph. Default: the built-in default. */
   model?: ModelSource;
+  /**
+   * Upscaling factor. Picks the built-in network of that scale (`natural` has ×4 and ×2; `bicubic`,
+   * `bilinear`, `nearest` take any of 1–8); with a file or graph it must match the network's own
+   * (else ERR_SCALE). Default: the network's scale, ×4 for built-ins.
+   */
+  scale?: number;
   /** Worker threads on the shared memory; 0 runs on the calling thread. Default: the machine's cores. */
   threads?: number | "auto";
   /** Longest side of a tile, in input pixels. Default 256. */
@@ -28,6 +34,7 @@ export type Backend = "auto" | "wasm" | "webgl";
 
 export interface ResolvedOptions {
   model?: ModelSource;
+  scale?: number;
   threads: number;
   tileSize: number;
   memoryLimit: number;
@@ -53,7 +60,8 @@ export function resolveOptions(o: UpscalerOptions): ResolvedOptions {
   const backend = o.backend ?? "wasm";
   if (!["auto", "wasm", "webgl"].includes(backend)) throw new RangeError(`options.backend must be 'auto', 'wasm' or 'webgl', got ${String(o.backend)}`);
   if (o.onWarning !== undefined && typeof o.onWarning !== "function") throw new TypeError(`options.onWarning must be a function, got ${typeof o.onWarning}`);
-  return { model: o.model, threads, tileSize, memoryLimit, wasmVariant, backend, onWarning: o.onWarning };
+  if (o.scale !== undefined && (!Number.isInteger(o.scale) || o.scale < 1 || o.scale > 8)) throw new RangeError(`options.scale must be an integer in [1, 8], got ${String(o.scale)}`);
+  return { model: o.model, scale: o.scale, threads, tileSize, memoryLimit, wasmVariant, backend, onWarning: o.onWarning };
 }
 
 function isNode(): boolean {

@@ -58,7 +58,7 @@ export interface UpscalerInfo {
 
 export async function createUpscaler(options: UpscalerOptions = {}): Promise<Upscaler> {
   const opts = resolveOptions(options);
-  const graph = await loadNetwork(opts.model ?? DEFAULT_MODEL);
+  const graph = await loadNetwork(opts.model ?? DEFAULT_MODEL, { scale: opts.scale });
   const engine = await Engine.create({ memoryLimit: opts.memoryLimit, wasmVariant: opts.wasmVariant as WasmVariantOption });
   const net = prepareNetwork(engine, graph);
   const alpha = prepareNetwork(engine, validateGraph(resizeGraph("bicubic", graph.scale, 1)));

@@ -87,18 +87,22 @@ export function choiceFlag<T extends string>(command: string, flag: string, valu
 /** Flags shared by the commands that run a network. */
 export const UPSCALER_FLAGS = {
   model: { type: "string", short: "m" },
+  scale: { type: "string", short: "s" },
   threads: { type: "string", short: "t" },
   "tile-size": { type: "string" },
 } as const;
 
 export const UPSCALER_HELP = `  -m, --model NAME|FILE   network: a built-in (${BUILTIN_NAMES.join(", ")}) or a .srnet/.rsr file
                           (default: ${DEFAULT_MODEL})
+  -s, --scale N           upscaling factor: picks the built-in of that scale (natural: 4 or 2;
+                          bicubic/bilinear/nearest: 1–8); a file's network must match (default: 4)
   -t, --threads N|auto    worker threads; 0 runs on the main thread (default: auto, one per core)
       --tile-size N       longest tile side in input pixels, 8–4096 (default: 256)`;
 
-export function upscalerOptions(command: string, v: { model?: string; threads?: string; "tile-size"?: string }): UpscalerOptions {
+export function upscalerOptions(command: string, v: { model?: string; scale?: string; threads?: string; "tile-size"?: string }): UpscalerOptions {
   return {
     model: v.model,
+    scale: intFlag(command, "scale", v.scale, 1, 8),
     threads: threadsFlag(command, v.threads),
     tileSize: intFlag(command, "tile-size", v["tile-size"], 8, 4096),
   };

@@ -1,16 +1,28 @@
 // SPDX-License-Identifier: MIT
-// Networks that ship with the package: our trained `natural` (the default) and `natural-fast`, and the classic
-// resamplers as graphs like any other, so the API, CLI, tiling and threads treat them all alike.
+// Networks that ship with the package: our trained `natural` (the default, ×4 and ×2) and `natural-fast`, and
+// the classic resamplers as graphs like any other, so the API, CLI, tiling and threads treat them all alike.
+// A built-in name plus a scale picks one network: `natural` at ×2 is models/natural-x2.srnet.
 import type { Graph } from "./graph.js";
 import type { ResizeMethod } from "../ops/resize.js";
+import type { AssetName } from "../platform/assets.js";
 
 /** Resamplers: graphs without weights. */
 const RESAMPLERS = ["nearest", "bilinear", "bicubic"] as const;
-/** Networks trained by this package (`srgan train`), shipped in models/ (see docs/models.md). */
-export const TRAINED = { natural: "natural-x4.srnet", "natural-fast": "natural-fast-x4.srnet" } as const;
+/** Networks trained by this package (`srgan train`), per scale, shipped in models/ (see docs/models.md). */
+export const TRAINED: Readonly<Record<string, Readonly<Partial<Record<number, AssetName>>>>> = {
+  natural: { 4: "natural-x4.srnet", 2: "natural-x2.srnet" },
+  "natural-fast": { 4: "natural-fast-x4.srnet" },
+};
 export const BUILTIN_NAMES = [...Object.keys(TRAINED), ...RESAMPLERS] as readonly string[];
 /** The network used when none is named. */
 export const DEFAULT_MODEL = "natural";
+/** The scale of a built-in when none is asked for. */
+export const DEFAULT_SCALE = 4;
+
+/** Built-in names that have a network at `scale` (resamplers run at any integer scale). */
+export function builtinNamesAt(scale: number): string[] {
+  return [...Object.keys(TRAINED).filter((name) => TRAINED[name][scale] !== undefined), ...RESAMPLERS];
+}
 
 /** A one-op graph that resizes by `scale` with `method`, on `channels` channels. */
 export function resizeGraph(method: ResizeMethod, scale = 4, channels = 3): Graph {
@@ -26,6 +38,6 @@ export function resizeGraph(method: ResizeMethod, scale = 4, channels = 3): Grap
   };
 }
 
-export function builtinGraph(name: string): Graph | undefined {
-  return (RESAMPLERS as readonly string[]).includes(name) ? resizeGraph(name as ResizeMethod) : undefined;
+export function builtinGraph(name: string, scale = DEFAULT_SCALE): Graph | undefined {
+  return (RESAMPLERS as readonly string[]).includes(name) ? resizeGraph(name as ResizeMethod, scale) : undefined;
 }

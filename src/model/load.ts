@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Turns whatever the caller names as a model into a validated graph: a built-in name, a graph object,
 // the bytes of a .srnet or srgan-rust .rsr file, or a path / URL to one.
-import { ModelFormatError } from "../errors.js";
-import { builtinGraph, BUILTIN_NAMES, TRAINED } from "./builtin.js";
+import { ModelFormatError, SrganError } from "../errors.js";
+import { builtinGraph, builtinNamesAt, BUILTIN_NAMES, DEFAULT_SCALE, TRAINED } from "./builtin.js";
 import { decodeNetwork, isSrnet } from "./format.js";
 import { validateGraph, type Graph, type ValidatedGraph } from "./graph.js";
 import { decodeRsr, isRsr } from "./rsr.js";
@@ -10,13 +10,33 @@ import { readAsset, readUrl } from "../platform/assets.js";
 
 export type ModelSource = string | URL | Uint8Array | ArrayBuffer | Graph;
 
-export async function loadNetwork(source: ModelSource): Promise<ValidatedGraph> {
-  if (typeof source === "string") {
-    const builtin = builtinGraph(source);
+/**
+ * Loads a network. `scale` picks among the built-ins (`natural` has ×4 and ×2; resamplers take any);
+ * a file or graph has its own scale, and asking for another one is an error rather than a surprise.
+ */
+export async function loadNetwork(source: ModelSource, opts: { scale?: number } = {}): Promise<ValidatedGraph> {
+  const { scale } = opts;
+  if (scale !== undefined && (!Number.isInteger(scale) || scale < 1 || scale > 8)) throw new RangeError(`options.scale must be an integer in [1, 8], got ${String(scale)}`);
+  if (typeof source === "string" && (BUILTIN_NAMES as readonly string[]).includes(source)) {
+    const at = scale ?? DEFAULT_SCALE;
+    const builtin = builtinGraph(source, at);
     if (builtin) return validateGraph(builtin);
-    if (Object.hasOwn(TRAINED, source)) return decodeNetwork(await readAsset(TRAINED[source as keyof typeof TRAINED]));
-    return decodeNetworkBytes(await readModelFile(toUrl(source)), source);
+    const asset = TRAINED[source][at];
+    if (!asset) {
+      const scales = Object.keys(TRAINED[source]).map((s) => `×${s}`).join(", ");
+      throw new SrganError("ERR_SCALE", `the built-in network '${source}' exists at ${scales}, not ×${at}; at ×${at} the built-ins are ${builtinNamesAt(at).join(", ")}`);
+    }
+    return decodeNetwork(await readAsset(asset));
   }
+  const graph = await loadNetworkSource(source);
+  if (scale !== undefined && graph.scale !== scale) {
+    throw new SrganError("ERR_SCALE", `the network '${graph.name}' upscales ×${graph.scale}, but ×${scale} was asked for: leave out the scale, or pick a ×${scale} network (built-ins at ×${scale}: ${builtinNamesAt(scale).join(", ")})`);
+  }
+  return graph;
+}
+
+async function loadNetworkSource(source: ModelSource): Promise<ValidatedGraph> {
+  if (typeof source === "string") return decodeNetworkBytes(await readModelFile(toUrl(source)), source);
   if (source instanceof URL) return decodeNetworkBytes(await readModelFile(source), source.href);
   if (source instanceof Uint8Array) return decodeNetworkBytes(source, "bytes");
   if (source instanceof ArrayBuffer) return decodeNetworkBytes(new Uint8Array(source), "bytes");

@@ -9,6 +9,7 @@ const ASSETS = {
   "kernels.relaxed.wasm": () => new URL("../../wasm/kernels.relaxed.wasm", import.meta.url),
   "natural-x4.srnet": () => new URL("../../models/natural-x4.srnet", import.meta.url),
   "natural-fast-x4.srnet": () => new URL("../../models/natural-fast-x4.srnet", import.meta.url),
+  "natural-x2.srnet": () => new URL("../../models/natural-x2.srnet", import.meta.url),
 } as const;
 export type AssetName = keyof typeof ASSETS;
 

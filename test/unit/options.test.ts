@@ -17,6 +17,9 @@ const bad: Array<[string, Record<string, unknown>, RegExp]> = [
   ["memoryLimit huge", { memoryLimit: 2 ** 33 }, /options\.memoryLimit/],
   ["wasmVariant unknown", { wasmVariant: "avx" }, /options\.wasmVariant/],
   ["backend unknown", { backend: "cuda" }, /options\.backend/],
+  ["scale zero", { scale: 0 }, /options\.scale/],
+  ["scale fractional", { scale: 2.5 }, /options\.scale/],
+  ["scale string", { scale: "2" }, /options\.scale/],
 ];
 
 for (const [name, opts, message] of bad) {
@@ -48,6 +51,26 @@ test("a bad model is a TypeError / typed model error", async () => {
   try { await createUpscaler({ model: 42 as never, threads: 0 }); assert.unreachable(); } catch (e) { assert.instance(e, TypeError); assert.match((e as Error).message, /options\.model/); }
   try { await createUpscaler({ model: "no-such-network.srnet", threads: 0 }); assert.unreachable(); } catch (e) { assert.is((e as { code: string }).code, "ERR_MODEL_FORMAT"); assert.match((e as Error).message, /no-such-network/); }
   try { await createUpscaler({ model: new Uint8Array([1, 2, 3]), threads: 0 }); assert.unreachable(); } catch (e) { assert.is((e as { code: string }).code, "ERR_MODEL_FORMAT"); }
+});
+
+
+test("scale picks the built-in of that scale; a scale no network has, or a mismatch, is ERR_SCALE", async () => {
+  const { loadNetwork } = await import("../../src/model/load.js");
+  assert.is((await loadNetwork("bicubic", { scale: 3 })).scale, 3);
+  assert.is((await loadNetwork("natural")).scale, 4);
+  const code = async (p: Promise<unknown>) => p.then(() => "resolved", (e: { code?: string }) => e.code);
+  assert.is(await code(loadNetwork("natural", { scale: 3 })), "ERR_SCALE");
+  assert.is(await code(loadNetwork("natural-fast", { scale: 2 })), "ERR_SCALE");
+  const x4 = await loadNetwork("natural-fast");
+  assert.is(await code(loadNetwork(x4, { scale: 2 })), "ERR_SCALE");
+  assert.is((await loadNetwork(x4, { scale: 4 })).scale, 4);
+  const up = await createUpscaler({ model: "bilinear", scale: 2, threads: 0 });
+  try {
+    const out = await up.upscale({ data: new Uint8ClampedArray(4 * 3 * 5).fill(200), width: 3, height: 5 });
+    assert.equal([out.width, out.height, up.info().scale], [6, 10, 2]);
+  } finally {
+    await up.dispose();
+  }
 });
 
 test.run();
