@@ -112,3 +112,36 @@ export function buildNetwork(arch: string | ArchSpec, opts: { scale: number; see
     meta: { arch: archName(spec), macsPerPixel: macsPerPixel(spec, s), init: { seed: opts.seed ?? 1, scheme: "uniform-fan-in", slope: INITIAL_SLOPE } },
   };
 }
+
+/**
+ * Net2Net-style deepening: inserts `layers` conv3×3 W→W + PReLU layers that compute the identity
+ * (centre tap 1 on the diagonal, zero bias, slope 1) after the last body layer, so the deeper network
+ * starts with exactly the outputs of `g` and fine-tuning only has to improve on it.
+ */
+export function deepenNetwork(g: Graph, layers: number): Graph {
+  if (!Number.isInteger(layers) || layers < 0 || layers > 64) throw new RangeError(`layers must be an integer in [0, 64], got ${layers}`);
+  let bodyIndex = -1;
+  g.nodes.forEach((n, i) => { if (n.op === "Conv2D" && n.attrs.act === "prelu") bodyIndex = i; });
+  const last = g.nodes[bodyIndex];
+  const k = Number(last?.attrs.k), width = Number(last?.attrs.cout);
+  if (!last || g.nodes.filter((n) => n.inputs.includes(last.output)).length !== 1) {
+    throw new RangeError(`network '${g.name}' has no body layer (Conv2D with PReLU, read by one node) to deepen after`);
+  }
+  const nodes = [...g.nodes], weights = { ...g.weights };
+  let tensor = last.output;
+  for (let i = 0; i < layers; i++) {
+    const name = `deepen${i}`, out = `${name}.out`;
+    const kernel = new Float32Array(width * k * k * width), centre = (k * k - 1) / 2;
+    for (let c = 0; c < width; c++) kernel[(c * k * k + centre) * width + c] = 1;
+    weights[`${name}.kernel`] = { shape: [width, k, k, width], data: kernel };
+    weights[`${name}.bias`] = { shape: [width], data: new Float32Array(width) };
+    weights[`${name}.slope`] = { shape: [width], data: new Float32Array(width).fill(1) };
+    nodes.splice(bodyIndex + 1 + i, 0, { op: "Conv2D", inputs: [tensor], output: out, attrs: { k, cout: width, act: "prelu" },
+      weights: { kernel0: `${name}.kernel`, bias: `${name}.bias`, slope: `${name}.slope` } });
+    tensor = out;
+  }
+  // Rewire the one reader of the old last body layer to the new last layer.
+  const reader = nodes.findIndex((n, i) => i > bodyIndex + layers && n.inputs.includes(last.output));
+  nodes[reader] = { ...nodes[reader], inputs: nodes[reader].inputs.map((t) => (t === last.output ? tensor : t)) };
+  return { ...g, nodes, weights, meta: { ...g.meta, deepened: { from: g.name, layers } } };
+}

@@ -6,7 +6,8 @@ import { UsageError } from "../errors.js";
 import { choiceFlag, intFlag, parse, threadsFlag, type Command } from "../cli/args.js";
 import { writeBytesAtomic } from "../cli/io.js";
 import { encodeNetwork } from "../model/format.js";
-import { ARCHS, macsPerPixel, resolveArch } from "./arch.js";
+import { ARCHS, deepenNetwork, macsPerPixel, resolveArch } from "./arch.js";
+import { loadNetwork } from "../model/load.js";
 import { train, type TrainOptions, type TrainProgress } from "./trainer.js";
 
 const FLAGS = {
@@ -14,6 +15,8 @@ const FLAGS = {
   out: { type: "string", short: "o" },
   scale: { type: "string", short: "s" },
   arch: { type: "string", short: "a" },
+  init: { type: "string" },
+  "add-layers": { type: "string" },
   steps: { type: "string", short: "n" },
   batch: { type: "string" },
   patch: { type: "string" },
@@ -117,6 +120,8 @@ Options:
   -s, --scale N             upscaling factor, 1–8 (default: 4)
   -a, --arch NAME           ${Object.keys(ARCHS).join(", ")}, or wWIDTHbBODY[-bicubic] such as w40b7
                             (default: natural; ${Object.entries(ARCHS).map(([n, a]) => `${n} ${Math.round(macsPerPixel(a, 4) / 1000)}k`).join(", ")} multiply-adds per LR pixel at ×4)
+      --init FILE           start from this network's weights (.srnet; fine-tuning) instead of --arch
+      --add-layers N        with --init: first insert N identity conv+PReLU layers after its body
       --batch N             patches per step (default: 16)
       --patch N             LR patch side; HR is N·scale (default: 48)
       --lr X                peak learning rate (default: 5e-4)
@@ -146,6 +151,13 @@ Example:
   async run(argv, ctx) {
     const { values } = parse("train", argv, FLAGS, []);
     const { out, f16, ...opts } = trainOptionsFromFlags(values);
+    if (values["add-layers"] !== undefined && !values.init) throw new UsageError("train: --add-layers needs --init FILE (the network to deepen)");
+    if (values.init !== undefined) {
+      if (values.arch !== undefined) throw new UsageError("train: give --init FILE or --arch NAME, not both");
+      const layers = intFlag("train", "add-layers", values["add-layers"] as string | undefined, 0, 64) ?? 0;
+      opts.network = deepenNetwork(await loadNetwork(values.init as string), layers);
+      if (opts.name) opts.network.name = opts.name;
+    }
     const result = await train({ ...opts, signal: ctx.signal, onProgress: (p) => ctx.err(progressLine(p)) }).catch((e: unknown) => {
       if ((e as { code?: string }).code === "ERR_ABORTED") ctx.err(`train: stopped; checkpoint in ${opts.checkpoint}; continue with --resume ${opts.checkpoint}`);
       throw e;
