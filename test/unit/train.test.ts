@@ -8,7 +8,7 @@ import { train, type TrainOptions, type TrainResult } from "../../src/train/trai
 import { decodeCheckpoint, encodeCheckpoint } from "../../src/train/checkpoint.js";
 import { PatchSampler, cutPatch, type Pair } from "../../src/train/data.js";
 import { Rng } from "../../src/train/rng.js";
-import { buildNetwork, macsPerPixel } from "../../src/train/arch.js";
+import { buildNetwork, deepenNetwork, macsPerPixel } from "../../src/train/arch.js";
 import { encodeNetwork, decodeNetwork } from "../../src/model/format.js";
 import { resizeGraph } from "../../src/model/builtin.js";
 import { createUpscaler } from "../../src/api/upscaler.js";
@@ -212,6 +212,20 @@ test("architectures: the default family validates and counts its multiply-adds",
   assert.is(macsPerPixel("natural-fast", 4), 9 * (3 * 32 + 6 * 32 * 32 + 32 * 48));
   assert.throws(() => buildNetwork("w0b1", { scale: 4 }), /width/);
   assert.throws(() => buildNetwork("huge", { scale: 4 }), /arch must be/);
+});
+
+test("deepenNetwork: identity layers leave the outputs bit-identical and add trainable layers", async () => {
+  const g = buildNetwork("w6b1", { scale: 2, seed: 3 });
+  const deep = deepenNetwork(g, 2);
+  assert.is(deep.nodes.length, g.nodes.length + 2);
+  assert.is(deep.nodes.filter((n) => n.op === "Conv2D").length, 5);
+  const img = { data: Uint8ClampedArray.from({ length: 4 * 9 * 7 }, (_, i) => (i * 37) % 256), width: 9, height: 7 };
+  const run = async (graph: typeof g) => {
+    const up = await createUpscaler({ model: graph, threads: 0 });
+    try { return await up.upscale(img); } finally { await up.dispose(); }
+  };
+  assertBitIdentical((await run(deep)).data, (await run(g)).data);
+  assert.throws(() => deepenNetwork(resizeGraph("bicubic", 2), 1), /no body layer/);
 });
 
 test.run();
