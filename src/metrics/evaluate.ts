@@ -2,8 +2,11 @@
 // The super-resolution evaluation protocol in one place: HR cropped to a multiple of the scale, LR by
 // downscale() (antialiased bicubic unless told otherwise), SR by the upscaler, PSNR/SSIM with a border
 // of `scale` pixels shaved, means over the images. Used by `srgan eval`, the acceptance tests and docs.
+// With `jpeg: Q` the LR is also saved as JPEG at quality Q by our encoder and decoded again (the
+// compressed-input protocol of natural-real).
 import type { RgbaImage, Upscaler } from "../api/upscaler.js";
 import { cropToMultiple, downscale, type DownscaleMethod } from "../image/resample.js";
+import { jpegRoundTrip } from "../image/jpeg-roundtrip.js";
 import { psnr, ssim } from "./quality.js";
 
 export interface Evaluation {
@@ -16,12 +19,15 @@ export interface Evaluation {
   perImage: { psnrRgb: number; psnrY: number; ssimY: number }[];
 }
 
-export async function evaluate(up: Upscaler, hrImages: RgbaImage[], opts: { lr?: DownscaleMethod; signal?: AbortSignal } = {}): Promise<Evaluation> {
+export async function evaluate(up: Upscaler, hrImages: RgbaImage[], opts: { lr?: DownscaleMethod; jpeg?: number; signal?: AbortSignal } = {}): Promise<Evaluation> {
   const s = up.scale;
+  const { jpeg } = opts;
+  if (jpeg !== undefined && (!Number.isInteger(jpeg) || jpeg < 1 || jpeg > 100)) throw new RangeError(`options.jpeg must be a JPEG quality, an integer in [1, 100], got ${String(jpeg)}`);
   const perImage: Evaluation["perImage"] = [];
   for (const full of hrImages) {
     const hr = cropToMultiple(full, s);
-    const lr = await downscale(hr, s, opts.lr ?? "bicubic");
+    const clean = await downscale(hr, s, opts.lr ?? "bicubic");
+    const lr = jpeg === undefined ? clean : jpegRoundTrip(clean, jpeg);
     const sr = await up.upscale(lr, { signal: opts.signal });
     perImage.push({ psnrRgb: psnr(hr, sr, { shave: s }), psnrY: psnr(hr, sr, { shave: s, y: true }), ssimY: ssim(hr, sr, { shave: s, y: true }) });
   }

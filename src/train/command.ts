@@ -91,7 +91,7 @@ export function trainOptionsFromFlags(v: Partial<Record<keyof typeof FLAGS, stri
     minLr: numFlag("min-lr", str("min-lr")),
     warmupSteps: intFlag("train", "warmup", str("warmup"), 0, 1e9),
     loss: choiceFlag("train", "loss", str("loss"), ["l1", "charbonnier"] as const),
-    degradation: choiceFlag("train", "degradation", str("degradation"), ["bicubic", "box"] as const),
+    degradation: choiceFlag("train", "degradation", str("degradation"), ["bicubic", "box", "real"] as const),
     augment: v["no-augment"] ? false : undefined,
     maxImagePixels: intFlag("train", "max-image-pixels", str("max-image-pixels"), 64, 2 ** 28),
     seed: intFlag("train", "seed", str("seed"), 0, 2 ** 32 - 1),
@@ -128,7 +128,8 @@ Options:
       --min-lr X            end of the cosine (default: lr/100)
       --warmup N            linear warm-up steps (default: min(500, 2% of steps))
       --loss L              l1 or charbonnier (default: l1)
-      --degradation D       bicubic or box: how LR is made from HR (default: bicubic)
+      --degradation D       how LR is made from HR: bicubic or box (once per image), or real
+                            (per patch: random blur, noise and JPEG; docs/training.md) (default: bicubic)
       --no-augment          no flips/rotations
       --max-image-pixels N  shrink larger training images first (default: 64000000)
       --seed N              initialisation and data order (default: 1)

@@ -5,11 +5,17 @@
 // with one of the 8 flips/rotations applied to both. Images are kept as RGB bytes (3 B per pixel).
 import type { RgbaImage } from "../api/upscaler.js";
 import { cropToMultiple, downscale } from "../image/resample.js";
-import { decodeImage } from "../image/codec.js";
+import { decodeImage, MAX_IMAGE_PIXELS } from "../image/codec.js";
 import { invalidInput, IoError } from "../errors.js";
 import type { Rng } from "./rng.js";
+import { degradeSquares, REAL } from "./degrade.js";
+import { jpegRoundTrip } from "../image/jpeg-roundtrip.js";
 
-export type Degradation = "bicubic" | "box";
+/**
+ * How LR is made from HR: `bicubic` (antialiased, as `srgan downscale`) or `box`, once per image; or
+ * `real`, randomly per patch (blur, noise, JPEG: degrade.ts), for photographs as users have them.
+ */
+export type Degradation = "bicubic" | "box" | "real";
 
 /** An RGB8 image (no alpha: training ignores it). */
 export interface Rgb8 { data: Uint8Array; width: number; height: number }
@@ -64,7 +70,7 @@ function toRgb(img: RgbaImage): Rgb8 {
 export async function makePairs(sources: ImageSource[], scale: number, degradation: Degradation, maxPixels = DEFAULT_MAX_IMAGE_PIXELS): Promise<Pair[]> {
   const pairs: Pair[] = [];
   for (const src of sources) {
-    let img = src.image ?? (src.bytes ? decodeImage(src.bytes) : undefined);
+    let img = src.image ?? (src.bytes ? decodeImage(src.bytes, { maxPixels: MAX_IMAGE_PIXELS }) : undefined); // big photos are shrunk below
     if (!img) throw new TypeError(`image source '${src.name}' has neither image nor bytes`);
     const shrink = Math.ceil(Math.sqrt((img.width * img.height) / maxPixels));
     // Big photos shrink first (antialiased bicubic): what the network learns is then cleaner detail,
@@ -72,7 +78,8 @@ export async function makePairs(sources: ImageSource[], scale: number, degradati
     if (shrink > 1) img = await downscale(img, shrink, "bicubic");
     if (img.width < scale || img.height < scale) throw invalidInput(`training image '${src.name}' is ${img.width}×${img.height}, smaller than the scale ${scale}`);
     const hr = cropToMultiple(img, scale);
-    const lr = await downscale(hr, scale, degradation);
+    // For `real` the sampler degrades each patch itself; the clean LR serves validation.
+    const lr = await downscale(hr, scale, degradation === "box" ? "box" : "bicubic");
     pairs.push({ name: src.name, hr: toRgb(hr), lr: toRgb(lr) });
   }
   return pairs;
@@ -83,6 +90,16 @@ export function centreCrop(p: Pair, scale: number, maxSide: number): Pair {
   const w = Math.min(p.lr.width, maxSide), h = Math.min(p.lr.height, maxSide);
   const x0 = (p.lr.width - w) >> 1, y0 = (p.lr.height - h) >> 1;
   return { name: p.name, lr: cut(p.lr, x0, y0, w, h), hr: cut(p.hr, x0 * scale, y0 * scale, w * scale, h * scale) };
+}
+
+/** The JPEG quality of `real` validation: the JPEG evaluation protocol's (`srgan eval --jpeg 75`). */
+export const REAL_VAL_QUALITY = 75;
+
+/** The pair with its LR as a JPEG round trip at `quality` would give it. */
+export function jpegPair(p: Pair, quality: number): Pair {
+  const n = p.lr.width * p.lr.height, rgba = new Uint8ClampedArray(4 * n).fill(255);
+  for (let i = 0; i < n; i++) rgba.set(p.lr.data.subarray(3 * i, 3 * i + 3), 4 * i);
+  return { ...p, lr: toRgb(jpegRoundTrip({ data: rgba, width: p.lr.width, height: p.lr.height }, quality)) };
 }
 
 function cut(img: Rgb8, x0: number, y0: number, w: number, h: number): Rgb8 {
@@ -130,20 +147,30 @@ export function cutPatch(img: Rgb8, x0: number, y0: number, n: number, t: number
  */
 export class PatchSampler {
   private readonly usable: Pair[];
+  /** LR pixels around the patch that the `real` degradation works on too (its blur and JPEG see true neighbours). */
+  private readonly margin: number;
 
-  constructor(pairs: Pair[], readonly patch: number, readonly scale: number, readonly augment: boolean) {
-    this.usable = pairs.filter((p) => p.lr.width >= patch && p.lr.height >= patch);
+  constructor(pairs: Pair[], readonly patch: number, readonly scale: number, readonly augment: boolean, readonly degradation: Degradation = "bicubic") {
+    this.margin = degradation === "real" ? REAL.margin : 0;
+    const side = patch + 2 * this.margin;
+    this.usable = pairs.filter((p) => p.lr.width >= side && p.lr.height >= side);
     if (this.usable.length === 0) {
       throw invalidInput(`no training image is large enough for ${patch}×${patch} LR patches (${patch * scale}×${patch * scale} HR); lower patchSize`);
     }
   }
 
-  /** Writes one LR patch (patch² × 3 floats) and its HR patch ((patch·scale)² × 3). */
-  draw(rng: Rng, lr: Float32Array, hr: Float32Array): void {
-    const p = this.usable[rng.int(this.usable.length)];
-    const x0 = rng.int(p.lr.width - this.patch + 1), y0 = rng.int(p.lr.height - this.patch + 1);
-    const t = this.augment ? rng.int(8) : 0;
-    cutPatch(p.lr, x0, y0, this.patch, t, lr);
-    cutPatch(p.hr, x0 * this.scale, y0 * this.scale, this.patch * this.scale, t, hr);
+  /** Writes one LR patch (patch² × 3 floats) and its HR patch ((patch·scale)² × 3) per slot. */
+  async drawBatch(rng: Rng, slots: Array<{ lr: Float32Array; hr: Float32Array }>): Promise<void> {
+    const m = this.margin, side = this.patch + 2 * m, s = this.scale;
+    const draws = slots.map(() => {
+      const p = this.usable[rng.int(this.usable.length)];
+      return { p, x0: rng.int(p.lr.width - side + 1), y0: rng.int(p.lr.height - side + 1), t: this.augment ? rng.int(8) : 0 };
+    });
+    const lrs = this.degradation === "real" ? await degradeSquares(rng, draws.map((d) => ({ hr: d.p.hr, x: d.x0 * s, y: d.y0 * s })), side, s) : undefined;
+    draws.forEach(({ p, x0, y0, t }, i) => {
+      if (lrs) cutPatch(lrs[i], m, m, this.patch, t, slots[i].lr);
+      else cutPatch(p.lr, x0, y0, this.patch, t, slots[i].lr);
+      cutPatch(p.hr, (x0 + m) * s, (y0 + m) * s, this.patch * s, t, slots[i].hr);
+    });
   }
 }

@@ -20,7 +20,7 @@ import { archName, buildNetwork, resolveArch, type ArchSpec } from "./arch.js";
 import { compileProgram, flattenParams, graphWithParams, packAll, packedLayout, planImage, trainingHandle, type LossKind, type TrainProgram } from "./program.js";
 import { adamStep, learningRate, ADAM_DEFAULTS, type AdamOptions, type Schedule } from "./optim.js";
 import { DEFAULT_CHARBONNIER_EPS } from "./loss.js";
-import { centreCrop, makePairs, PatchSampler, readSources, DEFAULT_MAX_IMAGE_PIXELS, type Degradation, type ImageSource, type Pair } from "./data.js";
+import { centreCrop, jpegPair, makePairs, REAL_VAL_QUALITY, PatchSampler, readSources, DEFAULT_MAX_IMAGE_PIXELS, type Degradation, type ImageSource, type Pair } from "./data.js";
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type HistoryEntry } from "./checkpoint.js";
 import { Rng, deriveSeed } from "./rng.js";
 import { InlineGradRunner, type GradRunner } from "./grad-task.js";
@@ -145,7 +145,7 @@ function resolveRun(o: TrainOptions, dataNames: string[], valNames: string[]): R
   const loss = o.loss ?? "l1";
   if (loss !== "l1" && loss !== "charbonnier") throw new RangeError(`options.loss must be 'l1' or 'charbonnier', got '${String(loss)}'`);
   const degradation = o.degradation ?? "bicubic";
-  if (degradation !== "bicubic" && degradation !== "box") throw new RangeError(`options.degradation must be 'bicubic' or 'box', got '${String(degradation)}'`);
+  if (!["bicubic", "box", "real"].includes(degradation)) throw new RangeError(`options.degradation must be 'bicubic', 'box' or 'real', got '${String(degradation)}'`);
   const adam = { ...ADAM_DEFAULTS, ...o.adam };
   if (!(adam.beta1 >= 0 && adam.beta1 < 1 && adam.beta2 >= 0 && adam.beta2 < 1 && adam.eps > 0 && adam.weightDecay >= 0)) throw new RangeError("options.adam: need 0 ≤ beta1, beta2 < 1, eps > 0, weightDecay ≥ 0");
   return {
@@ -247,8 +247,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   if (graph.scale !== run.scale) throw new RangeError(`options.scale is ${run.scale} but the network is ×${graph.scale}`);
   const prog = compileProgram(graph);
   const pairs = await makePairs(trainSources, run.scale, run.degradation, run.maxImagePixels);
-  const valPairs = (await makePairs(valSources, run.scale, run.degradation, run.maxImagePixels)).map((p) => centreCrop(p, run.scale, valMaxSide));
-  const sampler = new PatchSampler(pairs, run.patchSize, run.scale, run.augment);
+  // `real` networks are validated on the JPEG protocol (clean bicubic LR, then JPEG q75).
+  const valPairs = (await makePairs(valSources, run.scale, run.degradation, run.maxImagePixels))
+    .map((p) => centreCrop(p, run.scale, valMaxSide)).map((p) => (run.degradation === "real" ? jpegPair(p, REAL_VAL_QUALITY) : p));
+  const sampler = new PatchSampler(pairs, run.patchSize, run.scale, run.augment, run.degradation);
 
   const session = await Session.open(prog, run, threads, o.memoryLimit, o.wasmVariant ?? "auto");
   try {
@@ -362,12 +364,12 @@ class Session {
       return o.checkpoint;
     };
 
-    const drawBatch = (set: number): number => {
-      for (const slot of patchSets[set]) sampler.draw(rng, engine.f32(slot.lrPtr, nLr), engine.f32(slot.hrPtr, nHr));
+    const drawBatch = async (set: number): Promise<number> => {
+      await sampler.drawBatch(rng, patchSets[set].map((slot) => ({ lr: engine.f32(slot.lrPtr, nLr), hr: engine.f32(slot.hrPtr, nHr) })));
       return rng.state;
     };
     let set = 0;
-    let drawnState = drawBatch(set);
+    let drawnState = await drawBatch(set);
     while (step < run.steps) {
       if (o.signal?.aborted) {
         await saveCheckpoint();
@@ -390,7 +392,7 @@ class Session {
         return runner.run(task).catch((e: unknown) => (e instanceof WorkerError ? runner.run(task) : Promise.reject(e)));
       }));
       // Draw the next batch while the workers run this one (same draws, same order as without overlap).
-      const nextState = step < run.steps ? drawBatch(1 - set) : drawnState;
+      const nextState = step < run.steps ? await drawBatch(1 - set) : drawnState;
       const losses = (await done).flatMap((d) => d.losses);
       rngAtStep = drawnState;
       drawnState = nextState;

@@ -6,7 +6,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { train, type TrainOptions, type TrainResult } from "../../src/train/trainer.js";
 import { decodeCheckpoint, encodeCheckpoint } from "../../src/train/checkpoint.js";
-import { PatchSampler, cutPatch, type Pair } from "../../src/train/data.js";
+import { PatchSampler, cutPatch, makePairs, type Pair } from "../../src/train/data.js";
 import { Rng } from "../../src/train/rng.js";
 import { buildNetwork, deepenNetwork, macsPerPixel } from "../../src/train/arch.js";
 import { encodeNetwork, decodeNetwork } from "../../src/model/format.js";
@@ -177,7 +177,7 @@ test("checkpoint format: round trip, corruption and truncation are refused", () 
   assert.throws(() => decodeCheckpoint(bytes.subarray(0, bytes.length - 8)), /checksum|truncated|data bytes/);
 });
 
-test("patches: LR and HR cut at matching places under every flip/rotation", () => {
+test("patches: LR and HR cut at matching places under every flip/rotation", async () => {
   // HR where every s×s block is one colour: its exact LR is one pixel per block, so a patch pair must
   // agree block by block for each of the 8 transforms.
   const s = 2, lw = 9, lh = 7;
@@ -200,8 +200,8 @@ test("patches: LR and HR cut at matching places under every flip/rotation", () =
   const sampler = new PatchSampler([pair], n, s, true);
   const r1 = new Rng(5), r2 = new Rng(5);
   const a = new Float32Array(lr.length), b = new Float32Array(hr.length), a2 = new Float32Array(lr.length), b2 = new Float32Array(hr.length);
-  sampler.draw(r1, a, b);
-  sampler.draw(r2, a2, b2);
+  await sampler.drawBatch(r1, [{ lr: a, hr: b }]);
+  await sampler.drawBatch(r2, [{ lr: a2, hr: b2 }]);
   assertBitIdentical(a, a2, "sampler is reproducible");
   assert.is(r1.state, r2.state);
 });
@@ -226,6 +226,38 @@ test("deepenNetwork: identity layers leave the outputs bit-identical and add tra
   };
   assertBitIdentical((await run(deep)).data, (await run(g)).data);
   assert.throws(() => deepenNetwork(resizeGraph("bicubic", 2), 1), /no body layer/);
+});
+
+test("real degradation: reproducible, a clean share equal to the bicubic LR, the rest degraded", async () => {
+  // A textured 160×160 HR photo stand-in (noise-free, so only the degradation can add noise).
+  const w = 160, data = new Uint8ClampedArray(w * w * 4).fill(255);
+  for (let i = 0; i < w * w; i++) for (let c = 0; c < 3; c++) data[4 * i + c] = 128 + 100 * Math.sin((i % w) * (0.3 + 0.1 * c) + Math.floor(i / w) * 0.21);
+  const [pair] = await makePairs([{ name: "t", image: { data, width: w, height: w } }], 2, "real");
+  const n = 12, sampler = new PatchSampler([pair], n, 2, false, "real");
+  const draw = async (seed: number) => {
+    const slots = Array.from({ length: 64 }, () => ({ lr: new Float32Array(n * n * 3), hr: new Float32Array(4 * n * n * 3) }));
+    await sampler.drawBatch(new Rng(seed), slots);
+    return slots;
+  };
+  const a = await draw(7), b = await draw(7);
+  a.forEach((slot, i) => assertBitIdentical(slot.lr, b[i].lr, `patch ${i} reproducible`));
+  // Which patches equal the clean LR at the same place? Find each patch's place from its HR.
+  let clean = 0;
+  const lrClean = new Float32Array(n * n * 3), hrAt = new Float32Array(4 * n * n * 3);
+  for (const slot of a) {
+    let found = false;
+    for (let y = 0; y + n <= pair.lr.height && !found; y++) for (let x = 0; x + n <= pair.lr.width && !found; x++) {
+      cutPatch(pair.hr, 2 * x, 2 * y, 2 * n, 0, hrAt);
+      if (hrAt.every((v, i) => v === slot.hr[i])) {
+        found = true;
+        cutPatch(pair.lr, x, y, n, 0, lrClean);
+        if (lrClean.every((v, i) => v === slot.lr[i])) clean++;
+      }
+    }
+    assert.ok(found, "the HR patch is an unaltered crop of the HR image");
+  }
+  // Expected clean share ≈ 0.2 + 0.8 · P(no blur, bicubic, no noise, no JPEG) ≈ 0.26.
+  assert.ok(clean >= 6 && clean <= 30, `clean patches: ${clean} of 64`);
 });
 
 test.run();

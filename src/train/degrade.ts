@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+// The `real` degradation: LR patches as phone and web photos arrive, so a network learns to remove
+// compression and noise instead of sharpening them. One pass of Real-ESRGAN's classic chain (blur →
+// downscale → noise → JPEG), milder than its GAN settings because we train for fidelity (L1) and are
+// judged on JPEG q75 and on clean input alike; a share of patches stays clean for that reason.
+// Every random choice is drawn from the trainer's Rng in a fixed order (checkpoints resume exactly).
+import { downscale } from "../image/resample.js";
+import { jpegRoundTrip } from "../image/jpeg-roundtrip.js";
+import type { Rng } from "./rng.js";
+import type { Rgb8 } from "./data.js";
+
+/** The chain's probabilities and ranges (docs/training.md explains the choice). */
+export const REAL = {
+  clean: 0.2,             // patches with no blur, noise or JPEG (bicubic LR only)
+  blur: 0.3,              // Gaussian blur of the HR before downscaling
+  blurSigma: [0.1, 0.35], // σ per unit of scale, in HR pixels: 0.4–1.4 at ×4
+  box: 0.15,              // box instead of bicubic downscaling (other cameras' resamplers)
+  noise: 0.4,             // additive noise, σ in levels of 255
+  noiseSigma: [1, 10],
+  grayNoise: 0.4,         // of noisy patches: the same noise on R, G and B (luma noise)
+  shotNoise: 0.3,         // of noisy patches: σ grows with √level (shot noise), else constant
+  jpeg: 0.8,              // of the non-clean patches: a JPEG round trip, one quality per batch
+  jpegQuality: [30, 95],
+  margin: 8,              // LR pixels kept around the patch while degrading, cropped away after
+} as const;
+
+const uniform = (rng: Rng, [lo, hi]: readonly [number, number]) => lo + (hi - lo) * rng.next();
+
+/** Standard normal (Box–Muller; two uniforms per value keeps the draw order simple). */
+function normal(rng: Rng): number {
+  return Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
+}
+
+/** Separable Gaussian blur of an n×n RGBA8 square, edges clamped (alpha untouched). */
+function blurSquare(px: Uint8ClampedArray, n: number, sigma: number): void {
+  const r = Math.max(1, Math.ceil(3 * sigma));
+  const k = Float64Array.from({ length: 2 * r + 1 }, (_, i) => Math.exp(-((i - r) ** 2) / (2 * sigma * sigma)));
+  const total = k.reduce((a, b) => a + b, 0);
+  const tmp = new Float32Array(n * n * 4);
+  const clamp = (i: number) => (i < 0 ? 0 : i >= n ? n - 1 : i);
+  for (let y = 0; y < n; y++) {
+    for (let x = 0; x < n; x++) {
+      for (let c = 0; c < 3; c++) {
+        let s = 0;
+        for (let j = -r; j <= r; j++) s += k[j + r] * px[(y * n + clamp(x + j)) * 4 + c];
+        tmp[(y * n + x) * 4 + c] = s / total;
+      }
+    }
+  }
+  for (let y = 0; y < n; y++) {
+    for (let x = 0; x < n; x++) {
+      for (let c = 0; c < 3; c++) {
+        let s = 0;
+        for (let j = -r; j <= r; j++) s += k[j + r] * tmp[(clamp(y + j) * n + x) * 4 + c];
+        px[(y * n + x) * 4 + c] = s / total; // a clamped array rounds to nearest
+      }
+    }
+  }
+}
+
+/** Where a square of `hr` starts: HR pixel (x, y), side n·scale. */
+export interface Square { hr: Rgb8; x: number; y: number }
+
+/**
+ * Degrades squares of HR (side n·scale each) into LR squares of side n (RGB8). Blur, resampler and
+ * noise are drawn per square; the JPEG quality once per call, because our JPEG encoder (jpeg-js) costs
+ * ~60 ms of set-up per image: the JPEG'd squares go through it as one mosaic, on a 16-pixel grid so no
+ * 8×8 block or 4:2:0 macroblock straddles two squares.
+ */
+export async function degradeSquares(rng: Rng, squares: Square[], n: number, scale: number): Promise<Rgb8[]> {
+  const side = n * scale;
+  const lrs: Uint8ClampedArray[] = [], jpegged: number[] = [];
+  for (const { hr, x, y } of squares) {
+    const px = new Uint8ClampedArray(side * side * 4).fill(255);
+    for (let r = 0; r < side; r++) {
+      for (let i = 0, s = ((y + r) * hr.width + x) * 3, d = r * side * 4; i < side; i++, s += 3, d += 4) {
+        px[d] = hr.data[s]; px[d + 1] = hr.data[s + 1]; px[d + 2] = hr.data[s + 2];
+      }
+    }
+    const clean = rng.next() < REAL.clean;
+    if (!clean && rng.next() < REAL.blur) blurSquare(px, side, uniform(rng, REAL.blurSigma) * scale);
+    const method = !clean && rng.next() < REAL.box ? "box" : "bicubic";
+    const lr = Uint8ClampedArray.from((await downscale({ data: px, width: side, height: side }, scale, method)).data);
+    if (!clean && rng.next() < REAL.noise) {
+      const sigma = uniform(rng, REAL.noiseSigma), gray = rng.next() < REAL.grayNoise, shot = rng.next() < REAL.shotNoise;
+      for (let p = 0; p < n * n; p++) {
+        const g = gray ? normal(rng) : 0;
+        for (let c = 0; c < 3; c++) {
+          const v = lr[p * 4 + c];
+          lr[p * 4 + c] = v + sigma * (shot ? Math.sqrt(v / 128) : 1) * (gray ? g : normal(rng)); // rounds and clamps
+        }
+      }
+    }
+    if (!clean && rng.next() < REAL.jpeg) jpegged.push(lrs.length);
+    lrs.push(lr);
+  }
+  if (jpegged.length > 0) {
+    const quality = Math.round(uniform(rng, REAL.jpegQuality));
+    const cell = Math.ceil(n / 16) * 16, cols = Math.ceil(Math.sqrt(jpegged.length)), rows = Math.ceil(jpegged.length / cols);
+    const W = cols * cell, mosaic = new Uint8ClampedArray(W * rows * cell * 4).fill(255);
+    const at = (i: number, r: number) => ((Math.floor(i / cols) * cell + r) * W + (i % cols) * cell) * 4;
+    jpegged.forEach((s, i) => { for (let r = 0; r < n; r++) mosaic.set(lrs[s].subarray(r * n * 4, (r + 1) * n * 4), at(i, r)); });
+    const out = jpegRoundTrip({ data: mosaic, width: W, height: rows * cell }, quality).data;
+    jpegged.forEach((s, i) => { for (let r = 0; r < n; r++) lrs[s].set(out.subarray(at(i, r), at(i, r) + n * 4), r * n * 4); });
+  }
+  return lrs.map((lr) => {
+    const data = new Uint8Array(n * n * 3);
+    for (let p = 0; p < n * n; p++) data.set(lr.subarray(p * 4, p * 4 + 3), p * 3);
+    return { data, width: n, height: n };
+  });
+}
