@@ -82,6 +82,24 @@ export class IoError extends SrganError {
   }
 }
 
+const IO_REASONS: Record<string, string> = {
+  ENOENT: "no such file or directory",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EISDIR: "it is a directory",
+  ENOTDIR: "a parent is not a directory",
+  ENOSPC: "no space left on the device",
+  EROFS: "the file system is read-only",
+  EEXIST: "it already exists",
+};
+
+/** `cannot <action> '<path>': <reason>`, the reason in words for the usual errno codes. */
+export function ioError(action: string, path: string, cause: unknown): IoError {
+  const code = (cause as { code?: string })?.code;
+  const reason = (code && IO_REASONS[code]) ?? (cause as Error)?.message ?? String(cause);
+  return new IoError(`cannot ${action} '${path}': ${reason}`, { cause });
+}
+
 export class OutOfMemoryError extends SrganError {
   readonly requestedBytes: number;
   readonly availableBytes: number;
@@ -117,6 +135,22 @@ export class WorkerError extends SrganError {
 }
 
 export const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`;
+
+/** A value as a message shows it: strings quoted, so width '4' does not read as the number 4. */
+export function shown(v: unknown): string {
+  if (typeof v === "string") return `'${v}' (a string)`;
+  if (typeof v === "function") return "a function";
+  if (v !== null && typeof v === "object") return Object.prototype.toString.call(v).slice(8, -1).replace(/^Object$/, "an object");
+  return String(v);
+}
+
+/** Width and height of an image handed to the API: numbers (TypeError), integers in [1, max] (ERR_INVALID_INPUT). */
+export function checkImageSides(what: string, width: unknown, height: unknown, max: number): void {
+  for (const [name, v] of [["width", width], ["height", height]] as const) {
+    if (typeof v !== "number") throw new TypeError(`${what}image.${name} must be a number, got ${shown(v)}`);
+    if (!Number.isInteger(v) || v < 1 || v > max) throw invalidInput(`${what}image.${name} is ${v}; width and height must be integers in [1, ${max}]`);
+  }
+}
 
 export function invalidInput(message: string): SrganError {
   return new SrganError("ERR_INVALID_INPUT", message);

@@ -12,7 +12,7 @@ export type { PoolStats } from "./runtime/counters.js";
 export { configureAssets, type AssetOptions } from "./platform/assets.js";
 export type { SrganWarning } from "./platform/web-threads.js";
 export { decodeImage, encodeImage, encodePng, encodeJpeg, detectImageFormat, formatFromName,
-  MAX_IMAGE_SIDE, MAX_IMAGE_PIXELS, type DecodedImage, type ImageFormat, type DecodeOptions } from "./image/codec.js";
+  readImageInfo, MAX_IMAGE_SIDE, MAX_IMAGE_PIXELS, DEFAULT_MAX_PIXELS, type DecodedImage, type ImageFormat, type ImageInfo, type DecodeOptions } from "./image/codec.js";
 export { downscale, cropToMultiple } from "./image/resample.js";
 export { psnr, ssim } from "./metrics/quality.js";
 export { evaluate, type Evaluation } from "./metrics/evaluate.js";

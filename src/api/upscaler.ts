@@ -3,7 +3,7 @@
 // upscale() plans tiles, keeps up to `concurrency` of them in flight, copies each tile's pixels into a
 // lease from the shared pool and its result out again, and always returns the lease, even on failure
 // or abort, so the pool's counters net to zero after every job.
-import { AbortError, ContextLostError, invalidInput, OutOfMemoryError, SrganError, throwIfAborted, WorkerError } from "../errors.js";
+import { AbortError, checkImageSides, ContextLostError, invalidInput, OutOfMemoryError, shown, SrganError, throwIfAborted, WorkerError } from "../errors.js";
 import type { WebglRunner, WebglStats } from "../backends/webgl/index.js";
 import { Engine } from "../runtime/engine.js";
 import { prepareNetwork, type PreparedNetwork } from "../runtime/network.js";
@@ -139,9 +139,9 @@ export class Upscaler {
    * const out = await up.upscale({ data, width, height }); // out.width === width * up.scale
    */
   async upscale(image: RgbaImage, options: UpscaleOptions = {}): Promise<{ data: Uint8ClampedArray; width: number; height: number }> {
-    if (this.disposed) throw new SrganError("ERR_DISPOSED", "this upscaler was disposed; create a new one with createUpscaler()");
+    if (this.disposed) throw disposedError();
     checkImage(image);
-    const { signal, onProgress } = options;
+    const { signal, onProgress } = checkUpscaleOptions(options);
     throwIfAborted(signal);
     if (this.gpu && !this.gpu.lost) {
       try {
@@ -159,9 +159,7 @@ export class Upscaler {
     this.lastBackend = "wasm";
     const { width, height } = image;
     const s = this.graph.scale;
-    if (width * s * height * s * 4 > MAX_OUTPUT_BYTES) {
-      throw invalidInput(`a ${width}×${height} input gives a ${width * s}×${height * s} output, over the ${MAX_OUTPUT_BYTES / 2 ** 30} GiB one RGBA array may hold here; upscale it in parts`);
-    }
+    this.checkSize(width, height);
     const out = new Uint8ClampedArray(width * s * height * s * 4);
     const hasAlpha = !isOpaque(image.data);
     const halo = Math.max(this.graph.receptiveRadius, hasAlpha ? this.alphaNet.graph.receptiveRadius : 0);
@@ -173,7 +171,9 @@ export class Upscaler {
     const inFlight = new Set<Promise<void>>();
     const runOne = async (tile: Tile, lease: Lease) => {
       try {
-        await this.runTileJob(image, out, tile, lease, hasAlpha, signal);
+        // A whole-image network is one long tile: report each of its layers (tilesDone stays 0 until it ends).
+        const onLayer = (f: number) => onProgress?.({ fraction: f, tilesDone: 0, tilesTotal: 1, tile: tile.core });
+        await this.runTileJob(image, out, tile, lease, hasAlpha, signal, onLayer);
         done++;
         onProgress?.({ fraction: done / tiles.length, tilesDone: done, tilesTotal: tiles.length, tile: tile.core });
       } finally {
@@ -182,6 +182,7 @@ export class Upscaler {
     };
     while (queue.length > 0 && failure === undefined) {
       if (signal?.aborted) { failure = new AbortError(signal.reason); break; }
+      if (this.disposed) break;
       const tile = queue[0];
       let lease: Lease;
       try {
@@ -189,10 +190,7 @@ export class Upscaler {
       } catch (e) {
         // Pool full while other tiles run: wait for one and retry; with nothing in flight it never fits.
         if (e instanceof OutOfMemoryError && inFlight.size > 0) { await Promise.race(inFlight); continue; }
-        failure = e instanceof OutOfMemoryError && this.graph.global
-          ? new OutOfMemoryError(e.requestedBytes, e.availableBytes,
-            `Network '${this.graph.name}' reads whole-image statistics, so the image cannot be tiled and every activation is image-sized: raise options.memoryLimit or upscale a smaller image.`)
-          : e;
+        failure = e instanceof OutOfMemoryError && this.graph.global ? this.wholeImageOom(e.requestedBytes, e.availableBytes) : e;
         break;
       }
       queue.shift();
@@ -201,8 +199,33 @@ export class Upscaler {
       if (inFlight.size >= this.runner.concurrency) await Promise.race(inFlight);
     }
     await Promise.all(inFlight);
+    // dispose() mid-job stops the workers under the running tiles: say so, not "a worker died".
+    if (this.disposed) throw disposedError(true);
     if (failure !== undefined) throw failure;
     return { data: out, width: width * s, height: height * s };
+  }
+
+  /**
+   * Refuses a width×height input as upscale() would for its size (output over 2 GiB; for whole-image
+   * networks, working memory beyond the pool), but before the caller decodes or allocates anything.
+   * @throws SrganError ERR_INVALID_INPUT, OutOfMemoryError
+   */
+  checkSize(width: number, height: number): void {
+    checkImageSides("", width, height, MAX_SIDE);
+    const s = this.graph.scale;
+    if (width * s * height * s * 4 > MAX_OUTPUT_BYTES) {
+      throw invalidInput(`a ${width}×${height} input gives a ${width * s}×${height * s} output, over the ${MAX_OUTPUT_BYTES / 2 ** 30} GiB one RGBA array may hold here; upscale it in parts`);
+    }
+    if (!this.graph.global) return; // tiles shrink to fit the pool
+    const whole = { x: 0, y: 0, w: width, h: height };
+    const need = this.tileBytes({ core: whole, padded: whole, index: 0 }, false);
+    const free = this.engine.pool.largestFreeRun();
+    if (need > free) throw this.wholeImageOom(need, free);
+  }
+
+  private wholeImageOom(requested: number, available: number): OutOfMemoryError {
+    return new OutOfMemoryError(requested, available,
+      `Network '${this.graph.name}' reads whole-image statistics, so the image cannot be tiled and every activation is image-sized: raise options.memoryLimit or upscale a smaller image.`);
   }
 
   /** Starts a new peak window at the current usage (for measuring one job). */
@@ -258,7 +281,7 @@ export class Upscaler {
     return align(w * h * 4) + plan.arenaBytes + (hasAlpha ? alphaPlan.arenaBytes : 0) + align(tile.core.w * s * tile.core.h * s * 4);
   }
 
-  private async runTileJob(image: RgbaImage, out: Uint8ClampedArray, tile: Tile, lease: Lease, hasAlpha: boolean, signal?: AbortSignal): Promise<void> {
+  private async runTileJob(image: RgbaImage, out: Uint8ClampedArray, tile: Tile, lease: Lease, hasAlpha: boolean, signal: AbortSignal | undefined, onLayer: (fraction: number) => void): Promise<void> {
     const { padded, core } = tile;
     const { plan, alphaPlan } = this.plansFor(padded.h, padded.w);
     const s = this.graph.scale;
@@ -278,7 +301,7 @@ export class Upscaler {
       job: { rgbaPtr, width: padded.w, height: padded.h, arenaPtr, plan, alphaPlan: hasAlpha ? alphaPlan : null, crop, outPtr },
       lease,
     };
-    if (this.graph.global && this.runner.concurrency > 1) await this.runLayerMajor(task, signal);
+    if (this.graph.global) await this.runLayerMajor(task, signal, onLayer);
     else await this.runRetrying(task);
     const ow = image.width * s;
     const rowBytes = core.w * s * 4;
@@ -300,22 +323,28 @@ export class Upscaler {
 
   /**
    * Networks with whole-image statistics run layer by layer over the whole image: each bandable step's
-   * rows are split across the threads, the rest (means, small dense layers) run here. Every output
-   * element is computed exactly as in one pass, so the result is bit-identical to threads: 0.
+   * rows are split across the threads (on the calling thread with threads: 0, returning to the event
+   * loop between steps), the rest (means, small dense layers) run here. Every output element is
+   * computed exactly as in one pass, so the result does not depend on the thread count. The signal is
+   * checked and progress reported between steps.
    */
-  private async runLayerMajor(task: TileTask, signal?: AbortSignal): Promise<void> {
+  private async runLayerMajor(task: TileTask, signal: AbortSignal | undefined, onLayer: (fraction: number) => void): Promise<void> {
     const k = this.engine.kernels;
     const { job, net, lease } = task;
+    const steps = job.plan.steps;
     tileInput(k, job);
-    for (const step of job.plan.steps) {
+    for (const [index, step] of steps.entries()) {
       throwIfAborted(signal);
       const h = step.output.shape.h;
-      const parts = getOp(net.nodes[step.nodeIndex].op)!.bandable ? Math.min(h, this.runner.concurrency) : 1;
-      if (parts === 1) { runStepWasm(k, net, step, job.arenaPtr, 0, h); continue; }
-      await Promise.all(Array.from({ length: parts }, (_, i) => this.runRetrying({
-        kind: "band", net, step, arenaPtr: job.arenaPtr, lease,
-        y0: Math.round((i * h) / parts), y1: Math.round(((i + 1) * h) / parts),
-      })));
+      if (!getOp(net.nodes[step.nodeIndex].op)!.bandable) runStepWasm(k, net, step, job.arenaPtr, 0, h);
+      else {
+        const parts = Math.min(h, this.runner.concurrency);
+        await Promise.all(Array.from({ length: parts }, (_, i) => this.runRetrying({
+          kind: "band", net, step, arenaPtr: job.arenaPtr, lease,
+          y0: Math.round((i * h) / parts), y1: Math.round(((i + 1) * h) / parts),
+        })));
+      }
+      onLayer((index + 1) / (steps.length + 1)); // the finished tile reports 1
     }
     if (job.alphaPlan && task.alphaNet) runPlanWasm(k, task.alphaNet, job.alphaPlan, job.arenaPtr + job.plan.arenaBytes);
     tileOutput(k, net.scale, job);
@@ -334,12 +363,25 @@ export const MAX_SIDE = 65535;
 /** Largest output: one Uint8ClampedArray (2 GiB keeps every engine's typed-array limit). */
 const MAX_OUTPUT_BYTES = 2 ** 31;
 
+function disposedError(duringJob = false): SrganError {
+  return new SrganError("ERR_DISPOSED", duringJob
+    ? "this upscaler was disposed while the job ran, so the job was stopped; dispose() only after the jobs you still need have settled"
+    : "this upscaler was disposed; create a new one with createUpscaler()");
+}
+
+function checkUpscaleOptions(o: UpscaleOptions): UpscaleOptions {
+  if (o === null || typeof o !== "object") throw new TypeError(`upscale(image, options): options must be an object, got ${shown(o)}`);
+  const { signal, onProgress } = o;
+  const isSignal = typeof signal === "object" && signal !== null && typeof signal.aborted === "boolean" && typeof signal.addEventListener === "function";
+  if (signal !== undefined && !isSignal) throw new TypeError(`options.signal must be an AbortSignal, got ${shown(signal)}`);
+  if (onProgress !== undefined && typeof onProgress !== "function") throw new TypeError(`options.onProgress must be a function, got ${shown(onProgress)}`);
+  return o;
+}
+
 function checkImage(image: RgbaImage): void {
   if (!image || typeof image !== "object") throw new TypeError("image must be { data, width, height }");
   const { data, width, height } = image;
   if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray)) throw new TypeError("image.data must be a Uint8Array or Uint8ClampedArray of RGBA bytes");
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || width > MAX_SIDE || height > MAX_SIDE) {
-    throw invalidInput(`image is ${width}×${height}; width and height must be integers in [1, ${MAX_SIDE}]`);
-  }
+  checkImageSides("", width, height, MAX_SIDE);
   if (data.length !== width * height * 4) throw invalidInput(`image.data has ${data.length} bytes; ${width}×${height} RGBA needs ${width * height * 4}`);
 }

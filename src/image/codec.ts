@@ -2,7 +2,7 @@
 // Image files ⇄ RGBA8 pixels, in any JS runtime: format detection by magic bytes, the size limits
 // every decode is held to (checked on the header, before any pixel memory is allocated), and
 // choosing an encoder from a file name.
-import { ImageDecodeError, ImageEncodeError, ImageTooLargeError, invalidInput } from "../errors.js";
+import { checkImageSides, ImageDecodeError, ImageEncodeError, ImageTooLargeError, invalidInput } from "../errors.js";
 import type { RgbaImage } from "../api/upscaler.js";
 import { decodePngPixels, encodePngPixels, isPng, readPngHeader } from "./png.js";
 import { decodeJpegPixels, encodeJpegPixels, isJpeg, readJpegHeader } from "./jpeg.js";
@@ -18,10 +18,22 @@ export type ImageFormat = "png" | "jpeg";
 export const MAX_IMAGE_SIDE = 65535;
 /** Largest pixel count a decoded image may have: 2^28 is 1 GiB of RGBA. */
 export const MAX_IMAGE_PIXELS = 2 ** 28;
+/**
+ * decodeImage's default pixel budget: 2^26 (e.g. 8192×8192, 256 MiB of RGBA). Decoding needs several
+ * times the output size, so a tiny file claiming a huge size must be refused from its header.
+ */
+export const DEFAULT_MAX_PIXELS = 2 ** 26;
 
 export interface DecodeOptions {
-  /** Refuse images with more pixels than this (default and upper bound 2^28). */
+  /** Refuse images with more pixels than this (default 2^26, at most 2^28). */
   maxPixels?: number;
+}
+
+/** What the header says, before any pixel is decoded: the format and the upright size (EXIF applied). */
+export interface ImageInfo {
+  format: ImageFormat;
+  width: number;
+  height: number;
 }
 
 /** The format named by the first bytes, or undefined when it is neither PNG nor JPEG. */
@@ -40,25 +52,43 @@ export function detectImageFormat(bytes: Uint8Array): ImageFormat | undefined {
  * const img = decodeImage(await fs.readFile("in.png")); // { data, width, height }
  */
 export function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): DecodedImage {
+  const info = readImageInfo(bytes, options);
+  if (info.format === "png") return decodePngPixels(bytes, readPngHeader(bytes));
+  return decodeJpegPixels(bytes, readJpegHeader(bytes));
+}
+
+/**
+ * Reads only the header: format and upright size, checked against the same limits as decodeImage,
+ * so a caller can refuse an image (or its upscaled size) before paying for its pixels.
+ * @throws ImageTooLargeError, ImageDecodeError as decodeImage does for the header.
+ */
+export function readImageInfo(bytes: Uint8Array, options: DecodeOptions = {}): ImageInfo {
   if (!(bytes instanceof Uint8Array)) throw new TypeError("decodeImage(bytes): bytes must be a Uint8Array");
-  const maxPixels = Math.min(options.maxPixels ?? MAX_IMAGE_PIXELS, MAX_IMAGE_PIXELS);
+  if (options === null || typeof options !== "object") throw new TypeError("decodeImage(bytes, options): options must be an object");
+  const { maxPixels = DEFAULT_MAX_PIXELS } = options;
+  if (!Number.isInteger(maxPixels) || maxPixels < 1 || maxPixels > MAX_IMAGE_PIXELS) {
+    throw new RangeError(`options.maxPixels must be an integer in [1, ${MAX_IMAGE_PIXELS}], got ${String(maxPixels)}`);
+  }
   const format = detectImageFormat(bytes);
   if (format === "png") {
     const h = readPngHeader(bytes);
     checkSize(h.width, h.height, maxPixels);
-    return decodePngPixels(bytes, h);
+    return { format, width: h.width, height: h.height };
   }
   if (format === "jpeg") {
     const h = readJpegHeader(bytes);
     checkSize(h.width, h.height, maxPixels);
-    return decodeJpegPixels(bytes, h);
+    const swap = h.orientation >= 5 && h.orientation <= 8;
+    return { format, width: swap ? h.height : h.width, height: swap ? h.width : h.height };
   }
   throw new ImageDecodeError(describeUnknown(bytes));
 }
 
 function checkSize(width: number, height: number, maxPixels: number): void {
   if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE) throw new ImageTooLargeError(width, height, `${MAX_IMAGE_SIDE} pixels per side`);
-  if (width * height > maxPixels) throw new ImageTooLargeError(width, height, `${maxPixels} pixels`);
+  if (width * height > maxPixels) {
+    throw new ImageTooLargeError(width, height, `${maxPixels} pixels${maxPixels < MAX_IMAGE_PIXELS ? ` (raise it with decodeImage's maxPixels option, up to ${MAX_IMAGE_PIXELS})` : ""}`);
+  }
 }
 
 const SIGNATURE_PNG = "\x89PNG\r\n\x1a\n";
@@ -82,9 +112,7 @@ function checkPixels(img: RgbaImage, what: string): void {
   if (!img || typeof img !== "object") throw new TypeError(`${what}: image must be { data, width, height }`);
   const { data, width, height } = img;
   if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray)) throw new TypeError(`${what}: image.data must be a Uint8Array or Uint8ClampedArray of RGBA bytes`);
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE) {
-    throw invalidInput(`${what}: image is ${width}×${height}; width and height must be integers in [1, ${MAX_IMAGE_SIDE}]`);
-  }
+  checkImageSides(`${what}: `, width, height, MAX_IMAGE_SIDE);
   if (data.length !== width * height * 4) throw invalidInput(`${what}: image.data has ${data.length} bytes; ${width}×${height} RGBA needs ${width * height * 4}`);
 }
 

@@ -65,11 +65,12 @@ export function decodeNetwork(bytes: Uint8Array): ValidatedGraph {
   if (bytes.length < 20) throw new ModelFormatError(`network file is ${bytes.length} bytes: too short to be a .srnet file (truncated?)`);
   if (!isSrnet(bytes)) throw new ModelFormatError("not a .srnet network file (bad magic). Built-in names: nearest, bilinear, bicubic; srgan-rust .rsr files are read by their own loader");
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const version = dv.getUint32(8, true);
-  if (version !== FORMAT_VERSION) throw new ModelFormatError(`network file format version ${version} is not supported (this package reads version ${FORMAT_VERSION}); upgrade srgan-wasm`);
+  // Checksum first: a damaged version field must read as damage, not as a newer format.
   const stored = dv.getUint32(bytes.length - 4, true);
   const actual = crc32(bytes.subarray(0, bytes.length - 4));
   if (stored !== actual) throw new ModelFormatError(`network file checksum mismatch (stored ${hex(stored)}, computed ${hex(actual)}): the file is corrupt or truncated; download or convert it again`);
+  const version = dv.getUint32(8, true);
+  if (version !== FORMAT_VERSION) throw new ModelFormatError(`network file format version ${version} is not supported (this package reads version ${FORMAT_VERSION}); upgrade srgan-wasm`);
   const headerLen = dv.getUint32(12, true);
   if (16 + headerLen > bytes.length - 4) throw new ModelFormatError(`header length ${headerLen} runs past the end of the file`);
   let header: Header;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Turns whatever the caller names as a model into a validated graph: a built-in name, a graph object,
 // the bytes of a .srnet or srgan-rust .rsr file, or a path / URL to one.
-import { ModelFormatError, SrganError } from "../errors.js";
+import { ioError, ModelFormatError, SrganError } from "../errors.js";
 import { builtinGraph, builtinNamesAt, BUILTIN_NAMES, DEFAULT_SCALE, TRAINED } from "./builtin.js";
 import { decodeNetwork, isSrnet } from "./format.js";
 import { validateGraph, type Graph, type ValidatedGraph } from "./graph.js";
@@ -46,7 +46,14 @@ async function loadNetworkSource(source: ModelSource): Promise<ValidatedGraph> {
 
 /** Decodes a network file by its magic: .srnet, or srgan-rust .rsr (xz, FD 37 7A 58 5A 00; async to decompress). */
 export async function decodeNetworkBytes(bytes: Uint8Array, label: string): Promise<ValidatedGraph> {
-  if (isSrnet(bytes)) return decodeNetwork(bytes);
+  if (isSrnet(bytes)) {
+    try {
+      return decodeNetwork(bytes);
+    } catch (e) {
+      if (e instanceof ModelFormatError && label !== "bytes") e.message = `${label}: ${e.message}`;
+      throw e;
+    }
+  }
   if (isRsr(bytes)) return decodeRsr(bytes, label);
   throw new ModelFormatError(`${label}: not a network file this package reads (.srnet, or srgan-rust .rsr). Built-in names: ${BUILTIN_NAMES.join(", ")}`);
 }
@@ -58,10 +65,12 @@ function toUrl(s: string): URL {
   return new URL(s, base);
 }
 
+/** A network file that cannot be read is an IoError naming it and why (not a format or bundler problem). */
 async function readModelFile(url: URL): Promise<Uint8Array> {
   try {
     return await readUrl(url);
-  } catch (cause) {
-    throw new ModelFormatError(`cannot read network file ${url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href}: ${(cause as Error).message}. Built-in names: ${BUILTIN_NAMES.join(", ")}`, { cause });
+  } catch (e) {
+    const cause = (e as Error).cause ?? e; // readUrl wraps the fs or fetch error
+    throw ioError("read network file", url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href, cause);
   }
 }

@@ -49,7 +49,7 @@ test("backend: 'auto' without a GPU runs on wasm; 'webgl' where none exists is a
 
 test("a bad model is a TypeError / typed model error", async () => {
   try { await createUpscaler({ model: 42 as never, threads: 0 }); assert.unreachable(); } catch (e) { assert.instance(e, TypeError); assert.match((e as Error).message, /options\.model/); }
-  try { await createUpscaler({ model: "no-such-network.srnet", threads: 0 }); assert.unreachable(); } catch (e) { assert.is((e as { code: string }).code, "ERR_MODEL_FORMAT"); assert.match((e as Error).message, /no-such-network/); }
+  try { await createUpscaler({ model: "no-such-network.srnet", threads: 0 }); assert.unreachable(); } catch (e) { assert.is((e as { code: string }).code, "ERR_IO"); assert.match((e as Error).message, /no-such-network\.srnet': no such file/); }
   try { await createUpscaler({ model: new Uint8Array([1, 2, 3]), threads: 0 }); assert.unreachable(); } catch (e) { assert.is((e as { code: string }).code, "ERR_MODEL_FORMAT"); }
 });
 
