@@ -2,6 +2,7 @@
 // The kernel module's export list is its ABI: pure functions over pointers into the one shared memory.
 // No kernel allocates or keeps state, so every worker's instance can run any of them on any region.
 export { conv2d_f32 } from "./kernels/conv2d";
+export { winograd_f23_f32 } from "./kernels/winograd";
 export { activation_f32 } from "./kernels/activation";
 export { pixel_shuffle_f32 } from "./kernels/pixel_shuffle";
 export { add_f32, add_channel_f32 } from "./kernels/add";
@@ -18,4 +19,4 @@ export { l1_loss_f32, charbonnier_loss_f32 } from "./kernels/backward/loss";
 export { adam_f32 } from "./kernels/backward/adam";
 
 // Bumped whenever an export's signature or meaning changes; checked by the loader.
-export const ABI_VERSION: i32 = 1;
+export const ABI_VERSION: i32 = 2;

@@ -2,6 +2,7 @@
 // Option validation: every option is checked here, and a bad one is a TypeError/RangeError that names
 // it exactly (the piscina convention).
 import type { ModelSource } from "../model/load.js";
+import { CONV_ALGORITHMS, type ConvAlgorithm } from "../ops/op.js";
 import { MAX_MEMORY_BYTES } from "../runtime/engine.js";
 
 export interface UpscalerOptions {
@@ -22,6 +23,11 @@ export interface UpscalerOptions {
   /** Kernel build: 'auto' (relaxed SIMD where available), 'simd' or 'relaxed'. */
   wasmVariant?: "auto" | "simd" | "relaxed";
   /**
+   * 3×3 convolutions (wasm backend): 'winograd' (F(2×2,3×3): fewer multiplies, last bits differ),
+   * 'direct', or 'auto' (default: Winograd where the layer is wide enough to gain, see src/ops/conv2d.ts).
+   */
+  convAlgorithm?: ConvAlgorithm;
+  /**
    * 'wasm' (default), 'webgl' (WebGL2 in browsers; UnsupportedError where it cannot run), or 'auto'
    * (WebGL2 where a hardware GPU passes a self-test, else wasm). info().backend says which ran.
    */
@@ -39,6 +45,7 @@ export interface ResolvedOptions {
   tileSize: number;
   memoryLimit: number;
   wasmVariant: "auto" | "simd" | "relaxed";
+  convAlgorithm: ConvAlgorithm;
   backend: Backend;
   onWarning?: (warning: { code: string; message: string }) => void;
 }
@@ -57,11 +64,13 @@ export function resolveOptions(o: UpscalerOptions): ResolvedOptions {
   }
   const wasmVariant = o.wasmVariant ?? "auto";
   if (!["auto", "simd", "relaxed"].includes(wasmVariant)) throw new RangeError(`options.wasmVariant must be 'auto', 'simd' or 'relaxed', got ${String(o.wasmVariant)}`);
+  const convAlgorithm = o.convAlgorithm ?? "auto";
+  if (!CONV_ALGORITHMS.includes(convAlgorithm)) throw new RangeError(`options.convAlgorithm must be 'auto', 'direct' or 'winograd', got ${String(o.convAlgorithm)}`);
   const backend = o.backend ?? "wasm";
   if (!["auto", "wasm", "webgl"].includes(backend)) throw new RangeError(`options.backend must be 'auto', 'wasm' or 'webgl', got ${String(o.backend)}`);
   if (o.onWarning !== undefined && typeof o.onWarning !== "function") throw new TypeError(`options.onWarning must be a function, got ${typeof o.onWarning}`);
   if (o.scale !== undefined && (!Number.isInteger(o.scale) || o.scale < 1 || o.scale > 8)) throw new RangeError(`options.scale must be an integer in [1, 8], got ${String(o.scale)}`);
-  return { model: o.model, scale: o.scale, threads, tileSize, memoryLimit, wasmVariant, backend, onWarning: o.onWarning };
+  return { model: o.model, scale: o.scale, threads, tileSize, memoryLimit, wasmVariant, convAlgorithm, backend, onWarning: o.onWarning };
 }
 
 function isNode(): boolean {

@@ -60,7 +60,7 @@ export async function createUpscaler(options: UpscalerOptions = {}): Promise<Ups
   const opts = resolveOptions(options);
   const graph = await loadNetwork(opts.model ?? DEFAULT_MODEL, { scale: opts.scale });
   const engine = await Engine.create({ memoryLimit: opts.memoryLimit, wasmVariant: opts.wasmVariant as WasmVariantOption });
-  const net = prepareNetwork(engine, graph);
+  const net = prepareNetwork(engine, graph, { conv: opts.convAlgorithm });
   const alpha = prepareNetwork(engine, validateGraph(resizeGraph("bicubic", graph.scale, 1)));
   const runner = opts.threads > 0 ? await createWorkerRunner(engine, opts) : new InlineRunner(engine);
   const gpu = opts.backend === "wasm" ? null : await createGpuRunner(graph, opts);

@@ -5,6 +5,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../errors.js";
 import type { UpscalerOptions } from "../api/options.js";
 import { BUILTIN_NAMES, DEFAULT_MODEL } from "../model/builtin.js";
+import { CONV_ALGORITHMS } from "../ops/op.js";
 
 /** What a command module exports; main.ts loads it lazily so `srgan psnr` never loads the engine. */
 export interface Command {
@@ -90,6 +91,7 @@ export const UPSCALER_FLAGS = {
   scale: { type: "string", short: "s" },
   threads: { type: "string", short: "t" },
   "tile-size": { type: "string" },
+  conv: { type: "string" },
 } as const;
 
 export const UPSCALER_HELP = `  -m, --model NAME|FILE   network: a built-in (${BUILTIN_NAMES.join(", ")}) or a .srnet/.rsr file
@@ -97,13 +99,16 @@ export const UPSCALER_HELP = `  -m, --model NAME|FILE   network: a built-in (${B
   -s, --scale N           upscaling factor: picks the built-in of that scale (natural: 4 or 2;
                           bicubic/bilinear/nearest: 1–8); a file's network must match (default: 4)
   -t, --threads N|auto    worker threads; 0 runs on the main thread (default: auto, one per core)
-      --tile-size N       longest tile side in input pixels, 8–4096 (default: 256)`;
+      --tile-size N       longest tile side in input pixels, 8–4096 (default: 256)
+      --conv ALGO         3×3 convolutions: winograd, direct or auto (default: auto, Winograd on
+                          layers of 16+ channels)`;
 
-export function upscalerOptions(command: string, v: { model?: string; scale?: string; threads?: string; "tile-size"?: string }): UpscalerOptions {
+export function upscalerOptions(command: string, v: { model?: string; scale?: string; threads?: string; conv?: string; "tile-size"?: string }): UpscalerOptions {
   return {
     model: v.model,
     scale: intFlag(command, "scale", v.scale, 1, 8),
     threads: threadsFlag(command, v.threads),
     tileSize: intFlag(command, "tile-size", v["tile-size"], 8, 4096),
+    convAlgorithm: choiceFlag(command, "conv", v.conv, CONV_ALGORITHMS),
   };
 }

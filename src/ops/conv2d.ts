@@ -8,12 +8,53 @@ import { ModelFormatError } from "../errors.js";
 import { CONV_ACCUMULATE } from "../backends/wasm/abi.js";
 import type { GraphNode, Shape, Weight } from "../model/graph.js";
 import { activateRef, actCode, checkActivation, packActivation } from "./activation.js";
-import { pad4, type OpDef } from "./op.js";
+import { pad4, type ConvAlgorithm, type OpDef, type PackOptions } from "./op.js";
 
 export interface Conv2DAttrs { k: number; cout: number; dynamicBias?: boolean; act?: string; alpha?: number }
 
 const attrsOf = (node: GraphNode) => node.attrs as unknown as Conv2DAttrs;
 const imageInputCount = (node: GraphNode) => node.inputs.length - (attrsOf(node).dynamicBias ? 1 : 0);
+
+/** 'auto' takes Winograd when input and output channels are both at least this (bench/kernels.bench.ts). */
+export const WINOGRAD_AUTO_MIN_CHANNELS = 16;
+/** Tiles per chunk of the Winograd kernel (WINO_TILES in assembly/kernels/winograd.ts). */
+const WINO_TILES = 16;
+
+/** Winograd F(2×2,3×3) applies: 3×3, one image input, a static (or no) bias. */
+const winogradApplies = (node: GraphNode) => attrsOf(node).k === 3 && imageInputCount(node) === 1 && !attrsOf(node).dynamicBias;
+
+function useWinograd(node: GraphNode, cin: number, algo: ConvAlgorithm): boolean {
+  if (!winogradApplies(node) || algo === "direct") return false;
+  return algo === "winograd" || Math.min(cin, attrsOf(node).cout) >= WINOGRAD_AUTO_MIN_CHANNELS;
+}
+
+/** The Winograd kernel's scratch: V [16][WINO_TILES][cin padded to 4] and M [16][WINO_TILES][cout padded to 8]. */
+const winogradScratchBytes = (cin: number, cout: number) => 16 * WINO_TILES * (pad4(cin) + ((cout + 7) & ~7)) * 4;
+
+// Winograd's G (4×3): U = G g Gᵀ.
+const G = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]];
+
+/**
+ * [cout][3][3][cin] → U = G g Gᵀ per (co, ci), in f64, laid out [cout/8][kl][ci][8] (cout zero padded
+ * to a multiple of 8): the Winograd GEMM walks one 8-channel block of one kl with a constant stride.
+ */
+export function packWinograd(src: Float32Array, cout: number, cin: number): Float32Array {
+  const blocks = (cout + 7) >> 3;
+  const u = new Float32Array(blocks * 16 * cin * 8);
+  for (let o = 0; o < cout; o++) {
+    for (let c = 0; c < cin; c++) {
+      const g = (ky: number, kx: number) => src[((o * 3 + ky) * 3 + kx) * cin + c];
+      for (let k = 0; k < 4; k++) {
+        for (let l = 0; l < 4; l++) {
+          let s = 0;
+          for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) s += G[k][i] * g(i, j) * G[l][j];
+          u[(((o >> 3) * 16 + k * 4 + l) * cin + c) * 8 + (o & 7)] = s;
+        }
+      }
+    }
+  }
+  return u;
+}
 
 export const Conv2D: OpDef = {
   name: "Conv2D",
@@ -48,7 +89,8 @@ export const Conv2D: OpDef = {
   },
   halo: (node) => attrsOf(node).k >> 1,
   scale: () => 1,
-  pack(node, weights) {
+  scratchBytes: (node, inputs, out) => winogradApplies(node) ? winogradScratchBytes(inputs[0].c, out.c) : 0,
+  pack(node, weights, options?: PackOptions) {
     const { k, cout } = attrsOf(node);
     const cp = pad4(cout);
     const out: Record<string, Float32Array> = {};
@@ -64,6 +106,8 @@ export const Conv2D: OpDef = {
         for (let t = 0; t < k * k; t++)
           for (let c = 0; c < cin; c++) p[(((o >> 3) * k * k + t) * cin + c) * 8 + (o & 7)] = src[(o * k * k + t) * cin + c];
       out[`kernel${i}`] = p;
+      // Winograd weights are packed beside the direct ones; their presence selects the kernel.
+      if (useWinograd(node, cin, options?.conv ?? "direct")) out.winograd0 = packWinograd(src, cout, cin);
     }
     if (node.weights.bias) {
       const b = new Float32Array(cp);
@@ -72,11 +116,16 @@ export const Conv2D: OpDef = {
     }
     return { ...out, ...packActivation(node, cout, weights) };
   },
-  wasm(kn, { node, inputs, output, packed, y0, y1 }) {
+  wasm(kn, { node, inputs, output, packed, scratchPtr, y0, y1 }) {
     const { k, cout, dynamicBias } = attrsOf(node);
     const n = imageInputCount(node);
     const { h, w } = output.shape;
     const bias = dynamicBias ? inputs[n].ptr : (packed.bias ?? 0);
+    if (packed.winograd0 !== undefined) {
+      kn.winograd_f23_f32(inputs[0].ptr, h, w, inputs[0].shape.c, packed.winograd0, bias, cout, output.ptr, y0, y1,
+        actCode(node), packed.actParams ?? 0, scratchPtr);
+      return;
+    }
     for (let i = 0; i < n; i++) {
       const last = i === n - 1;
       kn.conv2d_f32(inputs[i].ptr, h, w, inputs[i].shape.c, packed[`kernel${i}`], i === 0 ? bias : 0, k, cout,

@@ -33,6 +33,16 @@ export interface RefCall {
   y1: number;
 }
 
+/** How a 3×3 conv runs: 'direct' (every shape), 'winograd' (F(2×2,3×3) where it applies), 'auto' (by shape; src/ops/conv2d.ts). */
+export const CONV_ALGORITHMS = ["auto", "direct", "winograd"] as const;
+export type ConvAlgorithm = (typeof CONV_ALGORITHMS)[number];
+
+/** Kernel choices made at pack time (the packed roles then tell the op which kernel runs). */
+export interface PackOptions {
+  /** Default 'direct'. */
+  conv?: ConvAlgorithm;
+}
+
 export interface OpDef {
   /** PascalCase, as in the graph. */
   readonly name: string;
@@ -45,7 +55,7 @@ export interface OpDef {
   /** True when the output depends on whole-image statistics of its input (mean): no tiles, no bands. */
   global?(node: GraphNode): boolean;
   /** Re-packs the node's weights once at load time into the kernel's layout. */
-  pack?(node: GraphNode, weights: Record<string, Weight>): Record<string, Float32Array>;
+  pack?(node: GraphNode, weights: Record<string, Weight>, options?: PackOptions): Record<string, Float32Array>;
   /** Scratch bytes one call needs. */
   scratchBytes?(node: GraphNode, inputs: Shape[], output: Shape): number;
   /** Whether rows of this op may be split across threads (false: the whole output in one call). */

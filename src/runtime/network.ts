@@ -3,6 +3,7 @@
 // thread reads them and none writes them again (srgan-rust's immutable shared weights).
 import type { GraphNode, ValidatedGraph } from "../model/graph.js";
 import { getOp } from "../ops/registry.js";
+import type { PackOptions } from "../ops/op.js";
 import type { Engine } from "./engine.js";
 import type { Lease } from "./buffer-pool.js";
 
@@ -25,12 +26,15 @@ export interface PreparedNetwork {
   weightsLease: Lease;
 }
 
-export function prepareNetwork(engine: Engine, graph: ValidatedGraph): PreparedNetwork {
+export function prepareNetwork(engine: Engine, graph: ValidatedGraph, options: PackOptions = {}): PreparedNetwork {
+  // Whole-image-statistics networks run as concurrent row bands of one step, which would share the
+  // step's one scratch region; the direct kernel needs none, so they stay on it.
+  const packOptions: PackOptions = graph.global ? { ...options, conv: "direct" } : options;
   // Every weight role is copied as stored unless the op packs it into another layout.
   const perNode = graph.nodes.map((node) => {
     const raw: Record<string, Float32Array> = {};
     for (const [role, name] of Object.entries(node.weights)) raw[role] = graph.weights[name].data;
-    return { ...raw, ...(getOp(node.op)!.pack?.(node, graph.weights) ?? {}) };
+    return { ...raw, ...(getOp(node.op)!.pack?.(node, graph.weights, packOptions) ?? {}) };
   });
   const align = (n: number) => Math.ceil((n * 4 + 16) / 64) * 64;
   const total = perNode.reduce((s, arrays) => s + Object.values(arrays).reduce((t, a) => t + align(a.length), 0), 0);

@@ -3,6 +3,9 @@
 // radius (clipped at the image edge). Running the graph on the grown rectangle and keeping only the
 // core's output gives exactly the whole-image result: every kept output pixel sees the same inputs
 // (and the same zero padding at true image edges) as it would in one pass.
+// Cuts and halos are even, so every tile starts at an even image coordinate: kernels that work on a
+// 2×2 grid anchored at the tile's origin (Winograd F(2×2,3×3), assembly/kernels/winograd.ts) then use
+// the same grid as the whole image.
 
 export interface Rect { x: number; y: number; w: number; h: number }
 export interface Tile {
@@ -28,16 +31,17 @@ export function planTiles(width: number, height: number, opts: TilingOptions): T
     const whole = { x: 0, y: 0, w: width, h: height };
     return [{ index: 0, core: whole, padded: whole }];
   }
-  const size = Math.max(1, Math.floor(opts.tileSize));
+  const size = Math.max(2, Math.floor(opts.tileSize));
   const cols = Math.ceil(width / size);
   let rows = Math.ceil(height / size);
-  const minStrip = opts.minStrip ?? 16;
+  const minStrip = Math.max(2, opts.minStrip ?? 16);
   // Too few tiles to keep every thread busy: cut rows thinner (halo cost falls on one axis only).
-  while (cols * rows < (opts.minTiles ?? 1) && Math.ceil(height / (rows + 1)) >= minStrip) rows++;
+  while (cols * rows < (opts.minTiles ?? 1) && Math.ceil(height / (rows + 1)) >= minStrip && rows < Math.ceil(height / 2)) rows++;
   const tiles: Tile[] = [];
-  const cut = (n: number, parts: number) => Array.from({ length: parts + 1 }, (_, i) => Math.round((i * n) / parts));
+  // Cut in pixel pairs (parts ≤ pairs since size ≥ 2, so no part is empty); the last cut is n.
+  const cut = (n: number, parts: number) => Array.from({ length: parts + 1 }, (_, i) => Math.min(n, 2 * Math.round((i * Math.ceil(n / 2)) / parts)));
   const xs = cut(width, cols), ys = cut(height, rows);
-  const r = Math.ceil(opts.halo);
+  const r = 2 * Math.ceil(opts.halo / 2);
   for (let j = 0; j < rows; j++) {
     for (let i = 0; i < cols; i++) {
       const core = { x: xs[i], y: ys[j], w: xs[i + 1] - xs[i], h: ys[j + 1] - ys[j] };

@@ -33,6 +33,22 @@ test("threaded + tiled output is bit-identical to one whole-image pass (odd, pri
   assert.equal(baseline(threaded), { currentBytes: threaded.stats().currentBytes, activeLeases: 2 }, "only the two weight leases remain");
 });
 
+test("Winograd: threaded + tiled output (odd tile sizes too) is bit-identical to one whole-image pass", async () => {
+  const one = await createUpscaler({ model: net, threads: 0, tileSize: 4096, convAlgorithm: "winograd" });
+  const tiled = [await createUpscaler({ model: net, threads: 3, tileSize: 16, convAlgorithm: "winograd" }),
+    await createUpscaler({ model: net, threads: 2, tileSize: 9, convAlgorithm: "winograd" })];
+  try {
+    for (const [w, h] of [[1, 1], [1, 9], [13, 1], [31, 17], [37, 41], [64, 3]]) {
+      const img = randomImage(rand, w, h);
+      const a = await one.upscale(img);
+      for (const up of tiled) assert.ok(sameBytes(a.data, (await up.upscale(img)).data), `${w}x${h} differs`);
+    }
+  } finally {
+    await one.dispose();
+    for (const up of tiled) await up.dispose();
+  }
+});
+
 test("whole-image-statistics network: layer-major bands on 3 threads equal one thread, bit for bit", async () => {
   const g = globalNetwork(rng(11));
   const one = await createUpscaler({ model: g, threads: 0 });

@@ -6,10 +6,14 @@ import { validateGraph, type Graph } from "../../src/model/graph.js";
 import { prepareNetwork } from "../../src/runtime/network.js";
 import { planExecution } from "../../src/runtime/plan.js";
 import { runPlanWasm, runPlanReference, runStepWasm } from "../../src/runtime/executor.js";
+import type { ConvAlgorithm } from "../../src/ops/op.js";
+import { planTiles } from "../../src/runtime/tiler.js";
 import { rng, randomArray, randInt, assertClose, assertBitIdentical, firstMismatch } from "../helpers.js";
 
 const test = suite("Conv2D");
 const engine = await Engine.create({ memoryLimit: 64 << 20, wasmVariant: "simd" });
+const defaultEngine = engine;
+const relaxed = await Engine.create({ memoryLimit: 64 << 20, wasmVariant: "relaxed" });
 
 function convGraph(rand: () => number, cin: number, couts: number[], k: number, act: string): Graph {
   const weights: Graph["weights"] = {};
@@ -36,9 +40,9 @@ function convGraph(rand: () => number, cin: number, couts: number[], k: number, 
   return { name: "t", scale: 1, input: "x", output: "y", nodes, weights };
 }
 
-function runBoth(g: Graph, h: number, w: number, rand: () => number) {
+function runBoth(g: Graph, h: number, w: number, rand: () => number, conv: ConvAlgorithm = "direct", engine = defaultEngine) {
   const vg = validateGraph(g);
-  const net = prepareNetwork(engine, vg);
+  const net = prepareNetwork(engine, vg, { conv });
   const plan = planExecution(vg, h, w);
   const lease = engine.pool.lease(plan.arenaBytes * 2);
   try {
@@ -90,6 +94,100 @@ test("row bands give bit-identical results to the whole", () => {
   engine.pool.release(net.weightsLease);
 });
 
+// Winograd F(2×2,3×3) against the float64 direct reference. Tolerance: |wasm − ref| ≤ 2e-5·max(1, |ref|),
+// the direct kernel's order of error (its transforms add a few roundings per output, no more).
+const WINOGRAD_TOL = 2e-5;
+const winogradUsed = (net: ReturnType<typeof prepareNetwork>) => net.handle.packed.some((p) => p.winograd0 !== undefined);
+
+for (const [variant, eng] of [["simd", engine], ["relaxed", relaxed]] as const) {
+  test(`Winograd (${variant}), random shapes and every activation: matches the f64 reference`, () => {
+    const rand = rng(variant.length * 104729);
+    for (let trial = 0; trial < 14; trial++) {
+      const act = ["none", "relu", "leaky", "prelu", "spline"][trial % 5];
+      const h = trial === 0 ? 1 : randInt(rand, 1, 19), w = trial <= 1 ? 1 : randInt(rand, 1, 23);
+      const big = trial % 4 === 3; // channel counts of real layers, some not multiples of 4 or 8
+      const cin = big ? randInt(rand, 30, 66) : randInt(rand, 1, 13), co = big ? randInt(rand, 30, 66) : randInt(rand, 1, 21);
+      const { wasm, ref, net } = runBoth(convGraph(rand, cin, [co], 3, act), h, w, rand, "winograd", eng);
+      const used = winogradUsed(net);
+      eng.pool.release(net.weightsLease);
+      assert.ok(used, "the Winograd kernel ran");
+      assertClose(wasm, ref, WINOGRAD_TOL, `${variant} ${h}x${w} ${cin}->${co} ${act}`);
+    }
+  });
+}
+
+test("Winograd: odd row bands give bit-identical results to the whole", () => {
+  const rand = rng(43);
+  const g = validateGraph(convGraph(rand, 8, [16, 12], 3, "prelu"));
+  const net = prepareNetwork(engine, g, { conv: "winograd" });
+  assert.ok(winogradUsed(net));
+  const h = 17, w = 21;
+  const plan = planExecution(g, h, w);
+  const lease = engine.pool.lease(plan.arenaBytes * 2);
+  const x = randomArray(h * w * 3, rand, 0, 1);
+  for (const base of [lease.ptr, lease.ptr + plan.arenaBytes]) engine.f32(base + plan.input.offset, x.length).set(x);
+  runPlanWasm(engine.kernels, net.handle, plan, lease.ptr);
+  const b = lease.ptr + plan.arenaBytes;
+  for (const step of plan.steps) {
+    const H = step.output.shape.h;
+    for (let y = 0; y < H; y += 3) runStepWasm(engine.kernels, net.handle, step, b, y, Math.min(H, y + 3));
+  }
+  const n = h * w * 3;
+  assertBitIdentical(engine.f32(b + plan.output.offset, n), engine.f32(lease.ptr + plan.output.offset, n), "banded");
+  engine.pool.release(lease);
+  engine.pool.release(net.weightsLease);
+});
+
+// The float-level form of the executor's promise (bytes out of the upscaler would hide last-bit
+// differences): every tile of planTiles, run on its padded rectangle, reproduces its core exactly.
+test("Winograd: tiles from planTiles reproduce the whole image bit for bit (float outputs)", () => {
+  const rand = rng(44);
+  const g = validateGraph(convGraph(rand, 6, [16, 9, 16], 3, "prelu"));
+  const net = prepareNetwork(engine, g, { conv: "winograd" });
+  const H = 23, W = 37, C = 3;
+  const x = randomArray(H * W * C, rand, 0, 1);
+  const run = (h: number, w: number, input: (yy: number, xx: number, c: number) => number) => {
+    const plan = planExecution(g, h, w);
+    const lease = engine.pool.lease(plan.arenaBytes);
+    const xin = engine.f32(lease.ptr + plan.input.offset, h * w * C);
+    for (let yy = 0; yy < h; yy++) for (let xx = 0; xx < w; xx++) for (let c = 0; c < C; c++) xin[(yy * w + xx) * C + c] = input(yy, xx, c);
+    runPlanWasm(engine.kernels, net.handle, plan, lease.ptr);
+    const out = engine.f32(lease.ptr + plan.output.offset, h * w * C).slice();
+    engine.pool.release(lease);
+    return out;
+  };
+  const whole = run(H, W, (yy, xx, c) => x[(yy * W + xx) * C + c]);
+  for (const tileSize of [7, 9, 16]) {
+    for (const t of planTiles(W, H, { tileSize, halo: g.receptiveRadius })) {
+      const p = t.padded;
+      const out = run(p.h, p.w, (yy, xx, c) => x[((p.y + yy) * W + p.x + xx) * C + c]);
+      for (let yy = t.core.y; yy < t.core.y + t.core.h; yy++) {
+        for (let xx = t.core.x; xx < t.core.x + t.core.w; xx++) {
+          for (let c = 0; c < C; c++) {
+            const a = out[((yy - p.y) * p.w + xx - p.x) * C + c], b = whole[(yy * W + xx) * C + c];
+            if (a !== b) assert.unreachable(`tile size ${tileSize}, tile ${t.index}: (${yy}, ${xx}, ${c}) is ${a}, whole image ${b}`);
+          }
+        }
+      }
+    }
+  }
+  engine.pool.release(net.weightsLease);
+});
+
+test("Winograd: 'auto' takes it from 16 channels on, 'direct' never, other shapes never", () => {
+  const rand = rng(5);
+  const packs = (cin: number, couts: number[], k: number, conv: ConvAlgorithm) => {
+    const net = prepareNetwork(engine, validateGraph(convGraph(rand, cin, couts, k, "none")), { conv });
+    engine.pool.release(net.weightsLease);
+    return net.handle.packed.map((p) => p.winograd0 !== undefined);
+  };
+  assert.equal(packs(16, [16], 3, "auto"), [false, true, false]);
+  assert.equal(packs(15, [16], 3, "auto"), [false, false, false]);
+  assert.equal(packs(16, [16], 3, "direct"), [false, false, false]);
+  assert.equal(packs(4, [5], 3, "winograd"), [false, true, false]);
+  assert.equal(packs(16, [16], 5, "winograd"), [false, false, false]);
+});
+
 test("a wrong result would be caught (the comparison can fail)", () => {
   const rand = rng(3);
   const { wasm, ref, net } = runBoth(convGraph(rand, 5, [7], 3, "none"), 6, 6, rand);
@@ -100,8 +198,10 @@ test("a wrong result would be caught (the comparison can fail)", () => {
 });
 
 test("pool returns to baseline", () => {
-  assert.is(engine.pool.stats().currentBytes, 0);
-  assert.is(engine.pool.stats().activeLeases, 0);
+  for (const e of [engine, relaxed]) {
+    assert.is(e.pool.stats().currentBytes, 0);
+    assert.is(e.pool.stats().activeLeases, 0);
+  }
 });
 
 test.run();

@@ -89,7 +89,7 @@ if (!present) {
 
   test("the .wat files are not older than the kernel sources", () => {
     // Only the sources whose loops this file checks.
-    const sources = ["assembly/kernels/conv2d.ts", "assembly/kernels/activation.ts", "assembly/kernels/add.ts", "assembly/util/simd.ts"];
+    const sources = ["assembly/kernels/conv2d.ts", "assembly/kernels/winograd.ts", "assembly/kernels/activation.ts", "assembly/kernels/add.ts", "assembly/util/simd.ts"];
     const newestSource = Math.max(...sources.map((f) => statSync(join(ROOT, f)).mtimeMs));
     for (const v of ["simd", "relaxed"]) {
       assert.ok(statSync(watPath(v)).mtimeMs >= newestSource - 1000, `wasm/kernels.${v}.wat is stale: run npm run build:wasm`);
@@ -116,6 +116,17 @@ if (!present) {
   });
 
   for (const [v, text] of [["simd", simd], ["relaxed", relaxed]] as const) {
+    test(`winograd_f23_f32 (${v}): the GEMM loop is register-blocked f32x4 multiply-add, no scalar float loop`, () => {
+      const loops = hotLoops(text, "winograd_f23_f32");
+      const madds = (l: Loop) => v === "simd" ? Math.min(l.ops.get("f32x4.mul") ?? 0, l.ops.get("f32x4.add") ?? 0) : (l.ops.get("f32x4.relaxed_madd") ?? 0);
+      const gemm = loops.filter((l) => has(l, "v128.load") && has(l, "v128.load32_splat") && madds(l) >= 8);
+      assert.ok(gemm.length > 0, "no innermost loop of winograd_f23_f32 has ≥ 8 f32x4 multiply-adds over v128.load / load32_splat");
+      if (v === "relaxed") for (const l of gemm) assert.not.ok(has(l, "f32x4.mul"), `f32x4.mul beside relaxed_madd in ${l.label}`);
+      else for (const l of loops) assert.not.ok(has(l, "f32x4.relaxed_madd"), "relaxed_madd in the plain SIMD build");
+      for (const l of loops) assert.not.ok(isScalarFloatLoop(l), `scalar float arithmetic in hot loop ${l.label}`);
+      // The transforms are vector code too.
+      assert.ok(loops.filter(isVectorLoop).length >= 3, "the input/output transform loops are not f32x4");
+    });
     test(`activation_f32 (${v}): the per-pixel loop is f32x4`, () => {
       const loops = hotLoops(text, "activation_f32");
       assert.ok(loops.length > 0, "activation_f32 has no loop");

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The TypeScript view of assembly/index.ts's exports. Keep in step with the kernels; ABI_VERSION guards it.
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 export const Act = { none: 0, relu: 1, leaky: 2, prelu: 3, spline: 4 } as const;
 export type ActName = keyof typeof Act;
@@ -15,6 +15,9 @@ type P = number; // byte offset into the shared memory
 export interface Kernels {
   conv2d_f32(inPtr: P, h: number, w: number, cin: number, weightPtr: P, biasPtr: P, k: number, cout: number,
     outPtr: P, y0: number, y1: number, flags: number, act: number, actParamPtr: P): number;
+  /** Winograd F(2×2,3×3), 'same', one input; weights from packWinograd; scratch per Conv2D.scratchBytes. */
+  winograd_f23_f32(inPtr: P, h: number, w: number, cin: number, uPtr: P, biasPtr: P, cout: number,
+    outPtr: P, y0: number, y1: number, act: number, actParamPtr: P, scratchPtr: P): number;
   activation_f32(inPtr: P, outPtr: P, p0: number, p1: number, channels: number, act: number, paramPtr: P): number;
   pixel_shuffle_f32(inPtr: P, h: number, w: number, c: number, r: number, order: number, outPtr: P, y0: number, y1: number): number;
   add_f32(aPtr: P, bPtr: P, outPtr: P, i0: number, i1: number): number;
