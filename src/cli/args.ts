@@ -2,10 +2,11 @@
 // Command-line parsing shared by every `srgan` command: node:util parseArgs in strict mode, with its
 // errors rewritten as one-line UsageErrors that name the command, and typed readers for flag values.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { UsageError } from "../errors.js";
+import { mib, UsageError } from "../errors.js";
 import type { UpscalerOptions } from "../api/options.js";
 import { BUILTIN_NAMES, DEFAULT_MODEL } from "../model/builtin.js";
 import { CONV_ALGORITHMS } from "../ops/op.js";
+import { MAX_MEMORY_BYTES } from "../runtime/engine.js";
 
 /** What a command module exports; main.ts loads it lazily so `srgan psnr` never loads the engine. */
 export interface Command {
@@ -36,7 +37,7 @@ type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; o
 export function parse<O extends Options>(name: string, argv: string[], options: O, positionals: string[], optional = 0): { values: Parsed<O>["values"]; args: string[] } {
   let parsed: Parsed<O>;
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true as const, strict: true as const });
+    parsed = parseArgs({ args: joinNegativeValues(argv, options), options, allowPositionals: true as const, strict: true as const });
   } catch (e) {
     throw new UsageError(`${name}: ${rewordParseError(e as Error & { code?: string })}; see 'srgan ${name} --help'`);
   }
@@ -45,6 +46,20 @@ export function parse<O extends Options>(name: string, argv: string[], options: 
   if (got.length < min) throw new UsageError(`${name}: missing ${positionals.slice(got.length, min).join(" and ")}; usage: srgan ${name} ${positionals.join(" ")}${Object.keys(options).length ? " [options]" : ""}`);
   if (got.length > positionals.length) throw new UsageError(`${name}: unexpected argument '${got[positionals.length]}'; usage: srgan ${name} ${positionals.join(" ")}${Object.keys(options).length ? " [options]" : ""}`);
   return { values: parsed.values, args: got };
+}
+
+/**
+ * parseArgs reads `--threads -1` as two flags ("needs a value"); join a negative number to its flag
+ * (`--threads=-1`) so the flag's own check can say what range it takes.
+ */
+function joinNegativeValues(argv: string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const long = argv[i].startsWith("--") ? argv[i].slice(2) : Object.keys(options).find((k) => argv[i] === `-${options[k].short}`);
+    if (long && options[long]?.type === "string" && /^-\d/.test(argv[i + 1] ?? "")) out.push(`--${long}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
 }
 
 function rewordParseError(e: Error & { code?: string }): string {
@@ -79,6 +94,20 @@ export function threadsFlag(command: string, value: string | undefined): number 
   return intFlag(command, "threads", value, 0, 64);
 }
 
+const UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kib: 1024, kb: 1e3, m: 2 ** 20, mib: 2 ** 20, mb: 1e6, g: 2 ** 30, gib: 2 ** 30, gb: 1e9 };
+
+/** A byte count with an optional unit: 2GiB, 1.5G, 512MiB, 800MB, 1048576. */
+export function bytesFlag(command: string, flag: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
+  const bytes = m && unit ? Math.floor(Number(m[1]) * unit) : NaN;
+  if (!(bytes >= min && bytes <= max)) {
+    throw new UsageError(`${command}: --${flag} must be a size from ${mib(min)} to ${mib(max)} such as 2GiB or 512MiB, got '${value}'`);
+  }
+  return bytes;
+}
+
 export function choiceFlag<T extends string>(command: string, flag: string, value: string | undefined, choices: readonly T[]): T | undefined {
   if (value === undefined) return undefined;
   if (!(choices as readonly string[]).includes(value)) throw new UsageError(`${command}: --${flag} must be one of ${choices.join(", ")}, got '${value}'`);
@@ -92,6 +121,7 @@ export const UPSCALER_FLAGS = {
   threads: { type: "string", short: "t" },
   "tile-size": { type: "string" },
   conv: { type: "string" },
+  "memory-limit": { type: "string" },
 } as const;
 
 export const UPSCALER_HELP = `  -m, --model NAME|FILE   network: a built-in (${BUILTIN_NAMES.join(", ")}) or a .srnet/.rsr file
@@ -101,14 +131,17 @@ export const UPSCALER_HELP = `  -m, --model NAME|FILE   network: a built-in (${B
   -t, --threads N|auto    worker threads; 0 runs on the main thread (default: auto, one per core)
       --tile-size N       longest tile side in input pixels, 8–4096 (default: 256)
       --conv ALGO         3×3 convolutions: winograd, direct or auto (default: auto, Winograd on
-                          layers of 16+ channels)`;
+                          layers of 16+ channels)
+      --memory-limit SIZE shared memory for weights and working buffers, 16MiB–4GiB, e.g. 2GiB
+                          (default: 1GiB; srgan-rust .rsr networks need ~0.9 KB per input pixel)`;
 
-export function upscalerOptions(command: string, v: { model?: string; scale?: string; threads?: string; conv?: string; "tile-size"?: string }): UpscalerOptions {
+export function upscalerOptions(command: string, v: { model?: string; scale?: string; threads?: string; conv?: string; "tile-size"?: string; "memory-limit"?: string }): UpscalerOptions {
   return {
     model: v.model,
     scale: intFlag(command, "scale", v.scale, 1, 8),
     threads: threadsFlag(command, v.threads),
     tileSize: intFlag(command, "tile-size", v["tile-size"], 8, 4096),
     convAlgorithm: choiceFlag(command, "conv", v.conv, CONV_ALGORITHMS),
+    memoryLimit: bytesFlag(command, "memory-limit", v["memory-limit"], 16 * 2 ** 20, MAX_MEMORY_BYTES),
   };
 }

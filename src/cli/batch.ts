@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: MIT
 // `srgan batch IN_DIR OUT_DIR`: every image through one upscaler (the network and workers are set
-// up once). Resumable: an existing output means "done" — writes are atomic, so it cannot be a torn
-// file from an interrupted run. A bad file is reported and skipped; the exit status says if any were.
+// up once). Resumable: an existing output means "done" when it is a whole image of the expected size
+// (anything else is redone). A bad file is reported and skipped; the exit status says if any were.
 import { mkdir, readdir, stat } from "node:fs/promises";
 import { dirname, extname, join, relative, resolve, sep } from "node:path";
 import { createUpscaler } from "../api/upscaler.js";
-import { formatFromName } from "../image/codec.js";
-import { SrganError, UsageError } from "../errors.js";
+import { detectImageFormat, formatFromName, hasEndMarker, MAX_IMAGE_PIXELS, readImageInfo, type ImageFormat } from "../image/codec.js";
+import { ImageTooLargeError, SrganError, UsageError } from "../errors.js";
 import { choiceFlag, intFlag, parse, upscalerOptions, UPSCALER_FLAGS, UPSCALER_HELP, type Command } from "./args.js";
-import { exists, ioError, readImage, seconds, writeImage } from "./io.js";
+import { exists, ioError, openImage, readBytes, sameFile, seconds, writeImage } from "./io.js";
 import { progressBar } from "./progress.js";
 import { errorLine } from "./report.js";
 
@@ -16,8 +16,8 @@ export const command: Command = {
   help: `Usage: srgan batch IN_DIR OUT_DIR [options]
 
 Upscales every PNG and JPEG file in IN_DIR into OUT_DIR under the same name (created if needed).
-Outputs that already exist are skipped, so running the same command again after an interruption
-resumes where it stopped. A file that cannot be read or upscaled is reported and skipped; the
+Outputs that already exist (whole images of the expected size) are skipped, so running the same
+command again after an interruption resumes where it stopped; a torn or wrong-sized one is redone. A file that cannot be read or upscaled is reported and skipped; the
 exit status is 1 if any file failed. Hidden files (names starting with '.') are ignored.
 
 Options:
@@ -40,7 +40,7 @@ Example:
     const options = upscalerOptions("batch", values);
     const format = choiceFlag("batch", "format", values.format, ["png", "jpeg"] as const);
     const quality = intFlag("batch", "quality", values.quality, 1, 100);
-    if (resolve(inDir) === resolve(outDir)) throw new UsageError("batch: OUT_DIR must differ from IN_DIR (outputs keep the input names)");
+    if (resolve(inDir) === resolve(outDir) || await sameFile(inDir, outDir)) throw new UsageError("batch: OUT_DIR must differ from IN_DIR (outputs keep the input names)");
     await checkDirectory(inDir);
     const files = await listImages(resolve(inDir), values.recursive ?? false, resolve(outDir));
     if (files.length === 0) {
@@ -70,15 +70,19 @@ Example:
         const tag = `[${String(i + 1).padStart(width)}/${files.length}]`;
         const src = join(inDir, rel);
         const dst = target(rel);
-        if (await exists(dst)) {
-          skipped++;
-          ctx.err(`${tag} skip ${rel} (${dst} exists)`);
-          continue;
-        }
         const t = performance.now();
         const bar = progressBar(`${tag} ${rel}`, ctx.tty);
         try {
-          const img = await readImage(src);
+          const file = await openImage(src);
+          const stale = await unfinished(dst, file.info.width * up.scale, file.info.height * up.scale);
+          if (stale === "") {
+            skipped++;
+            ctx.err(`${tag} skip ${rel} (${dst} exists)`);
+            continue;
+          }
+          if (stale) ctx.err(`${tag} redo ${rel}: ${stale}`);
+          up.checkSize(file.info.width, file.info.height);
+          const img = file.decode();
           const out = await up.upscale(img, { signal: ctx.signal, onProgress: (p) => bar.update(p.fraction, `${p.tilesDone}/${p.tilesTotal} tiles`) });
           bar.done();
           await mkdir(dirname(dst), { recursive: true }).catch((e) => { throw ioError("create directory", dirname(dst), e); });
@@ -105,6 +109,29 @@ Example:
     return interrupted ? 130 : failed.length ? 1 : 0;
   },
 };
+
+/**
+ * Why an existing output is not a finished one (a write by another tool or a full disk can leave a
+ * torn file; ours are atomic): "" when it is whole and of the expected size, undefined when absent.
+ */
+async function unfinished(path: string, width: number, height: number): Promise<string | undefined> {
+  if (!(await exists(path))) return undefined;
+  try {
+    const bytes = await readBytes(path);
+    let info: { format: ImageFormat; width: number; height: number };
+    try {
+      info = readImageInfo(bytes, { maxPixels: MAX_IMAGE_PIXELS });
+    } catch (e) {
+      if (!(e instanceof ImageTooLargeError)) throw e;
+      info = { format: detectImageFormat(bytes)!, width: e.width, height: e.height }; // a big output is still ours
+    }
+    if (!hasEndMarker(bytes, info.format)) return `${path} is truncated`;
+    if (info.width !== width || info.height !== height) return `${path} is ${info.width}×${info.height}, not ${width}×${height}`;
+    return "";
+  } catch (e) {
+    return `${path} is not a readable image (${errorLine(e)})`;
+  }
+}
 
 async function checkDirectory(dir: string): Promise<void> {
   let s;

@@ -4,7 +4,7 @@
 import { downscale, type DownscaleMethod } from "../image/resample.js";
 import { UsageError } from "../errors.js";
 import { choiceFlag, intFlag, parse, type Command } from "./args.js";
-import { checkImageOutput, formatBytes, readImage, seconds, writeImage } from "./io.js";
+import { checkImageOutput, checkWritable, formatBytes, readImage, refuseSameFile, seconds, writeImage } from "./io.js";
 
 const METHODS = ["bicubic", "box", "box-linear"] as const satisfies readonly DownscaleMethod[];
 
@@ -19,6 +19,7 @@ Options:
       --method M          bicubic (antialiased, as MATLAB imresize), box (average of N×N blocks)
                           or box-linear (box average in linear light) (default: bicubic)
   -q, --quality Q         JPEG output quality, 1–100 (default: 90)
+      --overwrite         allow OUT to be IN itself (the input is replaced by the result)
   -h, --help              show this help
 
 Example:
@@ -29,12 +30,15 @@ Example:
       factor: { type: "string", short: "f" },
       method: { type: "string" },
       quality: { type: "string", short: "q" },
+      overwrite: { type: "boolean" },
     }, ["IN", "OUT"]);
     if (values.factor === undefined) throw new UsageError("downscale: --factor N is required; see 'srgan downscale --help'");
     const factor = intFlag("downscale", "factor", values.factor, 1, 16)!;
     const method = choiceFlag("downscale", "method", values.method, METHODS) ?? "bicubic";
     const quality = intFlag("downscale", "quality", values.quality, 1, 100);
     checkImageOutput(output);
+    await refuseSameFile("downscale", input, output, values.overwrite);
+    await checkWritable(output);
     const img = await readImage(input);
     const t0 = performance.now();
     const out = await downscale(img, factor, method);

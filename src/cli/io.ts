@@ -2,10 +2,10 @@
 // File access for the CLI: reads and writes that fail with one-line IoErrors naming the path, image
 // files in and out, and atomic writes (temp file + rename) so an interrupted run never leaves a
 // half-written output that a resumed batch would mistake for a finished one.
-import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { IoError, ImageEncodeError, SrganError } from "../errors.js";
-import { decodeImage, encodeImage, formatFromName, type DecodedImage } from "../image/codec.js";
+import { IoError, ImageEncodeError, ioError, SrganError, UsageError } from "../errors.js";
+import { decodeImage, encodeImage, formatFromName, readImageInfo, type DecodedImage, type ImageInfo } from "../image/codec.js";
 import type { RgbaImage } from "../api/upscaler.js";
 import { decodeNetworkBytes, loadNetwork } from "../model/load.js";
 import { isSrnet } from "../model/format.js";
@@ -13,22 +13,7 @@ import { isRsr } from "../model/rsr.js";
 import { BUILTIN_NAMES } from "../model/builtin.js";
 import type { ValidatedGraph } from "../model/graph.js";
 
-const REASONS: Record<string, string> = {
-  ENOENT: "no such file or directory",
-  EACCES: "permission denied",
-  EPERM: "permission denied",
-  EISDIR: "it is a directory",
-  ENOTDIR: "a parent is not a directory",
-  ENOSPC: "no space left on the device",
-  EROFS: "the file system is read-only",
-  EEXIST: "it already exists",
-};
-
-export function ioError(action: string, path: string, cause: unknown): IoError {
-  const code = (cause as { code?: string })?.code;
-  const reason = (code && REASONS[code]) ?? (cause as Error)?.message ?? String(cause);
-  return new IoError(`cannot ${action} '${path}': ${reason}`, { cause });
-}
+export { ioError };
 
 export async function readBytes(path: string): Promise<Uint8Array> {
   try {
@@ -38,9 +23,14 @@ export async function readBytes(path: string): Promise<Uint8Array> {
   }
 }
 
+/** The temp file an atomic write of `path` goes through: hidden, and named by our process. */
+const partialName = (path: string) => join(dirname(path), `.${basename(path)}.${process.pid}.partial`);
+const PARTIAL = /^\..+\.(\d+)\.partial$/;
+
 /** Writes next to the target and renames over it, so readers only ever see complete files. */
 export async function writeBytesAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.partial`);
+  await removeStalePartials(dirname(path));
+  const tmp = partialName(path);
   try {
     await writeFile(tmp, bytes);
     await rename(tmp, path);
@@ -50,14 +40,86 @@ export async function writeBytesAtomic(path: string, bytes: Uint8Array): Promise
   }
 }
 
+const swept = new Set<string>();
+
+/**
+ * A run killed during its write (kill -9, a second Ctrl-C) leaves its temp file behind: remove ours
+ * whose process is gone, once per directory per run. A live process's temp file is left alone.
+ */
+async function removeStalePartials(dir: string): Promise<void> {
+  if (swept.has(dir)) return;
+  swept.add(dir);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(names.map(async (name) => {
+    const pid = Number(PARTIAL.exec(name)?.[1]);
+    if (pid > 0 && pid !== process.pid && !isAlive(pid)) await rm(join(dir, name), { force: true }).catch(() => {});
+  }));
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code === "EPERM"; // exists, owned by someone else
+  }
+}
+
+/**
+ * Fails before any work when OUT cannot be written: a directory in its place, its directory missing,
+ * no permission, a read-only file system. Creating (and removing) the write's own temp file is the test.
+ */
+export async function checkWritable(path: string): Promise<void> {
+  if ((await stat(path).catch(() => undefined))?.isDirectory()) throw ioError("write", path, { code: "EISDIR" });
+  const tmp = partialName(path);
+  try {
+    await writeFile(tmp, new Uint8Array(0));
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === "ENOENT") throw new IoError(`cannot write '${path}': directory '${dirname(path)}' does not exist`, { cause: e });
+    throw ioError("write", path, e);
+  }
+  await rm(tmp, { force: true });
+}
+
+/**
+ * Refuses OUT when it is IN itself (the same file by device and inode, so also through another path,
+ * a hard link or a symbolic link) unless `overwrite`: the result would silently replace its input.
+ */
+export async function refuseSameFile(command: string, input: string, output: string, overwrite = false): Promise<void> {
+  if (!overwrite && await sameFile(input, output)) {
+    throw new UsageError(`${command}: OUT '${output}' is the input file itself${output === input ? "" : ` ('${input}')`}; writing it would replace the input. Choose another OUT, or pass --overwrite`);
+  }
+}
+
+/** Whether both paths exist and are one file or directory (device and inode: links and other spellings too). */
+export async function sameFile(a: string, b: string): Promise<boolean> {
+  const [x, y] = await Promise.all([stat(a).catch(() => undefined), stat(b).catch(() => undefined)]);
+  return Boolean(x && y && x.dev === y.dev && x.ino === y.ino);
+}
+
+/** An image file whose header was read (and checked against the decode limits), pixels not yet decoded. */
+export interface OpenedImage {
+  info: ImageInfo;
+  decode(): DecodedImage;
+}
+
+/** Reads an image file and its header only; decode errors keep their code and gain the path. */
+export async function openImage(path: string): Promise<OpenedImage> {
+  const bytes = await readBytes(path);
+  const withPath = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      throw prefixPath(e, path);
+    }
+  };
+  return { info: withPath(() => readImageInfo(bytes)), decode: () => withPath(() => decodeImage(bytes)) };
+}
+
 /** Reads and decodes an image; decode errors keep their code and gain the path. */
 export async function readImage(path: string): Promise<DecodedImage> {
-  const bytes = await readBytes(path);
-  try {
-    return decodeImage(bytes);
-  } catch (e) {
-    throw prefixPath(e, path);
-  }
+  return (await openImage(path)).decode();
 }
 
 /** Fails before any work when the output name has no image extension we write. */

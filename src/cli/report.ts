@@ -17,6 +17,8 @@ export function report(e: unknown, prefix = "srgan"): void {
   }
 }
 
+const OPTION_FLAGS = [["options.memoryLimit", "--memory-limit"], ["options.tileSize", "--tile-size"], ["options.threads", "--threads"]] as const;
+
 /** `<code>: <message>` on one line. Errors we did not throw on purpose are flagged as bugs. */
 export function errorLine(e: unknown): string {
   const ours = e instanceof SrganError;
@@ -26,6 +28,8 @@ export function errorLine(e: unknown): string {
       : typeof (e as { code?: unknown })?.code === "string" ? (e as { code: string }).code : "ERR_UNEXPECTED";
   let message = (e as Error)?.message ?? String(e);
   if (ours && e.code === "ERR_ABORTED") message = `${message} (${(e.cause as Error)?.message ?? "aborted"})`;
+  // The library's advice names its options; here the user's lever is the flag.
+  for (const [option, flag] of OPTION_FLAGS) message = message.replaceAll(option, flag);
   if (!ours && !argument) message += " (this is a bug: please report it with the output of SRGAN_DEBUG=1)";
   return `${code}: ${message.replace(/\s*\n\s*/g, " ").trim()}`;
 }

@@ -4,7 +4,7 @@ import { basename } from "node:path";
 import { createUpscaler } from "../api/upscaler.js";
 import type { PoolStats } from "../runtime/counters.js";
 import { intFlag, parse, upscalerOptions, UPSCALER_FLAGS, UPSCALER_HELP, type Command } from "./args.js";
-import { checkImageOutput, formatBytes, readImage, seconds, writeImage } from "./io.js";
+import { checkImageOutput, checkWritable, formatBytes, openImage, prefixPath, refuseSameFile, seconds, writeImage } from "./io.js";
 import { progressBar } from "./progress.js";
 
 export const command: Command = {
@@ -17,6 +17,7 @@ Options:
 ${UPSCALER_HELP}
   -q, --quality Q         JPEG output quality, 1–100 (default: 90)
       --stats             after the job, print the shared memory pool's peak and current bytes
+      --overwrite         allow OUT to be IN itself (the input is replaced by the result)
   -h, --help              show this help
 
 Example:
@@ -27,14 +28,24 @@ Example:
       ...UPSCALER_FLAGS,
       quality: { type: "string", short: "q" },
       stats: { type: "boolean" },
+      overwrite: { type: "boolean" },
     }, ["IN", "OUT"]);
     const options = upscalerOptions("upscale", values);
     const quality = intFlag("upscale", "quality", values.quality, 1, 100);
+    // Everything that can be refused is refused before the work: names, the output's place, sizes.
     checkImageOutput(output);
-    const img = await readImage(input);
+    await refuseSameFile("upscale", input, output, values.overwrite);
+    await checkWritable(output);
+    const file = await openImage(input);
     const t0 = performance.now();
     const up = await createUpscaler(options);
     try {
+      try {
+        up.checkSize(file.info.width, file.info.height);
+      } catch (e) {
+        throw prefixPath(e, input);
+      }
+      const img = file.decode();
       const bar = progressBar(`upscale ${basename(input)}`, ctx.tty);
       let out;
       try {

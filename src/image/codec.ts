@@ -84,6 +84,14 @@ export function readImageInfo(bytes: Uint8Array, options: DecodeOptions = {}): I
   throw new ImageDecodeError(describeUnknown(bytes));
 }
 
+/** Whether the file ends as a whole one does (PNG: the IEND chunk; JPEG: the EOI marker): cheap truncation check. */
+export function hasEndMarker(bytes: Uint8Array, format: ImageFormat): boolean {
+  const tail = Array.from(bytes.subarray(-12));
+  return format === "png"
+    ? tail.join() === [0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82].join()
+    : tail.length >= 2 && tail.at(-2) === 0xff && tail.at(-1) === 0xd9;
+}
+
 function checkSize(width: number, height: number, maxPixels: number): void {
   if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE) throw new ImageTooLargeError(width, height, `${MAX_IMAGE_SIDE} pixels per side`);
   if (width * height > maxPixels) {

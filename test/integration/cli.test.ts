@@ -4,7 +4,8 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { deflateSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,7 +14,8 @@ import { decodeNetwork, encodeNetwork } from "../../src/model/format.js";
 import type { Graph } from "../../src/model/graph.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { main } from "../../src/cli/main.js";
-import { rng } from "../helpers.js";
+import { globalNetwork, rng } from "../helpers.js";
+import { blackPng, jpegClaiming } from "../bombs.js";
 
 const test = suite("cli");
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -286,6 +288,98 @@ test("the progress bar draws only after its delay and erases itself", () => {
   const len = written.length;
   off.update(0.9);
   assert.is(written.length, len, "disabled when not a terminal");
+});
+
+test("refused before any work: decompression bombs, an output over 2 GiB, a missing or blocked OUT", async () => {
+  writeFileSync(p("bomb.png"), blackPng(16000, 16000));
+  writeFileSync(p("bomb.jpg"), jpegClaiming(16000, 16000));
+  for (const name of ["bomb.png", "bomb.jpg"]) {
+    const rss = process.memoryUsage().rss, t = performance.now();
+    const r = await srganHere(["upscale", p(name), p("bomb-out.png")]);
+    assertOneLineError(r, 1, "ERR_IMAGE_TOO_LARGE", /16000×16000 pixels, over the limit/);
+    assert.ok(performance.now() - t < 1000, `${name}: ${performance.now() - t} ms`);
+    assert.ok(process.memoryUsage().rss - rss < 300 * 2 ** 20, `${name}: RSS +${(process.memoryUsage().rss - rss) >> 20} MiB`);
+  }
+  // Within the decode budget, but ×4 is 24000×24000: refused from the header (its pixel data is junk).
+  writeFileSync(p("wide.png"), blackPng(6000, 6000, deflateSync(new Uint8Array(10))));
+  assertOneLineError(await srganHere(["upscale", p("wide.png"), p("wide-4x.png"), "--model", "bicubic", "--threads", "0"]), 1, "ERR_INVALID_INPUT", /wide\.png: a 6000×6000 input gives a 24000×24000 output/);
+  // OUT cannot be written: said before the (here failing) decode.
+  assertOneLineError(await srganHere(["upscale", p("corrupt.png"), p("no-dir", "out.png"), "--threads", "0"]), 1, "ERR_IO", /directory '.*no-dir' does not exist/);
+  mkdirSync(p("in-the-way.png"));
+  assertOneLineError(await srganHere(["upscale", p("corrupt.png"), p("in-the-way.png"), "--threads", "0"]), 1, "ERR_IO", /in-the-way\.png': it is a directory/);
+  assertOneLineError(await srganHere(["downscale", p("corrupt.png"), p("no-dir", "out.png"), "-f", "2"]), 1, "ERR_IO", /does not exist/);
+  assert.not.ok(readdirSync(dir).some((n) => n.endsWith(".partial")), "the writability probe leaves nothing");
+});
+
+test("OUT that is IN (same path, another spelling, a symlink, a hard link) is refused unless --overwrite", async () => {
+  mkdirSync(p("same"));
+  const a = p("same", "a.png");
+  const original = encodePng(image(6, 5, 8));
+  writeFileSync(a, original);
+  symlinkSync(a, p("same", "link.png"));
+  linkSync(a, p("same", "hard.png"));
+  for (const out of [a, p("same", ".", "a.png"), p("same", "link.png"), p("same", "hard.png")]) {
+    assertOneLineError(await srganHere(["upscale", a, out, "--model", "bicubic", "--threads", "0"]), 2, "ERR_USAGE", /OUT '.*' is the input file itself.*--overwrite/);
+  }
+  assertOneLineError(await srganHere(["downscale", a, a, "-f", "2"]), 2, "ERR_USAGE", /is the input file itself/);
+  assert.equal(new Uint8Array(readFileSync(a)), original, "input untouched");
+  const r = await srganHere(["upscale", a, a, "--model", "bicubic", "--threads", "0", "--overwrite"]);
+  assert.is(r.status, 0, r.stderr);
+  assert.is(decodeImage(readFileSync(a)).width, 24);
+  mkdirSync(p("same-out"));
+  symlinkSync(p("same-out"), p("same-out-link"));
+  assertOneLineError(await srganHere(["batch", p("same-out"), p("same-out-link")]), 2, "ERR_USAGE", /OUT_DIR must differ/);
+});
+
+test("--memory-limit takes sizes with units; out of memory names the flag; --threads -1 names the range", async () => {
+  const big = await srganHere(["upscale", p("small.png"), p("mem.png"), "--model", "bicubic", "--threads", "0", "--memory-limit", "1.5GiB", "--stats"]);
+  assert.is(big.status, 0, big.stderr);
+  const capacity = Number(/capacity (\S+) MiB/.exec(big.stdout)?.[1]);
+  assert.ok(capacity > 1400 && capacity <= 1536, `pool capacity ${capacity} MiB`);
+  for (const bad of ["12MiB", "5GiB", "lots", "-1"]) {
+    assertOneLineError(await srganHere(["upscale", p("small.png"), p("mem.png"), "--memory-limit", bad]), 2, "ERR_USAGE", /--memory-limit must be a size from 16\.0 MiB .* such as 2GiB/);
+  }
+  // A whole-image network needs memory for every activation at once: 16 MiB is too little for 300×300.
+  writeFileSync(p("global.srnet"), encodeNetwork(globalNetwork(rng(4))));
+  writeFileSync(p("300.png"), encodePng(image(300, 300, 9)));
+  const oom = await srganHere(["upscale", p("300.png"), p("300-4x.png"), "--model", p("global.srnet"), "--threads", "0", "--memory-limit", "16MiB"]);
+  assertOneLineError(oom, 1, "ERR_OUT_OF_MEMORY", /raise --memory-limit/);
+  assert.not.match(oom.stderr, /options\./);
+  const ok = await srganHere(["upscale", p("300.png"), p("300-4x.png"), "--model", p("global.srnet"), "--threads", "0", "--memory-limit", "256MiB"]);
+  assert.is(ok.status, 0, ok.stderr);
+  for (const flag of ["--threads", "-t"]) {
+    assertOneLineError(await srganHere(["upscale", p("small.png"), p("x.png"), flag, "-1"]), 2, "ERR_USAGE", /--threads must be an integer in \[0, 64\], got '-1'/);
+  }
+});
+
+test("stale .NAME.PID.partial files of ours are removed by the next write there; live and foreign ones stay", async () => {
+  mkdirSync(p("partials"));
+  const dead = p("partials", ".x.png.99999999.partial"), live = p("partials", `.y.png.${process.ppid}.partial`), foreign = p("partials", ".notes.partial");
+  for (const f of [dead, live, foreign]) writeFileSync(f, "half a file");
+  const r = await srganHere(["downscale", p("truth.png"), p("partials", "t.png"), "-f", "2"]);
+  assert.is(r.status, 0, r.stderr);
+  assert.not.ok(existsSync(dead), "a dead process's temp file is removed");
+  assert.ok(existsSync(live) && existsSync(foreign), "a live process's and other names are kept");
+});
+
+test("batch redoes an existing output that is torn, empty or of the wrong size, and skips a whole one", async () => {
+  const inDir = p("resume-in"), outDir = p("resume-out");
+  mkdirSync(inDir);
+  for (const [i, name] of ["a.png", "b.png", "c.png", "d.jpg"].entries()) writeFileSync(join(inDir, name), name.endsWith(".png") ? encodePng(image(8, 6, 10 + i)) : encodeJpeg(image(8, 6, 10 + i), 90));
+  const first = await srganHere(["batch", inDir, outDir, "--model", "bicubic", "--threads", "0"]);
+  assert.is(first.status, 0, first.stderr);
+  const whole = readFileSync(join(outDir, "b.png"));
+  writeFileSync(join(outDir, "a.png"), whole.subarray(0, whole.length - 20)); // torn
+  writeFileSync(join(outDir, "b.png"), new Uint8Array(0)); // empty
+  writeFileSync(join(outDir, "c.png"), encodePng(image(8, 6, 1))); // not the ×4 size
+  const second = await srganHere(["batch", inDir, outDir, "--model", "bicubic", "--threads", "0"]);
+  assert.is(second.status, 0, second.stderr);
+  assert.match(second.stdout, /batch: 3 upscaled, 1 skipped/);
+  assert.match(second.stderr, /redo a\.png: .*a\.png is truncated/);
+  assert.match(second.stderr, /redo b\.png: .*b\.png is not a readable image \(ERR_IMAGE_DECODE: the file is empty\)/);
+  assert.match(second.stderr, /redo c\.png: .*c\.png is 8×6, not 32×24/);
+  assert.match(second.stderr, /skip d\.jpg/);
+  for (const name of ["a.png", "b.png", "c.png"]) assert.is(decodeImage(readFileSync(join(outDir, name))).width, 32, name);
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));

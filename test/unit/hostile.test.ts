@@ -3,14 +3,12 @@
 // dispose() during a job, and whole-image networks that report progress and stop on abort.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { deflateSync } from "node:zlib";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createUpscaler, decodeImage, encodeJpeg, readImageInfo, DEFAULT_MAX_PIXELS, encodeNetwork, type Upscaler } from "../../src/index.js";
-import { crc32 } from "../../src/model/crc32.js";
-import { SrganError } from "../../src/errors.js";
+import { createUpscaler, decodeImage, readImageInfo, DEFAULT_MAX_PIXELS, encodeNetwork, type Upscaler } from "../../src/index.js";
 import { globalNetwork, randomImage, rng, shuffleNetwork } from "../helpers.js";
+import { blackPng, jpegClaiming } from "../bombs.js";
 
 const test = suite("hostile");
 const dir = mkdtempSync(join(tmpdir(), "srgan-hostile-"));
@@ -23,34 +21,6 @@ async function rejection(p: Promise<unknown>): Promise<Error & { code?: string }
     return e as Error & { code?: string };
   }
   throw new Error("expected a rejection");
-}
-
-function chunk(type: string, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + data.length);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, data.length);
-  out.set(Buffer.from(type, "latin1"), 4);
-  out.set(data, 8);
-  dv.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
-  return out;
-}
-
-/** A valid, all-black 1-bit grey PNG of any size: tiny on disk (zeros deflate ~1000:1), huge decoded. */
-export function blackPng(width: number, height: number): Uint8Array {
-  const ihdr = new Uint8Array(13);
-  new DataView(ihdr.buffer).setUint32(0, width);
-  new DataView(ihdr.buffer).setUint32(4, height);
-  ihdr.set([1, 0, 0, 0, 0], 8);
-  const raw = new Uint8Array(height * (1 + Math.ceil(width / 8))); // filter byte 0 + packed row, all zero
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw, { level: 9 })), chunk("IEND", new Uint8Array(0))]);
-}
-
-/** A small real JPEG whose frame header is rewritten to claim width×height. */
-export function jpegClaiming(width: number, height: number): Uint8Array {
-  const jpg = encodeJpeg(randomImage(rng(3), 64, 64), 90).slice();
-  const sof = jpg.findIndex((b, i) => b === 0xff && jpg[i + 1] === 0xc0);
-  jpg.set([height >> 8, height & 255, width >> 8, width & 255], sof + 5);
-  return jpg;
 }
 
 test("decompression bombs: a 16000×16000 JPEG header and a valid 16000×16000 PNG are refused in < 1 s, < 300 MB", () => {
