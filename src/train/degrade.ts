@@ -65,7 +65,7 @@ export interface Square { hr: Rgb8; x: number; y: number }
  * Degrades squares of HR (side n·scale each) into LR squares of side n (RGB8). Blur, resampler and
  * noise are drawn per square; the JPEG quality once per call, because our JPEG encoder (jpeg-js) costs
  * ~60 ms of set-up per image: the JPEG'd squares go through it as one mosaic, on a 16-pixel grid so no
- * 8×8 block or 4:2:0 macroblock straddles two squares.
+ * 8×8 block (or macroblock, were chroma subsampled) straddles two squares.
  */
 export async function degradeSquares(rng: Rng, squares: Square[], n: number, scale: number): Promise<Rgb8[]> {
   const side = n * scale;
