@@ -24,14 +24,20 @@ export interface AssetOptions {
   wasmBaseUrl?: string | URL;
   /** The kernel builds themselves; `relaxed` is optional (without it the plain SIMD build runs). */
   wasmBytes?: { simd: Bytes; relaxed?: Bytes };
+  /**
+   * The folder (URL or path ending in '/') that holds the built-in networks (`natural-x4.srnet`, …),
+   * e.g. where your build copied `node_modules/srgan-wasm/models/`. For single-file builds pass a
+   * network's bytes as `createUpscaler({ model })` instead.
+   */
+  modelBaseUrl?: string | URL;
   /** The module worker script (`srgan-wasm/worker`, i.e. dist/worker/web-entry.js, or your bundle of it). */
   workerUrl?: string | URL;
 }
 
-let overrides: { wasmBaseUrl?: URL; wasmBytes?: { simd: Uint8Array<ArrayBuffer>; relaxed?: Uint8Array<ArrayBuffer> }; workerUrl?: URL } = {};
+let overrides: { wasmBaseUrl?: URL; wasmBytes?: { simd: Uint8Array<ArrayBuffer>; relaxed?: Uint8Array<ArrayBuffer> }; modelBaseUrl?: URL; workerUrl?: URL } = {};
 
 /**
- * Points the package at its wasm kernels and worker script when they are not where the package put
+ * Points the package at its wasm kernels, built-in networks and worker script when they are not where the package put
  * them (esbuild and other bundlers that do not follow `new URL(…, import.meta.url)`, single-file
  * builds, CDNs). Call it before the first createUpscaler(); later calls replace earlier ones, and
  * `configureAssets({})` restores the defaults for upscalers created afterwards.
@@ -42,11 +48,8 @@ let overrides: { wasmBaseUrl?: URL; wasmBytes?: { simd: Uint8Array<ArrayBuffer>;
 export function configureAssets(options: AssetOptions): void {
   if (options === null || typeof options !== "object") throw new TypeError("configureAssets() takes an object");
   const next: typeof overrides = {};
-  if (options.wasmBaseUrl !== undefined) {
-    const url = toUrl(options.wasmBaseUrl, "options.wasmBaseUrl");
-    if (!url.pathname.endsWith("/")) throw new TypeError(`options.wasmBaseUrl must name a folder (end in '/'), got ${url.href}`);
-    next.wasmBaseUrl = url;
-  }
+  if (options.wasmBaseUrl !== undefined) next.wasmBaseUrl = toFolderUrl(options.wasmBaseUrl, "options.wasmBaseUrl");
+  if (options.modelBaseUrl !== undefined) next.modelBaseUrl = toFolderUrl(options.modelBaseUrl, "options.modelBaseUrl");
   if (options.wasmBytes !== undefined) {
     const { simd, relaxed } = options.wasmBytes ?? {};
     next.wasmBytes = { simd: toBytes(simd, "options.wasmBytes.simd") };
@@ -63,17 +66,24 @@ export function workerUrlOverride(): URL | undefined {
 }
 
 export async function readAsset(name: AssetName): Promise<Uint8Array<ArrayBuffer>> {
-  const { wasmBytes, wasmBaseUrl } = overrides;
-  if (!name.endsWith(".wasm")) return readUrl(ASSETS[name]());
+  const { wasmBytes, wasmBaseUrl, modelBaseUrl } = overrides;
+  if (!name.endsWith(".wasm")) {
+    return readUrl(modelBaseUrl ? new URL(name, modelBaseUrl) : ASSETS[name](),
+      `If a bundler moved the package's files, copy node_modules/srgan-wasm/models/ and tell it where with configureAssets({ modelBaseUrl }), or pass the network's bytes as createUpscaler({ model }).`);
+  }
   if (wasmBytes) {
     // An empty module never validates, so module.ts falls back to the SIMD build when no relaxed one was given.
     return name === "kernels.simd.wasm" ? wasmBytes.simd : wasmBytes.relaxed ?? new Uint8Array(0);
   }
-  return readUrl(wasmBaseUrl ? new URL(name, wasmBaseUrl) : ASSETS[name]());
+  return readUrl(wasmBaseUrl ? new URL(name, wasmBaseUrl) : ASSETS[name](),
+    "If a bundler moved the package's files, copy node_modules/srgan-wasm/wasm/ and tell it where with configureAssets({ wasmBaseUrl }), or pass the bytes with configureAssets({ wasmBytes }).");
 }
 
-/** Reads a file: or http(s): URL into bytes (fs in Node/Deno for file:, fetch otherwise). */
-export async function readUrl(url: URL): Promise<Uint8Array<ArrayBuffer>> {
+/**
+ * Reads a file: or http(s): URL into bytes (fs in Node/Deno for file:, fetch otherwise); a failure is
+ * ERR_UNSUPPORTED with `hint`, which says how to point the package at the file.
+ */
+export async function readUrl(url: URL, hint = ""): Promise<Uint8Array<ArrayBuffer>> {
   try {
     if (url.protocol === "file:") {
       const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
@@ -87,10 +97,8 @@ export async function readUrl(url: URL): Promise<Uint8Array<ArrayBuffer>> {
     return new Uint8Array(await res.arrayBuffer());
   } catch (cause) {
     const deno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
-    const hint = deno && url.protocol === "file:"
-      ? "Deno needs --allow-read for the package's files (see docs/platforms.md)."
-      : "If a bundler moved the package's files, tell it where they are with configureAssets({ wasmBaseUrl }) or pass the bytes with configureAssets({ wasmBytes }).";
-    throw new SrganError("ERR_UNSUPPORTED", `cannot read ${url.href}: ${(cause as Error).message}. ${hint}`, { cause });
+    if (deno && url.protocol === "file:") hint = "Deno needs --allow-read for the package's files (see docs/platforms.md).";
+    throw new SrganError("ERR_UNSUPPORTED", `cannot read ${url.href}: ${(cause as Error).message}.${hint && ` ${hint}`}`, { cause });
   }
 }
 
@@ -103,6 +111,12 @@ function toUrl(value: string | URL, name: string): URL {
   } catch {
     throw new TypeError(`${name} must be an absolute URL here (no page location to resolve '${value}' against)`);
   }
+}
+
+function toFolderUrl(value: string | URL, name: string): URL {
+  const url = toUrl(value, name);
+  if (!url.pathname.endsWith("/")) throw new TypeError(`${name} must name a folder (end in '/'), got ${url.href}`);
+  return url;
 }
 
 function toBytes(value: unknown, name: string): Uint8Array<ArrayBuffer> {

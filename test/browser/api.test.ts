@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 // The browser API in headless Chromium on a cross-origin isolated page: every input kind readImage()
 // takes, the ImageData/canvas/Blob outputs, worker threads with progress, abort and a worker crash
-// (counters back to baseline each time, bytes equal to Node's), and an esbuild bundle of a small app
-// that runs with threads under a strict Content-Security-Policy (no eval, no Blob workers).
+// (counters back to baseline each time, bytes equal to Node's), and the documented esbuild recipe: a
+// small app on the default network that runs with threads under a strict Content-Security-Policy (no
+// eval, no Blob workers).
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { decode, encode } from "fast-png";
@@ -20,14 +21,14 @@ type Server = { url: string; close(): Promise<void> };
 const test = suite("browser api");
 const enabled = haveChromium("the browser API tests");
 const image = sampleImage(67, 45, 21);
-let expected: Pixels;
+let expected: Pixels, expectedNatural: Pixels;
 let browser: Browser, server: Server, page: Page, dir: string;
 
 test.before(async () => {
   if (!enabled) return;
   assertBuilt();
   dir = tempDir("browser");
-  expected = await nodeReference(image, "bicubic");
+  [expected, expectedNatural] = [await nodeReference(image, "bicubic"), await nodeReference(image, "natural")];
   [server, browser] = await Promise.all([startServer({ port: 0 }), launch()]);
   page = await browser.context.newPage();
   page.on("pageerror", (e) => console.error("page error:", e.message));
@@ -95,7 +96,7 @@ maybe("3 worker threads: bytes equal Node's, per-tile progress to 1, abort and a
   assert.equal(r.disposed, { activeLeases: 0, currentBytes: 0 });
 });
 
-maybe("an esbuild bundle (browser platform) runs 2 threads under a strict CSP, with no Node code or eval inside", async () => {
+maybe("the documented esbuild recipe (browser platform) runs the default network on 2 threads under a strict CSP, with no Node code or eval inside", async () => {
   // The consumer: node_modules/srgan-wasm is this checkout, so esbuild applies our exports and browser field.
   const app = join(dir, "app");
   mkdirSync(join(app, "node_modules"), { recursive: true });
@@ -103,39 +104,48 @@ maybe("an esbuild bundle (browser platform) runs 2 threads under a strict CSP, w
   writeFileSync(join(app, "main.js"), `
 import { createUpscaler, configureAssets } from "srgan-wasm";
 // esbuild does not follow new URL(…, import.meta.url): say where the copied files are.
-configureAssets({ wasmBaseUrl: new URL("./", import.meta.url), workerUrl: new URL("./worker.js", import.meta.url) });
+configureAssets({
+  wasmBaseUrl: new URL("./", import.meta.url),
+  modelBaseUrl: new URL("./models/", import.meta.url),
+  workerUrl: new URL("./worker.js", import.meta.url),
+});
 window.run = async (rgba, width, height) => {
-  const up = await createUpscaler({ model: "bicubic", threads: 2 });
+  const up = await createUpscaler({ threads: 2 });
   const out = await up.upscale({ data: new Uint8ClampedArray(rgba), width, height });
-  const threads = up.info().threads;
+  const { threads, model } = up.info();
   await up.dispose();
-  return { threads, data: Array.from(out.data) };
+  return { threads, model, data: Array.from(out.data) };
 };
 document.documentElement.dataset.ready = "true";
 `);
   writeFileSync(join(app, "worker.js"), `import "srgan-wasm/worker";\n`);
-  const out = join(dir, "www");
+  // Served from a sub-path, as apps often are: the package's own relative URLs would then miss the copies.
+  const out = join(dir, "www/app");
   await build({
     entryPoints: [join(app, "main.js"), join(app, "worker.js")], outdir: out, bundle: true, format: "esm",
     platform: "browser", target: "chrome110", logLevel: "silent", absWorkingDir: app,
   });
-  for (const f of ["kernels.simd.wasm", "kernels.relaxed.wasm"]) copyFileSync(join(ROOT, "wasm", f), join(out, f));
+  // The copies docs/platforms.md tells a user to make, from the installed package.
+  const pkg = join(app, "node_modules/srgan-wasm");
+  for (const f of ["kernels.simd.wasm", "kernels.relaxed.wasm"]) copyFileSync(join(pkg, "wasm", f), join(out, f));
+  mkdirSync(join(out, "models"));
+  for (const f of readdirSync(join(pkg, "models")).filter((f) => f.endsWith(".srnet"))) copyFileSync(join(pkg, "models", f), join(out, "models", f));
   writeFileSync(join(out, "index.html"), `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="./main.js"></script>`);
   const code = readFileSync(join(out, "main.js"), "utf8") + readFileSync(join(out, "worker.js"), "utf8");
   for (const banned of ["piscina", "worker_threads", "new Function", "createObjectURL"]) assert.not.ok(code.includes(banned), `bundle contains ${banned}`);
 
   const csp = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; img-src 'self' data:";
-  const strict = (await startServer({ port: 0, root: out, headers: { "content-security-policy": csp } })) as Server;
+  const strict = (await startServer({ port: 0, root: join(dir, "www"), headers: { "content-security-policy": csp } })) as Server;
   const p = await browser.context.newPage();
   const violations: string[] = [];
   p.on("console", (m) => { if (/Content.Security.Policy|Refused/i.test(m.text())) violations.push(m.text()); });
   try {
-    await p.goto(`${strict.url}index.html`);
+    await p.goto(`${strict.url}app/index.html`);
     await p.waitForSelector("html[data-ready]");
-    const r = await p.evaluate(([d, w, h]) => (window as unknown as { run(d: unknown, w: unknown, h: unknown): Promise<{ threads: number; data: number[] }> }).run(d, w, h),
+    const r = await p.evaluate(([d, w, h]) => (window as unknown as { run(d: unknown, w: unknown, h: unknown): Promise<{ threads: number; model: string; data: number[] }> }).run(d, w, h),
       [Array.from(image.data), image.width, image.height] as const);
-    assert.is(r.threads, 2);
-    assert.is(firstDiff(r.data, expected.data), -1, "bundle's bytes differ from Node's");
+    assert.equal([r.threads, r.model], [2, "natural"]);
+    assert.is(firstDiff(r.data, expectedNatural.data), -1, "bundle's bytes differ from Node's");
     assert.equal(violations, []);
   } finally {
     await p.close();

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // configureAssets(), the escape hatch for hosts that moved the package's files: bad options are
-// TypeErrors naming the option; kernel bytes or a kernel folder given by the caller are what runs;
-// a wrong folder fails with the URL it tried and the fix. The kernel module is cached per process,
+// TypeErrors naming the option; kernel bytes or a kernel or network folder given by the caller are
+// what runs; a wrong folder fails with the URL it tried and the option that fixes it. The kernel module is cached per process,
 // so each case runs in a fresh Node process.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
@@ -29,11 +29,11 @@ test("bad options are TypeErrors that name the option", () => {
     const errs = [];
     for (const o of [null, { wasmBaseUrl: "file:///no/slash" }, { wasmBaseUrl: 42 }, { workerUrl: "" },
       { wasmBytes: { simd: "bytes" } }, { wasmBytes: { simd: new Uint8Array(new SharedArrayBuffer(8)) } },
-      { wasmBaseUrl: "file:///x/", wasmBytes: { simd: new Uint8Array(8) } }]) {
+      { wasmBaseUrl: "file:///x/", wasmBytes: { simd: new Uint8Array(8) } }, { modelBaseUrl: "file:///models" }]) {
       try { srgan.configureAssets(o); errs.push("no error"); } catch (e) { errs.push(e.name + ": " + e.message); }
     }
     return errs;`) as string[];
-  assert.is(r.length, 7);
+  assert.is(r.length, 8);
   for (const e of r) assert.match(e, /^TypeError: /);
   assert.match(r[1], /options\.wasmBaseUrl must name a folder/);
   assert.match(r[2], /options\.wasmBaseUrl/);
@@ -41,6 +41,7 @@ test("bad options are TypeErrors that name the option", () => {
   assert.match(r[4], /options\.wasmBytes\.simd/);
   assert.match(r[5], /not shared/);
   assert.match(r[6], /not both/);
+  assert.match(r[7], /options\.modelBaseUrl must name a folder/);
 });
 
 test("wasmBytes: the given SIMD build runs (no relaxed build given, so 'auto' picks simd)", () => {
@@ -68,6 +69,24 @@ test("wasmBaseUrl: kernels load from the given folder; a folder without them nam
   assert.match(r.error.message, /empty\/kernels\.simd\.wasm/);
   assert.match(r.error.message, /configureAssets/);
   assert.is(r.variant, "simd");
+});
+
+test("modelBaseUrl: built-in networks load from the given folder; a folder without them names modelBaseUrl, not wasmBaseUrl", () => {
+  const good = join(dir, "models");
+  mkdirSync(good);
+  copyFileSync(join(ROOT, "models/natural-fast-x4.srnet"), join(good, "natural-fast-x4.srnet"));
+  const r = inFreshProcess(`
+    srgan.configureAssets({ modelBaseUrl: ${JSON.stringify(pathToFileURL(join(dir, "nowhere")).href + "/")} });
+    let error;
+    try { await srgan.createUpscaler({ model: "natural-fast", threads: 0 }); } catch (e) { error = { code: e.code, message: e.message }; }
+    srgan.configureAssets({ modelBaseUrl: ${JSON.stringify(pathToFileURL(good).href + "/")} });
+    const up = await srgan.createUpscaler({ model: "natural-fast", threads: 0 });
+    return { error, model: up.info().model };`) as { error: { code: string; message: string }; model: string };
+  assert.is(r.error.code, "ERR_UNSUPPORTED");
+  assert.match(r.error.message, /nowhere\/natural-fast-x4\.srnet/);
+  assert.match(r.error.message, /configureAssets\(\{ modelBaseUrl \}\)/);
+  assert.not.match(r.error.message, /wasmBaseUrl/);
+  assert.is(r.model, "natural-fast");
 });
 
 test.run();
