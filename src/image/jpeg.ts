@@ -73,6 +73,10 @@ export function readJpegHeader(bytes: Uint8Array): JpegHeader {
 /** Decodes to RGBA8, upright per EXIF. The caller has checked the header's size against its limits. */
 export function decodeJpegPixels(bytes: Uint8Array, h: JpegHeader): { data: Uint8ClampedArray; width: number; height: number } {
   const pixels = h.width * h.height;
+  // Every 8×8 block costs at least one bit of coded data, so a file this short cannot hold the size
+  // it declares: refuse before the decoder allocates (and spends seconds) for that size.
+  const least = Math.ceil((Math.ceil(h.width / 8) * Math.ceil(h.height / 8)) / 8);
+  if (bytes.length < least) throw fail(`declares ${h.width}×${h.height} pixels, which take at least ${least} bytes of image data, but the file has ${bytes.length}${damaged}`);
   let raw: { width: number; height: number; data: Uint8Array };
   try {
     raw = jpeg.decode(bytes, {

@@ -75,10 +75,11 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
   if (!isCheckpoint(bytes)) throw new ModelFormatError("not a training checkpoint (bad magic); checkpoints are written by train() / `srgan train --checkpoint`");
   if (bytes.length < 20) throw new ModelFormatError(`checkpoint is ${bytes.length} bytes: truncated`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const version = dv.getUint32(8, true);
-  if (version !== CHECKPOINT_VERSION) throw new ModelFormatError(`checkpoint version ${version} is not supported (this package reads ${CHECKPOINT_VERSION})`);
+  // Checksum first: a damaged version field must read as damage, not as another version.
   const stored = dv.getUint32(bytes.length - 4, true), actual = crc32(bytes.subarray(0, bytes.length - 4));
   if (stored !== actual) throw new ModelFormatError(`checkpoint checksum mismatch (stored ${stored.toString(16)}, computed ${actual.toString(16)}): the file is corrupt or truncated`);
+  const version = dv.getUint32(8, true);
+  if (version !== CHECKPOINT_VERSION) throw new ModelFormatError(`checkpoint version ${version} is not supported (this package reads ${CHECKPOINT_VERSION})`);
   const headerLen = dv.getUint32(12, true);
   if (16 + headerLen > bytes.length - 4) throw new ModelFormatError(`checkpoint header length ${headerLen} runs past the end of the file`);
   let header: CheckpointHeader;
@@ -93,7 +94,8 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
   if (dataStart + 12 * n + 4 !== bytes.length) throw new ModelFormatError(`checkpoint holds ${bytes.length - dataStart - 4} data bytes, expected ${12 * n} for ${n} parameters`);
   const slice = (i: number) => new Float32Array(bytes.slice(dataStart + 4 * n * i, dataStart + 4 * n * (i + 1)).buffer);
   for (const w of header.graph.weights) {
-    if (!Number.isInteger(w.offset) || w.offset < 0 || w.offset + w.length > n) throw new ModelFormatError(`checkpoint weight '${w.name}' lies outside the parameter vector`);
+    if (!w || typeof w !== "object") throw new ModelFormatError("checkpoint header has a weight entry that is not an object");
+    if (!Number.isInteger(w.offset) || !Number.isInteger(w.length) || w.length < 0 || w.offset < 0 || w.offset + w.length > n) throw new ModelFormatError(`checkpoint weight '${w.name}' lies outside the parameter vector`);
   }
   return { ...header, params: slice(0), m: slice(1), v: slice(2) };
 }

@@ -41,6 +41,10 @@ test("decompression bombs: a 16000×16000 JPEG header and a valid 16000×16000 P
     assert.ok(process.memoryUsage().rss - rss < 300 * 2 ** 20, `${label}: RSS grew by ${(process.memoryUsage().rss - rss) / 2 ** 20} MiB`);
   }
   assert.throws(() => decodeImage(bombs[1][1], { maxPixels: 2 ** 29 }), (e: Error) => e instanceof RangeError && /options\.maxPixels/.test(e.message));
+  // Under the budget but far too short for its size (every 8×8 block takes a bit): refused before jpeg-js allocates.
+  const t = performance.now();
+  assert.throws(() => decodeImage(jpegClaiming(4000, 4000)), (e: Error) => codeOf(e) === "ERR_IMAGE_DECODE" && /declares 4000×4000 pixels, which take at least 31250 bytes/.test(e.message));
+  assert.ok(performance.now() - t < 200, `short JPEG refused in ${performance.now() - t} ms`);
   // The budget is the caller's to raise: a 4096×4096 PNG under a 2^24 budget decodes.
   assert.is(decodeImage(blackPng(4096, 4096), { maxPixels: 2 ** 24 }).width, 4096);
 });
