@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Browser entry (the "browser" export condition, and "srgan-wasm/browser" for TypeScript): the whole
-// public API plus converters between browser images and pixels, and the asset escape hatch.
+// Browser entry (the "browser" export condition, and "srgan-wasm/browser"): the public API, which
+// includes the browser image converters in every entry. Kept as its own file so that the browser
+// condition and existing "srgan-wasm/browser" imports keep working.
 export * from "./index.js";
-export { readImage, toImageData, toCanvas, toBlob, type BrowserImageSource, type ToBlobOptions } from "./api/browser-io.js";

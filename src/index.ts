@@ -10,6 +10,9 @@ export { validateGraph, type Graph, type GraphNode, type Weight, type Shape } fr
 export { BUILTIN_NAMES, DEFAULT_MODEL } from "./model/builtin.js";
 export type { PoolStats } from "./runtime/counters.js";
 export { configureAssets, type AssetOptions } from "./platform/assets.js";
+// In every entry, so the types are the same under every export condition and resolution mode; it
+// touches DOM globals only when called (and then fails with a typed error where there are none).
+export { readImage, toImageData, toCanvas, toBlob, type BrowserImageSource, type ToBlobOptions } from "./api/browser-io.js";
 export type { SrganWarning } from "./platform/web-threads.js";
 export { decodeImage, encodeImage, encodePng, encodeJpeg, detectImageFormat, formatFromName,
   readImageInfo, MAX_IMAGE_SIDE, MAX_IMAGE_PIXELS, DEFAULT_MAX_PIXELS, type DecodedImage, type ImageFormat, type ImageInfo, type DecodeOptions } from "./image/codec.js";

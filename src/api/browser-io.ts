@@ -44,7 +44,7 @@ export async function readImage(source: BrowserImageSource, options: { signal?: 
     return pixelsOf(ctx, source.width, source.height);
   }
   if (is<Blob>(source, "Blob")) {
-    if (!has("createImageBitmap")) throw new ImageDecodeError("this runtime has no createImageBitmap to decode a Blob; decode it yourself and pass ImageData");
+    if (!has("createImageBitmap")) throw new ImageDecodeError("this runtime has no createImageBitmap to decode a Blob; pass its bytes to decodeImage() instead");
     let bitmap: ImageBitmap;
     try {
       // Pixels as stored: no colour-profile conversion (the networks work on the file's sRGB values), no premultiplication.
@@ -87,7 +87,7 @@ export async function readImage(source: BrowserImageSource, options: { signal?: 
  * ctx.putImageData(toImageData(await up.upscale(pixels)), 0, 0);
  */
 export function toImageData(image: RgbaImage): ImageData {
-  if (!has("ImageData")) throw new ImageEncodeError("this runtime has no ImageData");
+  if (!has("ImageData")) throw new ImageEncodeError("this runtime has no ImageData; use the pixels as they are, or encodeImage() them");
   const { data, width, height } = image;
   // ImageData refuses views of shared memory and plain Uint8Arrays; copy or re-view only then.
   const clamped = data.buffer instanceof ArrayBuffer
@@ -167,7 +167,10 @@ function pixelsOf(ctx: Ctx2D, width: number, height: number): RgbaImage & { data
 function newCanvas(width: number, height: number, why: "read" | "write", visible = false): Canvas {
   const doc = (globalThis as { document?: Document }).document;
   if (has("OffscreenCanvas") && !(visible && doc)) return new OffscreenCanvas(width, height);
-  if (!doc) throw new ImageDecodeError("this runtime has neither OffscreenCanvas nor a document to draw images with");
+  if (!doc) {
+    const message = `this runtime has neither OffscreenCanvas nor a document to draw images with; use ${why === "read" ? "decodeImage()" : "encodeImage()"} on bytes instead`;
+    throw why === "read" ? new ImageDecodeError(message) : new ImageEncodeError(message);
+  }
   const c = doc.createElement("canvas");
   c.width = width;
   c.height = height;

@@ -29,9 +29,9 @@ console.log(JSON.stringify({ threads: up.info().threads, width: out.width, heigh
 await up.dispose();
 `;
 
-function deno(cwd: string, args: string[]) {
+function deno(cwd: string, args: string[], command = "run") {
   // NO_COLOR keeps Deno's error text greppable; DENO_NO_UPDATE_CHECK keeps it off the network.
-  return spawnSync(DENO, ["run", ...args], {
+  return spawnSync(DENO, [command, ...args], {
     cwd, encoding: "utf8", timeout: 60_000, env: { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", DENO_DIR: join(dir, "deno-cache") },
   });
 }
@@ -85,6 +85,23 @@ test("without read access to the package the failure names the missing flag", ()
   assert.is.not(res.status, 0);
   assert.match(res.stderr, /kernels\.simd\.wasm/);
   assert.match(res.stderr, /--allow-read/);
+});
+
+test("deno check: a consumer of the bare and npm: specifiers sees the whole API, browser converters included", () => {
+  writeFileSync(join(proj, "typed.ts"), `
+import { createUpscaler, readImage, toBlob, configureAssets, type UpscalerOptions } from "srgan-wasm";
+import * as viaNpm from "npm:srgan-wasm";
+configureAssets({ modelBaseUrl: "file:///models/" });
+const options: UpscalerOptions = { model: "bicubic", threads: 2 };
+const up = await createUpscaler(options);
+const blob: Blob = await toBlob(await up.upscale(await readImage(new Blob([]))));
+const same: typeof readImage = viaNpm.readImage;
+// @ts-expect-error: unknown options are rejected
+await createUpscaler({ nope: true });
+void blob; void same;
+`);
+  const res = deno(proj, ["typed.ts"], "check");
+  assert.is(res.status, 0, `deno check failed:\n${res.stdout}${res.stderr}`);
 });
 
 test.run();

@@ -90,13 +90,15 @@ await up.dispose();
   }
 });
 
-test("consumers type-check against the shipped declarations (nodenext and bundler resolution)", () => {
+test("consumers type-check against the shipped declarations, browser helpers from the root (node16, nodenext, bundler with and without the browser condition)", () => {
   const proj = join(dir, "consumer");
   writeFileSync(join(proj, "consumer.ts"), `
-import { createUpscaler, type Upscaler, type UpscalerOptions, SrganError } from "srgan-wasm";
-import { readImage, toBlob, toCanvas, toImageData, configureAssets } from "srgan-wasm/browser";
+import { createUpscaler, type Upscaler, type UpscalerOptions, SrganError, readImage, toBlob, toCanvas, toImageData, configureAssets } from "srgan-wasm";
+import * as byName from "srgan-wasm/browser";
 export async function run(file: Blob): Promise<Blob> {
-  configureAssets({ wasmBaseUrl: "/assets/", workerUrl: "/assets/worker.js" });
+  const same: typeof readImage = byName.readImage;
+  void same;
+  configureAssets({ wasmBaseUrl: "/assets/", modelBaseUrl: "/assets/models/", workerUrl: "/assets/worker.js" });
   const options: UpscalerOptions = { model: "bicubic", threads: 2 };
   const up: Upscaler = await createUpscaler(options);
   const out = await up.upscale(await readImage(file), { onProgress: (p) => p.fraction });
@@ -109,15 +111,15 @@ export async function run(file: Blob): Promise<Blob> {
 }
 `);
   const tsc = join(ROOT, "node_modules/typescript/bin/tsc");
-  for (const [module, resolution] of [["nodenext", "nodenext"], ["esnext", "bundler"]]) {
+  for (const [module, resolution, customConditions] of [["node16", "node16", []], ["nodenext", "nodenext", []], ["esnext", "bundler", []], ["esnext", "bundler", ["browser"]]]) {
     writeFileSync(join(proj, "tsconfig.json"), JSON.stringify({
-      compilerOptions: { noEmit: true, strict: true, skipLibCheck: true, types: [], target: "es2022", lib: ["es2022", "dom"], module, moduleResolution: resolution },
+      compilerOptions: { noEmit: true, strict: true, skipLibCheck: true, types: [], target: "es2022", lib: ["es2022", "dom"], module, moduleResolution: resolution, customConditions },
       files: ["consumer.ts"],
     }));
     try {
       execFileSync(process.execPath, [tsc, "-p", "tsconfig.json"], { cwd: proj, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
     } catch (e) {
-      assert.unreachable(`tsc (${resolution}) failed:\n${(e as { stdout?: string }).stdout}`);
+      assert.unreachable(`tsc (${resolution} ${customConditions}) failed:\n${(e as { stdout?: string }).stdout}`);
     }
   }
 });
