@@ -7,6 +7,7 @@ import { basename, dirname, join } from "node:path";
 import { IoError, ImageEncodeError, ioError, SrganError, UsageError } from "../errors.js";
 import { decodeImage, encodeImage, formatFromName, readImageInfo, type DecodedImage, type ImageInfo } from "../image/codec.js";
 import type { RgbaImage } from "../api/upscaler.js";
+import { encodePngStreaming } from "./png-stream.js";
 import { decodeNetworkBytes, loadNetwork } from "../model/load.js";
 import { isSrnet } from "../model/format.js";
 import { isRsr } from "../model/rsr.js";
@@ -128,7 +129,7 @@ export function checkImageOutput(path: string): void {
 }
 
 export async function writeImage(path: string, img: RgbaImage, quality?: number): Promise<number> {
-  const bytes = encodeImage(img, path, { quality });
+  const bytes = formatFromName(path) === "png" ? await encodePngStreaming(img) : encodeImage(img, path, { quality });
   await writeBytesAtomic(path, bytes);
   return bytes.length;
 }

@@ -255,23 +255,8 @@ function inflateRaw(bytes: Uint8Array, chunks: Chunk[], h: PngHeader): Uint8Arra
   // A leading zero byte leaves Adler-32's A sum alone and adds 1 to its B sum.
   const adler = view(z);
   adler.setUint16(z.length - 4, (adler.getUint16(z.length - 4) + 1) % 65521);
-  const ihdr = new Uint8Array(13);
-  new DataView(ihdr.buffer).setUint32(0, total);
-  new DataView(ihdr.buffer).setUint32(4, 1);
-  ihdr[8] = 8; // depth 8, colour type 0 (grey), compression 0, filter 0, no interlace
-  const png = new Uint8Array(8 + 25 + (z.length + 12) + 12);
-  png.set(SIGNATURE);
-  let o = 8;
-  for (const [type, data] of [["IHDR", ihdr], ["IDAT", z], ["IEND", new Uint8Array(0)]] as const) {
-    const dv = view(png);
-    dv.setUint32(o, data.length);
-    for (let i = 0; i < 4; i++) png[o + 4 + i] = type.charCodeAt(i);
-    png.set(data, o + 8);
-    dv.setUint32(o + 8 + data.length, crc32(png.subarray(o + 4, o + 8 + data.length)));
-    o += 12 + data.length;
-  }
   try {
-    return fastPngDecode(png).data as Uint8Array;
+    return fastPngDecode(assemblePng(total, 1, 0, [z])).data as Uint8Array;
   } catch (cause) {
     throw new ImageDecodeError(`PNG pixel data cannot be inflated: ${(cause as Error).message}${damaged}`, { cause });
   }
@@ -289,6 +274,34 @@ function hideChunk(bytes: Uint8Array, chunks: Chunk[], type: string): Uint8Array
   return copy;
 }
 
+/** A non-interlaced 8-bit PNG file from its zlib stream, one IDAT chunk per part. */
+export function assemblePng(width: number, height: number, colorType: number, idat: Uint8Array[]): Uint8Array {
+  const ihdr = new Uint8Array(13);
+  new DataView(ihdr.buffer).setUint32(0, width);
+  new DataView(ihdr.buffer).setUint32(4, height);
+  ihdr[8] = 8; // depth 8; compression, filter method, interlace 0
+  ihdr[9] = colorType;
+  const chunks: [string, Uint8Array][] = [["IHDR", ihdr], ...idat.map((d): [string, Uint8Array] => ["IDAT", d]), ["IEND", new Uint8Array(0)]];
+  const png = new Uint8Array(8 + chunks.reduce((n, [, d]) => n + 12 + d.length, 0));
+  png.set(SIGNATURE);
+  const dv = view(png);
+  let o = 8;
+  for (const [type, data] of chunks) {
+    dv.setUint32(o, data.length);
+    for (let i = 0; i < 4; i++) png[o + 4 + i] = type.charCodeAt(i);
+    png.set(data, o + 8);
+    dv.setUint32(o + 8 + data.length, crc32(png.subarray(o + 4, o + 8 + data.length)));
+    o += 12 + data.length;
+  }
+  return png;
+}
+
+/** Whether every pixel's alpha is 255 (then PNG is written as RGB, a quarter smaller). */
+export function isOpaque(data: Uint8Array | Uint8ClampedArray): boolean {
+  for (let i = 3; i < data.length; i += 4) if (data[i] !== 255) return false;
+  return true;
+}
+
 function chunkType(bytes: Uint8Array, at: number): string {
   return String.fromCharCode(bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]);
 }
@@ -301,8 +314,7 @@ function view(b: Uint8Array): DataView {
  * RGBA8 → PNG: 8-bit RGB when every pixel is opaque (a quarter smaller), RGBA otherwise.
  */
 export function encodePngPixels(data: Uint8Array | Uint8ClampedArray, width: number, height: number): Uint8Array {
-  let opaque = true;
-  for (let i = 3; i < data.length; i += 4) if (data[i] !== 255) { opaque = false; break; }
+  const opaque = isOpaque(data);
   let pixels: Uint8Array;
   if (opaque) {
     pixels = new Uint8Array(width * height * 3);

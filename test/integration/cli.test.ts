@@ -14,6 +14,7 @@ import { decodeNetwork, encodeNetwork } from "../../src/model/format.js";
 import type { Graph } from "../../src/model/graph.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { main } from "../../src/cli/main.js";
+import { writeImage } from "../../src/cli/io.js";
 import { globalNetwork, rng } from "../helpers.js";
 import { blackPng, jpegClaiming } from "../bombs.js";
 
@@ -380,6 +381,22 @@ test("batch redoes an existing output that is torn, empty or of the wrong size, 
   assert.match(second.stderr, /redo c\.png: .*c\.png is 8×6, not 32×24/);
   assert.match(second.stderr, /skip d\.jpg/);
   for (const name of ["a.png", "b.png", "c.png"]) assert.is(decodeImage(readFileSync(join(outDir, name))).width, 32, name);
+});
+
+test("PNG outputs are encoded by rows: the same pixels as encodePng, without a second copy of the image", async () => {
+  for (const [label, img] of [["opaque", image(37, 23, 12)], ["translucent", { ...image(19, 7, 13), data: image(19, 7, 13).data.map((v, i) => (i % 4 === 3 ? (i * 7) & 255 : v)) }]] as const) {
+    await writeImage(p(`stream-${label}.png`), img);
+    const back = decodeImage(readFileSync(p(`stream-${label}.png`)));
+    assert.equal([back.width, back.height], [img.width, img.height], label);
+    assert.ok(Buffer.from(back.data).equals(Buffer.from(img.data)), `${label}: pixels`);
+  }
+  // 4096² RGBA is 64 MiB: a whole-buffer encoder adds an RGB copy (48 MiB) and more; by rows it adds < 48.
+  const child = spawn(process.execPath, ["--import", "tsx", "test/fixtures/png-write-peak.ts", "4096", p("peak.png")], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  child.stdout.on("data", (d) => (out += d));
+  await new Promise((done) => child.on("close", done));
+  const { growthMiB } = JSON.parse(out);
+  assert.ok(growthMiB < 48, `writing raised the peak RSS by ${growthMiB} MiB`);
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
