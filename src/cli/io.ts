@@ -29,7 +29,7 @@ const partialName = (path: string) => join(dirname(path), `.${basename(path)}.${
 const PARTIAL = /^\..+\.(\d+)\.partial$/;
 
 /** Writes next to the target and renames over it, so readers only ever see complete files. */
-export async function writeBytesAtomic(path: string, bytes: Uint8Array): Promise<void> {
+export async function writeBytesAtomic(path: string, bytes: Uint8Array | AsyncIterable<Uint8Array>): Promise<void> {
   await removeStalePartials(dirname(path));
   const tmp = partialName(path);
   try {
@@ -129,9 +129,16 @@ export function checkImageOutput(path: string): void {
 }
 
 export async function writeImage(path: string, img: RgbaImage, quality?: number): Promise<number> {
-  const bytes = formatFromName(path) === "png" ? await encodePngStreaming(img) : encodeImage(img, path, { quality });
-  await writeBytesAtomic(path, bytes);
-  return bytes.length;
+  if (formatFromName(path) !== "png") {
+    const bytes = encodeImage(img, path, { quality });
+    await writeBytesAtomic(path, bytes);
+    return bytes.length;
+  }
+  let size = 0;
+  await writeBytesAtomic(path, (async function* () {
+    for await (const part of encodePngStreaming(img)) { size += part.length; yield part; }
+  })());
+  return size;
 }
 
 export function prefixPath(e: unknown, path: string): unknown {

@@ -1,35 +1,44 @@
 // SPDX-License-Identifier: MIT
 // PNG encoding for the CLI that never holds a second copy of the pixels: rows go through node:zlib's
-// deflate stream a block at a time, so a big output costs its compressed size on top of its RGBA
-// (a whole-buffer encoder holds an RGB copy and a growing filtered copy as well). The same file
-// layout as encodePng: 8-bit RGB when every pixel is opaque, else RGBA, filter "None" on every row.
+// deflate stream a block at a time and each compressed part goes to disk as it comes, so a big output
+// costs little beyond its RGBA (a whole-buffer encoder holds an RGB copy, a growing filtered copy and
+// the whole file as well). The same layout as encodePng: 8-bit RGB when every pixel is opaque, else
+// RGBA, filter "None" on every row.
 import { once } from "node:events";
 import { createDeflate } from "node:zlib";
 import type { RgbaImage } from "../api/upscaler.js";
-import { assemblePng, isOpaque } from "../image/png.js";
+import { isOpaque, pngChunk, pngStart } from "../image/png.js";
 
 const BLOCK_BYTES = 1 << 20;
 
-export async function encodePngStreaming(img: RgbaImage): Promise<Uint8Array> {
+/** The PNG file as byte ranges, produced as the consumer (a file write) asks for them. */
+export async function* encodePngStreaming(img: RgbaImage): AsyncGenerator<Uint8Array> {
   const { data, width, height } = img;
   const channels = isOpaque(data) ? 3 : 4;
   const stride = 1 + width * channels; // filter byte + samples
-  const deflate = createDeflate({ level: 6 });
-  const parts: Uint8Array[] = [];
-  deflate.on("data", (c: Uint8Array) => parts.push(c));
-  const ended = once(deflate, "end");
-  const rowsPerBlock = Math.max(1, Math.floor(BLOCK_BYTES / stride));
-  for (let y0 = 0; y0 < height; y0 += rowsPerBlock) {
-    const rows = Math.min(rowsPerBlock, height - y0);
-    const block = new Uint8Array(rows * stride);
-    for (let r = 0; r < rows; r++) {
-      const src = (y0 + r) * width * 4, dst = r * stride + 1;
-      if (channels === 4) block.set(data.subarray(src, src + width * 4), dst);
-      else for (let s = src, d = dst; d < dst + 3 * width; s += 4, d += 3) { block[d] = data[s]; block[d + 1] = data[s + 1]; block[d + 2] = data[s + 2]; }
+  const deflate = createDeflate({ level: 6, chunkSize: 1 << 20 }); // 1 MiB IDAT chunks
+  const feed = async () => {
+    const rowsPerBlock = Math.max(1, Math.floor(BLOCK_BYTES / stride));
+    for (let y0 = 0; y0 < height; y0 += rowsPerBlock) {
+      const rows = Math.min(rowsPerBlock, height - y0);
+      const block = new Uint8Array(rows * stride);
+      for (let r = 0; r < rows; r++) {
+        const src = (y0 + r) * width * 4, dst = r * stride + 1;
+        if (channels === 4) block.set(data.subarray(src, src + width * 4), dst);
+        else for (let s = src, d = dst; d < dst + 3 * width; s += 4, d += 3) { block[d] = data[s]; block[d + 1] = data[s + 1]; block[d + 2] = data[s + 2]; }
+      }
+      if (!deflate.write(block)) await once(deflate, "drain"); // at most a block or two queued
     }
-    if (!deflate.write(block)) await once(deflate, "drain"); // keep at most a block or two queued
+    deflate.end();
+  };
+  try {
+    yield* pngStart(width, height, channels === 3 ? 2 : 6);
+    const fed = feed();
+    fed.catch(() => {}); // awaited below; if the consumer stops first, its failure is not unhandled
+    for await (const z of deflate) yield* pngChunk("IDAT", z as Uint8Array);
+    await fed;
+    yield* pngChunk("IEND", new Uint8Array(0));
+  } finally {
+    deflate.destroy(); // the write failed or stopped early: free zlib's state
   }
-  deflate.end();
-  await ended;
-  return assemblePng(width, height, channels === 3 ? 2 : 6, parts);
 }

@@ -256,7 +256,7 @@ function inflateRaw(bytes: Uint8Array, chunks: Chunk[], h: PngHeader): Uint8Arra
   const adler = view(z);
   adler.setUint16(z.length - 4, (adler.getUint16(z.length - 4) + 1) % 65521);
   try {
-    return fastPngDecode(assemblePng(total, 1, 0, [z])).data as Uint8Array;
+    return fastPngDecode(concat(pngParts(total, 1, 0, [z]))).data as Uint8Array;
   } catch (cause) {
     throw new ImageDecodeError(`PNG pixel data cannot be inflated: ${(cause as Error).message}${damaged}`, { cause });
   }
@@ -274,26 +274,38 @@ function hideChunk(bytes: Uint8Array, chunks: Chunk[], type: string): Uint8Array
   return copy;
 }
 
-/** A non-interlaced 8-bit PNG file from its zlib stream, one IDAT chunk per part. */
-export function assemblePng(width: number, height: number, colorType: number, idat: Uint8Array[]): Uint8Array {
+/**
+ * A non-interlaced 8-bit PNG file from its zlib stream (one IDAT chunk per part), as byte ranges that
+ * concatenate to the file; the stream's parts are not copied.
+ */
+export function pngParts(width: number, height: number, colorType: number, idat: Uint8Array[]): Uint8Array[] {
+  return [...pngStart(width, height, colorType), ...idat.flatMap((d) => pngChunk("IDAT", d)), ...pngChunk("IEND", new Uint8Array(0))];
+}
+
+/** The signature and IHDR of a non-interlaced 8-bit PNG. */
+export function pngStart(width: number, height: number, colorType: number): Uint8Array[] {
   const ihdr = new Uint8Array(13);
   new DataView(ihdr.buffer).setUint32(0, width);
   new DataView(ihdr.buffer).setUint32(4, height);
   ihdr[8] = 8; // depth 8; compression, filter method, interlace 0
   ihdr[9] = colorType;
-  const chunks: [string, Uint8Array][] = [["IHDR", ihdr], ...idat.map((d): [string, Uint8Array] => ["IDAT", d]), ["IEND", new Uint8Array(0)]];
-  const png = new Uint8Array(8 + chunks.reduce((n, [, d]) => n + 12 + d.length, 0));
-  png.set(SIGNATURE);
-  const dv = view(png);
-  let o = 8;
-  for (const [type, data] of chunks) {
-    dv.setUint32(o, data.length);
-    for (let i = 0; i < 4; i++) png[o + 4 + i] = type.charCodeAt(i);
-    png.set(data, o + 8);
-    dv.setUint32(o + 8 + data.length, crc32(png.subarray(o + 4, o + 8 + data.length)));
-    o += 12 + data.length;
-  }
-  return png;
+  return [Uint8Array.from(SIGNATURE), ...pngChunk("IHDR", ihdr)];
+}
+
+/** One chunk as [length and type, data, CRC]: the data is not copied. */
+export function pngChunk(type: string, data: Uint8Array): Uint8Array[] {
+  const head = new Uint8Array(8), tail = new Uint8Array(4);
+  new DataView(head.buffer).setUint32(0, data.length);
+  for (let i = 0; i < 4; i++) head[4 + i] = type.charCodeAt(i);
+  new DataView(tail.buffer).setUint32(0, crc32(data, crc32(head.subarray(4))));
+  return [head, data, tail];
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
 }
 
 /** Whether every pixel's alpha is 255 (then PNG is written as RGB, a quarter smaller). */

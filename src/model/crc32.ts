@@ -2,7 +2,8 @@
 // CRC-32 (IEEE 802.3, the zlib/PNG polynomial), table-driven.
 let table: Uint32Array | undefined;
 
-export function crc32(bytes: Uint8Array): number {
+/** CRC of `bytes`; pass the CRC of the bytes before them as `previous` to continue it. */
+export function crc32(bytes: Uint8Array, previous = 0): number {
   if (!table) {
     table = new Uint32Array(256);
     for (let n = 0; n < 256; n++) {
@@ -11,7 +12,7 @@ export function crc32(bytes: Uint8Array): number {
       table[n] = c >>> 0;
     }
   }
-  let crc = 0xffffffff;
+  let crc = (previous ^ 0xffffffff) >>> 0;
   for (let i = 0; i < bytes.length; i++) crc = table[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
 }
