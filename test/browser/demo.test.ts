@@ -2,14 +2,18 @@
 // The demo page end to end in headless Chromium, as a person uses it: pick a PNG, choose network and
 // threads, upscale, move the slider, download. The downloaded PNG has the size and the pixels that
 // Node computes. Served with COOP/COEP it runs the asked-for worker threads; served without, it runs
-// one thread after exactly one ERR_NO_COI warning that names the headers, with the same pixels.
+// one thread after exactly one ERR_NO_COI warning that names the headers, with the same pixels. With
+// the default network (natural, loaded before Upscale is pressed): progress counts tiles, the status
+// shows time, threads and memory, and the zoomed crops are Node's pixels; a network file can be
+// loaded; a cancel or a failure clears the previous result.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { decode, encode } from "fast-png";
 import { haveChromium, launch, type Browser } from "./chromium.js";
-import { assertBuilt, cleanup, tempDir } from "../packaging/pack.js";
+import type { Page } from "playwright-core";
+import { assertBuilt, cleanup, ROOT, tempDir } from "../packaging/pack.js";
 import { firstDiff, nodeReference, sampleImage, type Pixels } from "../packaging/fixtures.js";
 // @ts-expect-error: a plain .mjs script without declarations
 import { startServer } from "../../demo/serve.mjs";
@@ -18,7 +22,7 @@ type Server = { url: string; close(): Promise<void> };
 const test = suite("demo");
 const enabled = haveChromium("the demo end-to-end tests");
 const image = sampleImage(67, 45, 3);
-let dir: string, pngPath: string, expected: Pixels;
+let dir: string, pngPath: string, expected: Pixels, expectedNatural: Pixels;
 let browser: Browser, isolated: Server, plain: Server;
 
 test.before(async () => {
@@ -28,6 +32,7 @@ test.before(async () => {
   pngPath = join(dir, "sample.png");
   writeFileSync(pngPath, encode({ width: image.width, height: image.height, data: image.data, channels: 4, depth: 8 }));
   expected = await nodeReference(image, "bicubic");
+  expectedNatural = await nodeReference(image, "natural");
   [isolated, plain, browser] = await Promise.all([startServer({ port: 0 }), startServer({ port: 0, coi: false }), launch()]);
 });
 test.after(async () => {
@@ -71,7 +76,7 @@ async function useDemo(base: string, threadCounts: number[]) {
   return { coi, used, status, progress, clip, name: download.suggestedFilename(), file, messages, errors };
 }
 
-function assertSamePixels(file: Buffer): void {
+function assertSamePixels(file: Buffer, reference = expected): void {
   const png = decode(file);
   assert.is(png.width, image.width * 4, "downloaded width");
   assert.is(png.height, image.height * 4, "downloaded height");
@@ -82,8 +87,8 @@ function assertSamePixels(file: Buffer): void {
     rgba[i] = png.data[j]; rgba[i + 1] = png.data[j + 1]; rgba[i + 2] = png.data[j + 2];
     rgba[i + 3] = ch === 4 ? png.data[j + 3] : 255;
   }
-  const at = firstDiff(rgba, expected.data);
-  assert.is(at, -1, `pixel byte ${at} differs from Node's: ${rgba[at]} vs ${expected.data[at]}`);
+  const at = firstDiff(rgba, reference.data);
+  assert.is(at, -1, `pixel byte ${at} differs from Node's: ${rgba[at]} vs ${reference.data[at]}`);
 }
 
 const maybe = enabled ? test : test.skip;
@@ -112,6 +117,114 @@ maybe("page without COOP/COEP: one thread, exactly one ERR_NO_COI warning naming
   assert.match(warnings[0].text, /Cross-Origin-Opener-Policy: same-origin/);
   assert.match(warnings[0].text, /Cross-Origin-Embedder-Policy: require-corp/);
   assertSamePixels(r.file);
+});
+
+/** Every text #status shows from now on (a MutationObserver in the page). */
+async function recordStatus(page: Page): Promise<() => Promise<string[]>> {
+  await page.evaluate(() => {
+    const seen: string[] = ((window as unknown as { seen: string[] }).seen = []);
+    const status = document.getElementById("status")!;
+    new MutationObserver(() => seen.push(status.textContent!)).observe(status, { childList: true, characterData: true, subtree: true });
+  });
+  return () => page.evaluate(() => (window as unknown as { seen: string[] }).seen);
+}
+
+/** The pixels a zoom canvas shows, with the crop's place in the output. */
+function zoomed(page: Page, id: string) {
+  return page.evaluate((id) => {
+    const c = document.getElementById(id) as HTMLCanvasElement;
+    const { x, y, size } = (document.getElementById("zoom-net") as HTMLCanvasElement).dataset;
+    return { x: Number(x), y: Number(y), size: Number(size), width: c.width, cssWidth: c.style.width, pixels: Array.from(c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data) };
+  }, id);
+}
+
+function cropOf(img: Pixels, x: number, y: number, size: number): number[] {
+  const rows: number[] = [];
+  for (let r = y; r < y + size; r++) rows.push(...img.data.subarray((r * img.width + x) * 4, (r * img.width + x + size) * 4));
+  return rows;
+}
+
+maybe("default network: natural loads before Upscale, progress counts tiles, time/threads/memory shown, zoomed crops and download are Node's pixels", async () => {
+  const page = await browser.context.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${isolated.url}demo/`);
+  await page.waitForSelector("html[data-ready]");
+  assert.is(await page.inputValue("#model"), "natural", "natural is the default");
+  await page.waitForSelector("#net[data-state=ready]", { timeout: 30_000 }); // before any click: no wait after Upscale
+  assert.match((await page.textContent("#net"))!, /^natural: ×4, 189k parameters, ready in \d+ ms\.$/);
+  await page.fill("#threads", "2");
+  await page.setInputFiles("#file", pngPath);
+  await page.waitForSelector("#run:not([disabled])");
+  const statuses = await recordStatus(page);
+  await page.click("#run");
+  await page.waitForSelector("#status[data-state=idle]", { timeout: 60_000 });
+  const status = (await page.textContent("#status"))!;
+  assert.match(status, /^Done: 268×180 with natural in \d+ ms on 2 threads \(wasm, (relaxed )?SIMD\); memory peak \d+\.\d MiB of a \d+\.\d MiB pool\.$/);
+  const seen = await statuses();
+  assert.not.ok(seen.some((t) => /Preparing|Loading/.test(t)), `no loading step after Upscale: ${seen}`);
+  assert.is(seen[0], "Upscaling 67×45 with natural on 2 threads…");
+  const counts = seen.map((t) => /^(\d+) of (\d+) tiles done$/.exec(t)).filter((m) => m !== null).map((m) => [Number(m[1]), Number(m[2])]);
+  assert.ok(counts.length >= 2, `per-tile progress: ${seen}`);
+  counts.forEach(([k, n], i) => assert.equal([k, n], [i + 1, counts[0][1]], `progress ${i}`));
+  assert.is(counts.at(-1)![0], counts[0][1], "ends at N of N");
+
+  const net = await zoomed(page, "zoom-net");
+  const ref = await zoomed(page, "zoom-ref");
+  assert.is(net.size, 64);
+  assert.equal([net.width, net.cssWidth, ref.width, ref.cssWidth], [64, "256px", 64, "256px"], "64×64 crops shown 4× enlarged");
+  assert.is(firstDiff(net.pixels, cropOf(expectedNatural, net.x, net.y, 64)), -1, "the network's crop is Node's natural output");
+  assert.is(firstDiff(ref.pixels, cropOf(expected, net.x, net.y, 64)), -1, "the reference crop is Node's bicubic output");
+  assert.equal(await page.textContent("#zoom-ref-label"), "bicubic");
+  assert.equal(await page.textContent("#zoom-net-label"), "natural");
+
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
+  assert.is(download.suggestedFilename(), "sample-natural-x4.png");
+  assertSamePixels(readFileSync((await download.path())!), expectedNatural);
+  assert.equal(errors, []);
+  await page.close();
+});
+
+maybe("a network file loads and runs; a cancel mid-job and a bad network file each clear the previous result", async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${isolated.url}demo/`);
+  await page.waitForSelector("html[data-ready]");
+  await page.setInputFiles("#file", pngPath);
+  await page.waitForSelector("#run:not([disabled])");
+  const shown = () => page.evaluate(() => ({ compare: !document.getElementById("compare")!.hidden, download: !document.getElementById("download")!.hidden }));
+
+  await page.setInputFiles("#netfile", join(ROOT, "models/natural-fast-x4.srnet"));
+  await page.waitForSelector("#net[data-state=ready]", { timeout: 30_000 });
+  assert.is(await page.inputValue("#model"), "file:");
+  await page.click("#run");
+  await page.waitForSelector("#status[data-state=idle]", { timeout: 60_000 });
+  assert.match((await page.textContent("#status"))!, /^Done: 268×180 with natural-fast in /);
+  assert.equal(await shown(), { compare: true, download: true });
+
+  // Cancel as soon as the first tile is reported.
+  await page.evaluate(() => {
+    const status = document.getElementById("status")!;
+    new MutationObserver((_, obs) => {
+      if (/tiles done/.test(status.textContent!)) { obs.disconnect(); document.getElementById("cancel")!.click(); }
+    }).observe(status, { childList: true, characterData: true, subtree: true });
+  });
+  await page.click("#run");
+  await page.waitForSelector("#status[data-state=idle]", { timeout: 60_000 });
+  assert.is(await page.textContent("#status"), "Cancelled.");
+  assert.equal(await shown(), { compare: false, download: false }, "the old result is gone after a cancel");
+
+  await page.selectOption("#model", "bicubic");
+  await page.click("#run");
+  await page.waitForSelector("#status[data-state=idle]", { timeout: 60_000 });
+  assert.equal(await shown(), { compare: true, download: true });
+  await page.setInputFiles("#netfile", { name: "bad.srnet", mimeType: "application/octet-stream", buffer: Buffer.from("not a network") });
+  await page.waitForSelector("#net[data-state=error]", { timeout: 30_000 });
+  assert.match((await page.textContent("#net"))!, /^Cannot load bad\.srnet: .*not a network file/);
+  assert.equal(await shown(), { compare: false, download: false }, "the old result is gone after a failure");
+  await page.click("#run");
+  await page.waitForSelector("#status[data-state=idle]", { timeout: 60_000 });
+  assert.match((await page.textContent("#status"))!, /^Failed: .*not a network file/);
+  await page.close();
 });
 
 test.run();
