@@ -1,17 +1,21 @@
 // SPDX-License-Identifier: MIT
 // `srgan convert IN OUT`: any network the package reads (.srnet, srgan-rust .rsr, built-in) written
-// as .srnet. Without --f16 the weights must survive bit for bit, and we check that they did.
+// as .srnet, or the network inside a training checkpoint (to evaluate or ship it). Without --f16 the
+// weights must survive bit for bit, and we check that they did.
 import { decodeNetwork, encodeNetwork } from "../model/format.js";
 import type { Graph } from "../model/graph.js";
 import { SrganError } from "../errors.js";
 import { parse, type Command } from "./args.js";
-import { formatBytes, loadModel, writeBytesAtomic } from "./io.js";
+import { formatBytes, loadModel, readBytes, writeBytesAtomic } from "./io.js";
+import { BUILTIN_NAMES } from "../model/builtin.js";
+import { validateGraph, type ValidatedGraph } from "../model/graph.js";
+import { checkpointGraph, decodeCheckpoint, isCheckpoint } from "../train/checkpoint.js";
 
 export const command: Command = {
   help: `Usage: srgan convert IN OUT [options]
 
-Reads the network IN (.srnet, srgan-rust .rsr, or a built-in name) and writes it to OUT in this
-package's .srnet format. Weights are copied exactly (f32) unless --f16 is given.
+Reads the network IN (.srnet, srgan-rust .rsr, a built-in name, or the network in a training
+checkpoint written by 'srgan train') and writes it to OUT in this package's .srnet format. Weights are copied exactly (f32) unless --f16 is given.
 
 Options:
       --f16               store weights as IEEE half floats (half the size, ~3 significant digits)
@@ -22,7 +26,7 @@ Example:
 
   async run(argv, ctx) {
     const { values, args: [input, output] } = parse("convert", argv, { f16: { type: "boolean" } }, ["IN", "OUT"]);
-    const { graph, source } = await loadModel(input);
+    const { graph, source } = await loadNetworkOrCheckpoint(input);
     const dtype = values.f16 ? "f16" : "f32";
     const bytes = encodeNetwork(graph, { dtype });
     if (dtype === "f32") assertSameWeights(graph, decodeNetwork(bytes));
@@ -30,6 +34,18 @@ Example:
     ctx.out(`${input} (${source}) → ${output} (.srnet ${dtype}, ${formatBytes(bytes.length)}; ${graph.name} ×${graph.scale}, ${graph.parameterCount.toLocaleString("en-US")} parameters)`);
   },
 };
+
+async function loadNetworkOrCheckpoint(input: string): Promise<{ graph: ValidatedGraph; source: string }> {
+  if (!BUILTIN_NAMES.includes(input)) {
+    const bytes = await readBytes(input);
+    if (isCheckpoint(bytes)) {
+      const c = decodeCheckpoint(bytes);
+      const graph = checkpointGraph(c);
+      return { graph: validateGraph({ ...graph, meta: { ...graph.meta, checkpointStep: c.step } }), source: `training checkpoint at step ${c.step}` };
+    }
+  }
+  return loadModel(input);
+}
 
 /** Guards the "lossless" promise: a converter bug must fail here, not ship a subtly different network. */
 function assertSameWeights(a: Graph, b: Graph): void {

@@ -8,7 +8,7 @@
 //   …  zero padding to a multiple of 4, then params, m, v (paramCount f32 each), then u32 CRC-32 of all before.
 import { ModelFormatError } from "../errors.js";
 import { crc32 } from "../model/crc32.js";
-import type { GraphNode } from "../model/graph.js";
+import type { Graph, GraphNode, Weight } from "../model/graph.js";
 
 const MAGIC = [0x53, 0x52, 0x43, 0x4b, 0x50, 0x54, 0, 0]; // "SRCKPT\0\0"
 export const CHECKPOINT_VERSION = 1;
@@ -98,4 +98,12 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
     if (!Number.isInteger(w.offset) || !Number.isInteger(w.length) || w.length < 0 || w.offset < 0 || w.offset + w.length > n) throw new ModelFormatError(`checkpoint weight '${w.name}' lies outside the parameter vector`);
   }
   return { ...header, params: slice(0), m: slice(1), v: slice(2) };
+}
+
+/** The network as it stands in a checkpoint (inference form: `srgan convert CKPT OUT.srnet` writes it). */
+export function checkpointGraph(c: Checkpoint): Graph {
+  const weights: Record<string, Weight> = {};
+  for (const w of c.graph.weights) weights[w.name] = { shape: w.shape, data: c.params.slice(w.offset, w.offset + w.length) };
+  const { name, scale, channels, input, output, nodes, meta } = c.graph;
+  return { name, scale, channels, input, output, nodes, meta, weights };
 }

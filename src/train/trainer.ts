@@ -21,7 +21,7 @@ import { compileProgram, flattenParams, graphWithParams, packAll, packedLayout, 
 import { adamStep, learningRate, ADAM_DEFAULTS, type AdamOptions, type Schedule } from "./optim.js";
 import { DEFAULT_CHARBONNIER_EPS } from "./loss.js";
 import { centreCrop, jpegPair, makePairs, REAL_VAL_QUALITY, PatchSampler, readSources, DEFAULT_MAX_IMAGE_PIXELS, type Degradation, type ImageSource, type Pair } from "./data.js";
-import { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type HistoryEntry } from "./checkpoint.js";
+import { checkpointGraph, decodeCheckpoint, encodeCheckpoint, type Checkpoint, type HistoryEntry } from "./checkpoint.js";
 import { Rng, deriveSeed } from "./rng.js";
 import { InlineGradRunner, type GradRunner } from "./grad-task.js";
 
@@ -192,13 +192,6 @@ async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
 }
 
 /** The graph stored in a checkpoint, with its weights. */
-function checkpointGraph(c: Checkpoint): Graph {
-  const weights: Record<string, Weight> = {};
-  for (const w of c.graph.weights) weights[w.name] = { shape: w.shape, data: c.params.slice(w.offset, w.offset + w.length) };
-  const { name, scale, channels, input, output, nodes, meta } = c.graph;
-  return { name, scale, channels, input, output, nodes, meta, weights };
-}
-
 const toRgba = (img: { data: Uint8Array; width: number; height: number }): RgbaImage => {
   const n = img.width * img.height, data = new Uint8ClampedArray(4 * n);
   for (let i = 0; i < n; i++) { data.set(img.data.subarray(3 * i, 3 * i + 3), 4 * i); data[4 * i + 3] = 255; }

@@ -16,6 +16,7 @@ import { psnr } from "../../src/metrics/quality.js";
 import { downscale } from "../../src/image/resample.js";
 import { AbortError, UsageError } from "../../src/errors.js";
 import { command as trainCommand } from "../../src/train/command.js";
+import { command as convertCommand } from "../../src/cli/convert.js";
 import { encodePng } from "../../src/image/codec.js";
 import type { ImageSource } from "../../src/train/data.js";
 import { assertBitIdentical } from "../helpers.js";
@@ -150,6 +151,11 @@ test("`srgan train` command: trains from a folder, writes the network and the ch
     assert.is(decodeCheckpoint(new Uint8Array(await readFile(`${out}.ckpt`))).step, 6);
     await trainCommand.run([...argv.map((a) => (a === "6" ? "8" : a)), "--resume", `${out}.ckpt`], ctx);
     assert.match(lines[1], /8 steps/);
+    // `srgan convert` exports the checkpoint's network: the same weights as the network written at the end.
+    await convertCommand.run([`${out}.ckpt`, join(dir, "from-ckpt.srnet"), "--f16"], ctx);
+    assert.match(lines[2], /training checkpoint at step 8/);
+    const trained = decodeNetwork(new Uint8Array(await readFile(out))), exported = decodeNetwork(new Uint8Array(await readFile(join(dir, "from-ckpt.srnet"))));
+    for (const [name, w] of Object.entries(trained.weights)) assertBitIdentical(exported.weights[name].data, w.data, name);
     try {
       await trainCommand.run(["--data", dir, "--steps", "x", "--out", out], ctx);
       assert.unreachable("a bad --steps must be refused");
