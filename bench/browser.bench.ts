@@ -4,7 +4,8 @@
 // 'webgl' (SwiftShader, so CPU numbers), and TensorFlow.js (WASM backend, 1 and 2 threads) running the
 // same network with the same weights.
 // Run: node --import tsx bench/browser.bench.ts [--model NAME] [--reps N] [--webgl-reps N]
-//      (writes bench/results/browser-NAME-latest.json)
+//      (writes bench/results/browser-NAME-latest.json); SRGAN_BENCH_ANGLE=vulkan (or gl-egl, …) asks
+//      Chromium for a real GPU instead of SwiftShader, and the WebGL row names the renderer that ran.
 import { build, type BuildOptions, type PluginBuild } from "esbuild";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -15,6 +16,8 @@ import { chromium, type Page } from "playwright-core";
 import { TRAINED } from "../src/model/builtin.js";
 
 const CHROMIUM = process.env.SRGAN_BENCH_CHROMIUM ?? "/usr/bin/chromium";
+const ANGLE = process.env.SRGAN_BENCH_ANGLE ?? "swiftshader";
+const SOFTWARE = ANGLE === "swiftshader";
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const TFJS_WASM = join(ROOT, "node_modules/@tensorflow/tfjs-backend-wasm/dist");
 const arg = (name: string, dflt: number) => { const i = process.argv.indexOf(name); return i > 0 ? Number(process.argv[i + 1]) : dflt; };
@@ -23,7 +26,7 @@ const WEBGL_REPS = arg("--webgl-reps", 3);
 const SIZE = 256;
 const MODEL = process.argv.includes("--model") ? process.argv[process.argv.indexOf("--model") + 1] : "natural";
 if (!Object.hasOwn(TRAINED, MODEL)) throw new Error(`--model must be one of ${Object.keys(TRAINED).join(", ")}`);
-const MODEL_FILE = TRAINED[MODEL as keyof typeof TRAINED];
+const MODEL_FILE = TRAINED[MODEL][4]; // the ×4 file: this bench measures 256² → 1024²
 
 /** The in-page half, bundled by esbuild with src/ and TensorFlow.js. */
 const PAGE = `
@@ -61,7 +64,7 @@ window.bench = {
       let out;
       const r = await time(async () => { out = await up.upscale(img); }, reps);
       const info = up.info();
-      return { ...r, backend: info.backend, threads: info.threads, out: [out.width, out.height] };
+      return { ...r, backend: info.backend, threads: info.threads, renderer: up.stats().webgl?.renderer, out: [out.width, out.height] };
     } finally { await up.dispose(); }
   },
   /**
@@ -155,7 +158,7 @@ async function main() {
   const browser = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM, headless: true,
     args: ["--no-sandbox", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
-      "--disable-sync", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"],
+      "--disable-sync", `--use-angle=${ANGLE}`, SOFTWARE ? "--enable-unsafe-swiftshader" : "--ignore-gpu-blocklist"],
   });
   // A fresh page per case: TensorFlow.js fixes its thread count when its backend starts.
   const onPage = async <T>(fn: string, ...args: unknown[]): Promise<T> => {
@@ -175,7 +178,7 @@ async function main() {
   const cases: Array<[string, string, unknown[], string]> = [
     ["srgan-wasm wasm, 1 thread", "srgan", ["wasm", 1, SIZE, REPS], "SIMD"],
     ["srgan-wasm wasm, 2 threads", "srgan", ["wasm", 2, SIZE, REPS], "SIMD, module workers"],
-    ["srgan-wasm webgl (SwiftShader)", "srgan", ["webgl", 0, SIZE, WEBGL_REPS], "SwiftShader: CPU numbers, not a GPU"],
+    [`srgan-wasm webgl (${ANGLE})`, "srgan", ["webgl", 0, SIZE, WEBGL_REPS], SOFTWARE ? "SwiftShader: CPU numbers, not a GPU" : `ANGLE ${ANGLE}`],
     ["TensorFlow.js 4.22 wasm, 1 thread", "tfjs", [1, SIZE, REPS], "same network and weights"],
     ["TensorFlow.js 4.22 wasm, 2 threads", "tfjs", [2, SIZE, REPS], "same network and weights"],
   ];
@@ -185,7 +188,7 @@ async function main() {
     try {
       const r = await onPage<Result>(fn, ...args);
       results[label] = r;
-      const extra = fn === "tfjs" ? `, tfjs threads ${r.threads}, simd ${r.simd}` : `, ran on ${r.backend}${r.backend === "wasm" ? ` with ${r.threads} thread(s)` : ""}`;
+      const extra = fn === "tfjs" ? `, tfjs threads ${r.threads}, simd ${r.simd}` : `, ran on ${r.backend}${r.backend === "wasm" ? ` with ${r.threads} thread(s)` : `, renderer ${r.renderer}`}`;
       rows.push({ case: label, medianMs: +r.median.toFixed(0), runs: r.runs.length, warmupMs: +r.warm.toFixed(0), note: note + extra });
       console.log(`  ${label}: median ${r.median.toFixed(0)} ms (runs ${r.runs.map((x) => x.toFixed(0)).join(", ")})`);
     } catch (e) {
@@ -199,13 +202,13 @@ async function main() {
   rmSync(profile, { recursive: true, force: true });
   console.table(rows);
   if (tfjsFiles.size) console.log(`TensorFlow.js binaries fetched: ${[...tfjsFiles].join(", ")}`);
-  console.log("The WebGL row ran on SwiftShader (--use-angle=swiftshader): a CPU emulating a GPU. These are CPU numbers, not GPU numbers.");
+  if (SOFTWARE) console.log("The WebGL row ran on SwiftShader (--use-angle=swiftshader): a CPU emulating a GPU. These are CPU numbers, not GPU numbers.");
   mkdirSync(join(ROOT, "bench/results"), { recursive: true });
   const out = join(ROOT, `bench/results/browser-${MODEL}-latest.json`);
   writeFileSync(out, JSON.stringify({
     date: new Date().toISOString(), browser: info.ua, hardwareConcurrency: info.cores, hostCpus: cpus().length, hostCpu: cpus()[0]?.model,
     input: [SIZE, SIZE], output: [SIZE * 4, SIZE * 4], model: MODEL, reps: REPS, webglReps: WEBGL_REPS,
-    tfjsBinaries: [...tfjsFiles], note: "webgl ran on SwiftShader (CPU); TensorFlow.js ran the same network with the same weights", rows, results,
+    tfjsBinaries: [...tfjsFiles], angle: ANGLE, note: `webgl ran on ${SOFTWARE ? "SwiftShader (CPU)" : `ANGLE ${ANGLE}: see the renderer in its row`}; TensorFlow.js ran the same network with the same weights`, rows, results,
   }, null, 2) + "\n");
   console.log(`wrote ${out}`);
 }

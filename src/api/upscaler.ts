@@ -9,7 +9,7 @@ import { Engine } from "../runtime/engine.js";
 import { prepareNetwork, type PreparedNetwork } from "../runtime/network.js";
 import { planExecution, type ExecutionPlan } from "../runtime/plan.js";
 import { planTiles, type Tile } from "../runtime/tiler.js";
-import { InlineRunner, type TileRunner } from "../runtime/runner.js";
+import { DeferredRunner, InlineRunner, type TileRunner } from "../runtime/runner.js";
 import type { Lease } from "../runtime/buffer-pool.js";
 import { tileInput, tileOutput } from "../runtime/tile-task.js";
 import { runPlanWasm, runStepWasm } from "../runtime/executor.js";
@@ -50,6 +50,7 @@ export interface UpscalerInfo {
   scale: number;
   parameters: number;
   wasmVariant: string;
+  /** Threads the wasm backend runs tiles on; 0 with backend 'webgl'/'auto' on a GPU until a job falls back to wasm. */
   threads: number;
   tileSize: number;
   receptiveRadius: number;
@@ -62,8 +63,10 @@ export async function createUpscaler(options: UpscalerOptions = {}): Promise<Ups
   const engine = await Engine.create({ memoryLimit: opts.memoryLimit, wasmVariant: opts.wasmVariant as WasmVariantOption });
   const net = prepareNetwork(engine, graph, { conv: opts.convAlgorithm });
   const alpha = prepareNetwork(engine, validateGraph(resizeGraph("bicubic", graph.scale, 1)));
-  const runner = opts.threads > 0 ? await createWorkerRunner(engine, opts) : new InlineRunner(engine);
   const gpu = opts.backend === "wasm" ? null : await createGpuRunner(graph, opts);
+  const startRunner = async () => (opts.threads > 0 ? createWorkerRunner(engine, opts) : new InlineRunner(engine));
+  // On the GPU the wasm workers are only a fallback: start them when a job first needs them.
+  const runner = gpu ? new DeferredRunner(startRunner) : await startRunner();
   return new Upscaler(engine, runner, graph, net, alpha, opts.tileSize, opts.memoryLimit, gpu, opts.backend);
 }
 
@@ -157,6 +160,8 @@ export class Upscaler {
       }
     }
     this.lastBackend = "wasm";
+    if (this.runner instanceof DeferredRunner) await this.runner.ready();
+    if (this.disposed) throw disposedError(true);
     const { width, height } = image;
     const s = this.graph.scale;
     this.checkSize(width, height);

@@ -33,3 +33,34 @@ export class InlineRunner implements TileRunner {
   }
   async dispose(): Promise<void> {}
 }
+
+/**
+ * A runner whose threads start on first use: the WebGL backend needs them only when a job falls back to
+ * wasm (context loss, or 'auto' past the GPU's limits). `concurrency` is 0 until then, so call ready()
+ * before planning a job on it.
+ */
+export class DeferredRunner implements TileRunner {
+  private inner: TileRunner | null = null;
+  private starting: Promise<TileRunner> | null = null;
+  constructor(private readonly start: () => Promise<TileRunner>) {}
+  get concurrency(): number {
+    return this.inner?.concurrency ?? 0;
+  }
+  async ready(): Promise<void> {
+    this.starting ??= this.start();
+    try {
+      this.inner ??= await this.starting;
+    } catch (e) {
+      this.starting = null; // let a later job try again
+      throw e;
+    }
+  }
+  async run(task: WorkerTask): Promise<TileDone> {
+    await this.ready();
+    return this.inner!.run(task);
+  }
+  async dispose(): Promise<void> {
+    const inner = this.inner ?? await this.starting?.catch(() => null);
+    await inner?.dispose();
+  }
+}

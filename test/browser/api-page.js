@@ -94,5 +94,39 @@ window.checks = {
       base, afterRun, afterAbort, afterCrash, disposed: counters(up),
     };
   },
+
+  /**
+   * backend 'webgl' with threads: 2 starts no worker until a job falls back to wasm (here: the context
+   * is lost between jobs); counts every Worker and keeps every WebGL2 context the page creates meanwhile.
+   */
+  async webglWorkers(rgba, width, height) {
+    const image = { data: new Uint8ClampedArray(rgba), width, height };
+    const RealWorker = window.Worker;
+    let workers = 0;
+    window.Worker = class extends RealWorker { constructor(...args) { super(...args); workers++; } };
+    const contexts = [];
+    const originals = [HTMLCanvasElement, OffscreenCanvas].map((C) => [C, C.prototype.getContext]);
+    for (const [C, get] of originals) {
+      C.prototype.getContext = function (type, ...rest) {
+        const ctx = get.call(this, type, ...rest);
+        if (type === "webgl2" && ctx) contexts.push(ctx);
+        return ctx;
+      };
+    }
+    try {
+      const up = await srgan.createUpscaler({ model: "bicubic", backend: "webgl", threads: 2 });
+      const created = { threads: up.info().threads, workers };
+      const gpu = await up.upscale(image);
+      const onGpu = { backend: up.info().backend, threads: up.info().threads, workers };
+      for (const gl of contexts) gl.getExtension("WEBGL_lose_context").loseContext();
+      const wasm = await up.upscale(image);
+      const onWasm = { backend: up.info().backend, threads: up.info().threads, workers };
+      await up.dispose();
+      return { created, onGpu, onWasm, contexts: contexts.length, gpu: Array.from(gpu.data), wasm: Array.from(wasm.data) };
+    } finally {
+      window.Worker = RealWorker;
+      for (const [C, get] of originals) C.prototype.getContext = get;
+    }
+  },
 };
 document.documentElement.dataset.ready = "true";

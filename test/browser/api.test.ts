@@ -96,6 +96,18 @@ maybe("3 worker threads: bytes equal Node's, per-tile progress to 1, abort and a
   assert.equal(r.disposed, { activeLeases: 0, currentBytes: 0 });
 });
 
+maybe("backend 'webgl' starts no wasm worker and reports 0 threads; a job that falls back to wasm (context lost) starts them", async () => {
+  type State = { backend?: string; threads: number; workers: number };
+  const r = await call<{ created: State; onGpu: State; onWasm: State; contexts: number; gpu: number[]; wasm: number[] }>(
+    "webglWorkers", Array.from(image.data), image.width, image.height);
+  assert.equal(r.created, { threads: 0, workers: 0 }, "no workers at creation");
+  assert.equal(r.onGpu, { backend: "webgl", threads: 0, workers: 0 }, "none for a WebGL job");
+  assert.ok(r.contexts >= 1, "the runner's WebGL2 context was seen");
+  assert.equal(r.onWasm, { backend: "wasm", threads: 2, workers: 2 }, "the fallback job started the 2 workers");
+  assert.is(firstDiff(r.gpu, expected.data), -1, "WebGL bytes differ from Node's");
+  assert.is(firstDiff(r.wasm, expected.data), -1, "fallback bytes differ from Node's");
+});
+
 maybe("the documented esbuild recipe (browser platform) runs the default network on 2 threads under a strict CSP, with no Node code or eval inside", async () => {
   // The consumer: node_modules/srgan-wasm is this checkout, so esbuild applies our exports and browser field.
   const app = join(dir, "app");
