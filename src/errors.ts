@@ -18,7 +18,14 @@ export type ErrorCode =
   | "ERR_IMAGE_TOO_LARGE"   // an image's declared size is beyond what we agree to decode
   | "ERR_SCALE"             // no network at the scale asked for, or the named network has another scale
   | "ERR_USAGE"             // the command line is wrong (unknown command or flag, missing argument)
-  | "ERR_IO";               // a file or directory cannot be read or written
+  | "ERR_IO"                // a file or directory cannot be read or written
+  // `srgan serve` (HTTP status in ServiceError.status):
+  | "ERR_BAD_REQUEST"       // 400: a query parameter or body the service does not take
+  | "ERR_BODY_TOO_LARGE"    // 413: the request body is over --max-body
+  | "ERR_NOT_FOUND"         // 404: no such job or route
+  | "ERR_JOB_PENDING"       // 409: the job's result is not ready yet
+  | "ERR_QUEUE_FULL"        // 429: --queue jobs are waiting already
+  | "ERR_SHUTTING_DOWN";    // 503: the server is draining its jobs before it stops
 
 export class SrganError extends Error {
   readonly code: ErrorCode;
@@ -98,6 +105,18 @@ export function ioError(action: string, path: string, cause: unknown): IoError {
   const code = (cause as { code?: string })?.code;
   const reason = (code && IO_REASONS[code]) ?? (cause as Error)?.message ?? String(cause);
   return new IoError(`cannot ${action} '${path}': ${reason}`, { cause });
+}
+
+/** A request `srgan serve` refuses: the HTTP status to answer, and for 429/503 when to retry (seconds). */
+export class ServiceError extends SrganError {
+  readonly status: number;
+  readonly retryAfter?: number;
+  constructor(code: ErrorCode, status: number, message: string, retryAfter?: number) {
+    super(code, message);
+    this.name = "ServiceError";
+    this.status = status;
+    this.retryAfter = retryAfter;
+  }
 }
 
 export class OutOfMemoryError extends SrganError {
