@@ -169,7 +169,8 @@ export class Upscaler {
     const hasAlpha = !isOpaque(image.data);
     const halo = Math.max(this.graph.receptiveRadius, hasAlpha ? this.alphaNet.graph.receptiveRadius : 0);
     const tileSize = this.fitTileSize(halo, hasAlpha);
-    const tiles = planTiles(width, height, { tileSize, halo, minTiles: this.runner.concurrency });
+    // Even cuts: the Winograd kernel's 2×2 grid then falls alike in tiles and the whole image.
+    const tiles = planTiles(width, height, { tileSize, halo, minTiles: this.runner.concurrency, even: true });
     let done = 0;
     let failure: unknown;
     const queue = [...tiles];

@@ -131,7 +131,7 @@ export const UPSCALER_HELP = `  -m, --model NAME|FILE   network: a built-in (${B
   -t, --threads N|auto    worker threads; 0 runs on the main thread (default: auto, one per core)
       --tile-size N       longest tile side in input pixels, 8–4096 (default: 256)
       --conv ALGO         3×3 convolutions: winograd, direct or auto (default: auto, Winograd on
-                          layers of 16+ channels)
+                          layers of 12+ channels)
       --memory-limit SIZE shared memory for weights and working buffers, 16MiB–4GiB, e.g. 2GiB
                           (default: 1GiB; srgan-rust .rsr networks need ~0.9 KB per input pixel)`;
 

@@ -3,9 +3,9 @@
 // radius (clipped at the image edge). Running the graph on the grown rectangle and keeping only the
 // core's output gives exactly the whole-image result: every kept output pixel sees the same inputs
 // (and the same zero padding at true image edges) as it would in one pass.
-// Cuts and halos are even, so every tile starts at an even image coordinate: kernels that work on a
-// 2×2 grid anchored at the tile's origin (Winograd F(2×2,3×3), assembly/kernels/winograd.ts) then use
-// the same grid as the whole image.
+// With `even`, cuts and halos are even, so every tile starts at an even image coordinate: kernels that
+// work on a 2×2 grid anchored at the tile's origin (Winograd F(2×2,3×3), assembly/kernels/winograd.ts)
+// then use the same grid as the whole image. A tile may then exceed tileSize (+ halo) by a pixel or two.
 
 export interface Rect { x: number; y: number; w: number; h: number }
 export interface Tile {
@@ -24,6 +24,8 @@ export interface TilingOptions {
   /** Aim for at least this many tiles (so every thread has work), without going below minStrip rows. */
   minTiles?: number;
   minStrip?: number;
+  /** Cut cores and halos on even coordinates (see above). */
+  even?: boolean;
 }
 
 export function planTiles(width: number, height: number, opts: TilingOptions): Tile[] {
@@ -31,17 +33,18 @@ export function planTiles(width: number, height: number, opts: TilingOptions): T
     const whole = { x: 0, y: 0, w: width, h: height };
     return [{ index: 0, core: whole, padded: whole }];
   }
-  const size = Math.max(2, Math.floor(opts.tileSize));
+  const step = opts.even ? 2 : 1;
+  const size = Math.max(step, Math.floor(opts.tileSize));
   const cols = Math.ceil(width / size);
   let rows = Math.ceil(height / size);
-  const minStrip = Math.max(2, opts.minStrip ?? 16);
+  const minStrip = Math.max(step, opts.minStrip ?? 16);
   // Too few tiles to keep every thread busy: cut rows thinner (halo cost falls on one axis only).
-  while (cols * rows < (opts.minTiles ?? 1) && Math.ceil(height / (rows + 1)) >= minStrip && rows < Math.ceil(height / 2)) rows++;
+  while (cols * rows < (opts.minTiles ?? 1) && Math.ceil(height / (rows + 1)) >= minStrip && rows < Math.ceil(height / step)) rows++;
   const tiles: Tile[] = [];
-  // Cut in pixel pairs (parts ≤ pairs since size ≥ 2, so no part is empty); the last cut is n.
-  const cut = (n: number, parts: number) => Array.from({ length: parts + 1 }, (_, i) => Math.min(n, 2 * Math.round((i * Math.ceil(n / 2)) / parts)));
+  // Cut in units of `step` pixels (parts ≤ units since size ≥ step, so no part is empty); the last cut is n.
+  const cut = (n: number, parts: number) => Array.from({ length: parts + 1 }, (_, i) => Math.min(n, step * Math.round((i * Math.ceil(n / step)) / parts)));
   const xs = cut(width, cols), ys = cut(height, rows);
-  const r = 2 * Math.ceil(opts.halo / 2);
+  const r = step * Math.ceil(opts.halo / step);
   for (let j = 0; j < rows; j++) {
     for (let i = 0; i < cols; i++) {
       const core = { x: xs[i], y: ys[j], w: xs[i + 1] - xs[i], h: ys[j + 1] - ys[j] };

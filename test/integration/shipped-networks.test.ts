@@ -1,7 +1,8 @@
 // The shipped networks (models/natural-x4.srnet and natural-fast-x4.srnet, trained by `srgan train`):
 // their Set5/Set14 ×4 PSNR-Y on the standard protocol must stay at the values recorded in
 // docs/models.md (±0.02 dB). Those values beat bicubic, srgan-rust's natural.rsr (30.28 / 27.69) and
-// every UpscalerJS network; `natural` must also clear the issue's gate (30.8 / 27.7).
+// every UpscalerJS network; `natural` must also clear the issue's gate (30.8 / 27.7). The Winograd
+// and direct 3×3 kernels must agree within 0.005 dB (measured: a few 1e-6 dB).
 import { readdirSync, readFileSync } from "node:fs";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
@@ -36,15 +37,19 @@ if (haveShared("shipped networks' PSNR on Set5/Set14")) {
     const dir = `${SHARED}data/eval/${set}`;
     let images: ReturnType<typeof decodeImage>[] | undefined; // decoded once, by the first test of the set
     for (const [model, recorded] of Object.entries(RECORDED)) {
-      test(`${model}: ${set} ×4 PSNR-Y ${recorded[set]} dB (±0.02), recorded in docs/models.md`, async () => {
+      test(`${model}: ${set} ×4 PSNR-Y ${recorded[set]} dB (±0.02), recorded in docs/models.md; Winograd = direct ±0.005 dB`, async () => {
         images ??= readdirSync(dir).filter((f) => f.endsWith(".png")).sort().map((f) => decodeImage(new Uint8Array(readFileSync(`${dir}/${f}`))));
-        const up = await createUpscaler({ model, threads: 2 });
-        try {
-          const r = await evaluate(up, images);
-          assert.ok(Math.abs(r.psnrY - recorded[set]) <= 0.02, `${model} ${set}: ${r.psnrY.toFixed(3)} dB, recorded ${recorded[set]}`);
-        } finally {
-          await up.dispose();
+        const psnrY: Record<string, number> = {};
+        for (const convAlgorithm of ["winograd", "direct"] as const) {
+          const up = await createUpscaler({ model, threads: 2, convAlgorithm });
+          try {
+            psnrY[convAlgorithm] = (await evaluate(up, images)).psnrY;
+          } finally {
+            await up.dispose();
+          }
         }
+        assert.ok(Math.abs(psnrY.winograd - recorded[set]) <= 0.02, `${model} ${set}: ${psnrY.winograd.toFixed(3)} dB, recorded ${recorded[set]}`);
+        assert.ok(Math.abs(psnrY.winograd - psnrY.direct) < 0.005, `${model} ${set}: Winograd ${psnrY.winograd} dB, direct ${psnrY.direct} dB`);
       });
     }
   }

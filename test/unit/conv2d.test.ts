@@ -8,6 +8,7 @@ import { planExecution } from "../../src/runtime/plan.js";
 import { runPlanWasm, runPlanReference, runStepWasm } from "../../src/runtime/executor.js";
 import type { ConvAlgorithm } from "../../src/ops/op.js";
 import { planTiles } from "../../src/runtime/tiler.js";
+import { WINOGRAD_AUTO_MIN_CHANNELS } from "../../src/ops/conv2d.js";
 import { rng, randomArray, randInt, assertClose, assertBitIdentical, firstMismatch } from "../helpers.js";
 
 const test = suite("Conv2D");
@@ -158,7 +159,7 @@ test("Winograd: tiles from planTiles reproduce the whole image bit for bit (floa
   };
   const whole = run(H, W, (yy, xx, c) => x[(yy * W + xx) * C + c]);
   for (const tileSize of [7, 9, 16]) {
-    for (const t of planTiles(W, H, { tileSize, halo: g.receptiveRadius })) {
+    for (const t of planTiles(W, H, { tileSize, halo: g.receptiveRadius, even: true })) {
       const p = t.padded;
       const out = run(p.h, p.w, (yy, xx, c) => x[((p.y + yy) * W + p.x + xx) * C + c]);
       for (let yy = t.core.y; yy < t.core.y + t.core.h; yy++) {
@@ -174,15 +175,17 @@ test("Winograd: tiles from planTiles reproduce the whole image bit for bit (floa
   engine.pool.release(net.weightsLease);
 });
 
-test("Winograd: 'auto' takes it from 16 channels on, 'direct' never, other shapes never", () => {
+test("Winograd: 'auto' takes it from WINOGRAD_AUTO_MIN_CHANNELS on, 'direct' never, other shapes never", () => {
   const rand = rng(5);
   const packs = (cin: number, couts: number[], k: number, conv: ConvAlgorithm) => {
     const net = prepareNetwork(engine, validateGraph(convGraph(rand, cin, couts, k, "none")), { conv });
     engine.pool.release(net.weightsLease);
     return net.handle.packed.map((p) => p.winograd0 !== undefined);
   };
-  assert.equal(packs(16, [16], 3, "auto"), [false, true, false]);
-  assert.equal(packs(15, [16], 3, "auto"), [false, false, false]);
+  const n = WINOGRAD_AUTO_MIN_CHANNELS;
+  assert.equal(packs(n, [n], 3, "auto"), [false, true, false]);
+  assert.equal(packs(n - 1, [n + 5], 3, "auto"), [false, false, false]);
+  assert.equal(packs(n + 5, [n - 1], 3, "auto"), [false, false, false]);
   assert.equal(packs(16, [16], 3, "direct"), [false, false, false]);
   assert.equal(packs(4, [5], 3, "winograd"), [false, true, false]);
   assert.equal(packs(16, [16], 5, "winograd"), [false, false, false]);
