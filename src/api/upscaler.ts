@@ -64,7 +64,8 @@ export async function createUpscaler(options: UpscalerOptions = {}): Promise<Ups
   const net = prepareNetwork(engine, graph, { conv: opts.convAlgorithm });
   const alpha = prepareNetwork(engine, validateGraph(resizeGraph("bicubic", graph.scale, 1)));
   const gpu = opts.backend === "wasm" ? null : await createGpuRunner(graph, opts);
-  const startRunner = async () => (opts.threads > 0 ? createWorkerRunner(engine, opts) : new InlineRunner(engine));
+  const weights = [net.weightsLease, alpha.weightsLease];
+  const startRunner = async () => (opts.threads > 0 ? createWorkerRunner(engine, opts, weights) : new InlineRunner(engine));
   // On the GPU the wasm workers are only a fallback: start them when a job first needs them.
   const runner = gpu ? new DeferredRunner(startRunner) : await startRunner();
   return new Upscaler(engine, runner, graph, net, alpha, opts.tileSize, opts.memoryLimit, gpu, opts.backend);
@@ -82,9 +83,9 @@ async function createGpuRunner(graph: ValidatedGraph, opts: ResolvedOptions): Pr
 }
 
 // Loaded lazily so single-threaded use (and bundles without workers) never pull in the pool.
-async function createWorkerRunner(engine: Engine, opts: ResolvedOptions): Promise<TileRunner> {
+async function createWorkerRunner(engine: Engine, opts: ResolvedOptions, weights: Lease[]): Promise<TileRunner> {
   const { createPool } = await import("../platform/pool.js");
-  return createPool(engine, opts.threads, { onWarning: opts.onWarning });
+  return createPool(engine, opts.threads, { onWarning: opts.onWarning, weights });
 }
 
 export class Upscaler {

@@ -2,8 +2,13 @@
 // Browsers and Deno: a fixed set of module Web Workers on the engine's shared memory, speaking the
 // typed protocol of worker/protocol.ts. A worker that dies is replaced;
 // one that cannot start fails the pool (at create) or its task (later) once, never in a respawn loop.
+// On a page that cannot share memory, `privateMemory` gives the one worker its own copy of the engine's
+// layout with the weights in it, and each tile's input and output are copied through the messages, so
+// the page stays responsive while the tile runs.
 import type { Engine } from "../runtime/engine.js";
-import type { TileRunner } from "../runtime/runner.js";
+import type { Lease } from "../runtime/buffer-pool.js";
+import { InlineRunner, type TileRunner } from "../runtime/runner.js";
+import { tileBuffers } from "../runtime/tile-task.js";
 import type { FromWorker, TileDone, WorkerTask, ToWorker } from "../worker/protocol.js";
 import { SrganError, WorkerError, type ErrorCode } from "../errors.js";
 import { workerUrlOverride } from "./assets.js";
@@ -12,6 +17,7 @@ const START_TIMEOUT_MS = 60_000;
 
 interface Pending {
   id: number;
+  task: WorkerTask;
   resolve(d: TileDone): void;
   reject(e: unknown): void;
 }
@@ -37,11 +43,15 @@ export class WebPool implements TileRunner {
   private nextId = 1;
   private nextWorkerId = 1;
   private disposed = false;
+  /** Whole-image bands read the whole arena: with private memory they run here instead. */
+  private readonly inline: InlineRunner | null;
 
-  private constructor(private readonly engine: Engine, readonly concurrency: number) {}
+  private constructor(private readonly engine: Engine, readonly concurrency: number, private readonly privateMemory?: { regions: Lease[] }) {
+    this.inline = privateMemory ? new InlineRunner(engine) : null;
+  }
 
-  static async create(engine: Engine, threads: number): Promise<WebPool> {
-    const pool = new WebPool(engine, threads);
+  static async create(engine: Engine, threads: number, privateMemory?: { regions: Lease[] }): Promise<WebPool> {
+    const pool = new WebPool(engine, threads, privateMemory);
     for (let i = 0; i < threads; i++) pool.slots.push(pool.spawn());
     try {
       await Promise.all(pool.slots.map((s) => s.ready));
@@ -97,7 +107,10 @@ export class WebPool implements TileRunner {
       const pending = slot.pending;
       if (!pending || pending.id !== m.id) return;
       slot.pending = undefined;
-      if (m.type === "done") pending.resolve(m.result);
+      if (m.type === "done") {
+        if (m.output && pending.task.kind === "tile") this.engine.u8(pending.task.job.outPtr, m.output.length).set(m.output);
+        pending.resolve(m.result);
+      }
       else pending.reject(new SrganError((m.error.code ?? "ERR_WORKER") as ErrorCode, m.error.message));
     };
     worker.onerror = (e: ErrorEvent) => {
@@ -107,7 +120,13 @@ export class WebPool implements TileRunner {
     };
     worker.onmessageerror = () => fail(new WorkerError("a worker's message could not be read (structured clone failed)"));
     try {
-      worker.postMessage({ type: "init", shared: this.engine.shared, workerId } satisfies ToWorker);
+      const { memory, module, layout } = this.engine.shared;
+      worker.postMessage(this.privateMemory
+        ? {
+          type: "init-private", module, layout, workerId, pages: memory.buffer.byteLength / 65536,
+          regions: this.privateMemory.regions.map((l) => ({ ptr: l.ptr, bytes: this.engine.u8(l.ptr, l.bytes).slice() })),
+        } satisfies ToWorker
+        : { type: "init", shared: this.engine.shared, workerId } satisfies ToWorker);
     } catch (cause) {
       // A DataCloneError: this realm cannot share the memory (a page without cross-origin isolation).
       fail(startError(url, (cause as Error).message, cause));
@@ -141,6 +160,7 @@ export class WebPool implements TileRunner {
   // No abort here: the scheduler stops between tasks (see TileRunner.run), so a worker is never
   // terminated while it may still write into a lease that is about to be handed back.
   async run(task: WorkerTask): Promise<TileDone> {
+    if (this.inline && task.kind === "band") return this.inline.run(task);
     let slot: Slot | undefined;
     for (;;) {
       if (this.disposed) throw new SrganError("ERR_DISPOSED", "the upscaler was disposed");
@@ -166,10 +186,15 @@ export class WebPool implements TileRunner {
       const id = this.nextId++;
       claimed.pending = {
         id,
+        task,
         resolve: (d) => { this.release(claimed); resolve(d); },
         reject: (e) => { this.release(claimed); reject(e); },
       };
-      claimed.worker.postMessage({ type: "task", id, task } satisfies ToWorker);
+      if (this.privateMemory && task.kind === "tile") {
+        const [ptr, bytes] = tileBuffers(task.job, task.net.scale).input;
+        const input = this.engine.u8(ptr, bytes).slice();
+        claimed.worker.postMessage({ type: "task", id, task, input } satisfies ToWorker, [input.buffer]);
+      } else claimed.worker.postMessage({ type: "task", id, task } satisfies ToWorker);
     });
   }
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Whether Web Workers can share the engine's memory here, and the one warning, naming the fix, for when
-// they cannot (pool.ts then runs tiles on the calling thread). Browsers only post a shared
+// they cannot (pool.ts then runs tiles on one worker with its own memory, or on the calling thread). Browsers only post a shared
 // WebAssembly.Memory to a worker from a cross-origin isolated page.
 
 /** A condition the package works around rather than fails on; `code` is stable, `message` says the fix. */
@@ -26,7 +26,8 @@ export function webThreadsBlocker(): SrganWarning | undefined {
   if (g.crossOriginIsolated === false || typeof g.SharedArrayBuffer !== "function") {
     return {
       code: "ERR_NO_COI",
-      message: "threads need a cross-origin isolated page and this one is not, so srgan-wasm runs on one thread (this one). " +
+      message: "threads need a cross-origin isolated page and this one is not, so srgan-wasm runs one thread: a Web Worker with its own memory " +
+        "(each tile's pixels are copied to it and back), or this page's thread where the browser refuses that. " +
         `Serve the page with the headers ${COI_HEADERS}; see docs/platforms.md. Pass threads: 0 to silence this.`,
     };
   }

@@ -31,6 +31,11 @@ export function runTile(k: Kernels, net: NetworkHandle, alphaNet: NetworkHandle 
   tileOutput(k, net.scale, job);
 }
 
+/** The bytes a tile reads from outside (its RGBA8 input) and leaves for the scheduler (its RGBA8 output). */
+export function tileBuffers(job: TileJob, scale: number): { input: [ptr: number, bytes: number]; output: [ptr: number, bytes: number] } {
+  return { input: [job.rgbaPtr, job.width * job.height * 4], output: [job.outPtr, job.crop.w * scale * job.crop.h * scale * 4] };
+}
+
 const alphaArena = (job: TileJob) => job.arenaPtr + job.plan.arenaBytes;
 
 /** RGBA8 → the plan's f32 RGB input (and the alpha plan's input). */

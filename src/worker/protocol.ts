@@ -3,6 +3,8 @@
 // weight pointers travel with each tile, the weights themselves stay in the shared memory), so a
 // replacement worker needs nothing but the engine to pick up where a dead one stopped.
 import type { EngineShared } from "../runtime/engine.js";
+import type { KernelModule } from "../backends/wasm/module.js";
+import type { PoolLayout } from "../runtime/buffer-pool.js";
 import type { NetworkHandle } from "../runtime/network.js";
 import type { TileJob } from "../runtime/tile-task.js";
 import type { Lease } from "../runtime/buffer-pool.js";
@@ -39,12 +41,17 @@ export interface TileDone {
   ms: number;
 }
 
-/** Workers that are not piscina's (browsers, Deno) speak this. */
+/**
+ * Workers that are not piscina's (browsers, Deno) speak this. "init-private" starts a worker on a page
+ * that cannot share memory (no cross-origin isolation): it makes its own memory with the engine's layout,
+ * holding copies of `regions` (the weights), and each tile's input and output travel with its messages.
+ */
 export type ToWorker =
   | { type: "init"; shared: EngineShared; workerId: number }
-  | { type: "task"; id: number; task: WorkerTask };
+  | { type: "init-private"; module: KernelModule; pages: number; layout: PoolLayout; regions: Array<{ ptr: number; bytes: Uint8Array }>; workerId: number }
+  | { type: "task"; id: number; task: WorkerTask; input?: Uint8Array };
 
 export type FromWorker =
   | { type: "ready"; thread: number }
-  | { type: "done"; id: number; result: TileDone }
+  | { type: "done"; id: number; result: TileDone; output?: Uint8Array }
   | { type: "error"; id: number; error: { name: string; code?: string; message: string } };

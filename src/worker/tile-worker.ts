@@ -8,19 +8,21 @@ import type { TileDone, WorkerTask } from "./protocol.js";
 
 export class TileWorker {
   readonly engine: Engine;
-  constructor(shared: EngineShared, workerId: number) {
+  /** `ownMemory`: a copy of the engine's layout, not the engine's memory (see protocol.ts "init-private"). */
+  constructor(shared: EngineShared, workerId: number, private readonly ownMemory = false) {
     this.engine = Engine.join(shared, workerId);
   }
 
   run(task: WorkerTask): TileDone {
     const t0 = performance.now();
     const { pool, kernels, thread } = this.engine;
-    pool.setThread(task.lease, thread);
+    // Own memory holds no copy of the pool's tables: the scheduler's thread keeps the accounts.
+    if (!this.ownMemory) pool.setThread(task.lease, thread);
     try {
       if (task.kind === "tile") runTile(kernels, task.net, task.alphaNet, task.job);
       else runStepWasm(kernels, task.net, task.step, task.arenaPtr, task.y0, task.y1);
     } finally {
-      pool.setThread(task.lease, 0);
+      if (!this.ownMemory) pool.setThread(task.lease, 0);
     }
     return { thread, ms: performance.now() - t0 };
   }

@@ -3,10 +3,13 @@
 // protocol.ts. It imports nothing outside this package, so it loads unbundled from any static host
 // (workers see no import map). An init failure is reported as an error for task id 0.
 import { TileWorker } from "./tile-worker.js";
+import { tileBuffers } from "../runtime/tile-task.js";
 import type { FromWorker, ToWorker } from "./protocol.js";
 
 let worker: TileWorker | undefined;
-const post = (m: FromWorker) => (globalThis as unknown as { postMessage(m: FromWorker): void }).postMessage(m);
+/** This worker's own memory, when the page could not share the engine's ("init-private"). */
+let own: Uint8Array | undefined;
+const post = (m: FromWorker, transfer: Transferable[] = []) => (globalThis as unknown as { postMessage(m: FromWorker, t: Transferable[]): void }).postMessage(m, transfer);
 const describe = (err: unknown) => {
   const { name, message, code } = (err ?? {}) as { name?: string; message?: string; code?: string };
   return { name: name ?? "Error", message: message ?? String(err), code };
@@ -23,9 +26,31 @@ const describe = (err: unknown) => {
     }
     return;
   }
+  if (msg.type === "init-private") {
+    try {
+      // A page that is not cross-origin isolated may create a shared memory (Chromium), only not post one.
+      const memory = new WebAssembly.Memory({ initial: msg.pages, maximum: msg.pages, shared: true });
+      own = new Uint8Array(memory.buffer);
+      for (const r of msg.regions) own.set(r.bytes, r.ptr);
+      worker = new TileWorker({ memory, module: msg.module, layout: msg.layout }, msg.workerId, true);
+      post({ type: "ready", thread: worker.engine.thread });
+    } catch (err) {
+      post({ type: "error", id: 0, error: describe(err) });
+    }
+    return;
+  }
   try {
     if (!worker) throw new Error("task before init");
-    post({ type: "done", id: msg.id, result: worker.run(msg.task) });
+    const { task, input } = msg;
+    if (!own || task.kind !== "tile" || !input) {
+      post({ type: "done", id: msg.id, result: worker.run(task) });
+      return;
+    }
+    const buffers = tileBuffers(task.job, task.net.scale);
+    own.set(input, buffers.input[0]);
+    const result = worker.run(task);
+    const output = own.slice(buffers.output[0], buffers.output[0] + buffers.output[1]);
+    post({ type: "done", id: msg.id, result, output }, [output.buffer]);
   } catch (err) {
     post({ type: "error", id: msg.id, error: describe(err) });
   }

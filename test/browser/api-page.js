@@ -96,6 +96,37 @@ window.checks = {
   },
 
   /**
+   * For a page without cross-origin isolation: threads: 2 gives one worker with its own memory. While its
+   * one big tile runs, a 5 ms timer on this page keeps ticking (the longest gap is returned).
+   */
+  async privateWorker(images) {
+    const RealWorker = window.Worker;
+    let workers = 0;
+    window.Worker = class extends RealWorker { constructor(...args) { super(...args); workers++; } };
+    const warnings = [];
+    try {
+      const up = await srgan.createUpscaler({ threads: 2, tileSize: 256, onWarning: (w) => warnings.push(w.code) });
+      const outs = [];
+      let maxGap = 0, ms = 0;
+      for (const [i, { rgba, width, height }] of images.entries()) {
+        const image = { data: new Uint8ClampedArray(rgba), width, height };
+        let last = performance.now();
+        const timer = setInterval(() => { const t = performance.now(); maxGap = Math.max(maxGap, t - last); last = t; }, 5);
+        const t0 = performance.now();
+        const out = await up.upscale(image);
+        if (i === 0) ms = performance.now() - t0;
+        clearInterval(timer);
+        outs.push(Array.from(out.data));
+      }
+      const info = up.info(), stats = counters(up);
+      await up.dispose();
+      return { threads: info.threads, workers, warnings, maxGap, ms, outs, stats };
+    } finally {
+      window.Worker = RealWorker;
+    }
+  },
+
+  /**
    * backend 'webgl' with threads: 2 starts no worker until a job falls back to wasm (here: the context
    * is lost between jobs); counts every Worker and keeps every WebGL2 context the page creates meanwhile.
    */
