@@ -20,7 +20,7 @@ const cores = navigator.hardwareConcurrency || 1;
 ui.threads.value = String(Math.min(4, cores));
 ui.env.textContent = crossOriginIsolated
   ? `Cross-origin isolated: up to ${cores} worker threads on one shared memory.`
-  : "Not cross-origin isolated, so the upscaler runs on this page's thread. Serve with COOP/COEP (node demo/serve.mjs) for threads.";
+  : "Not cross-origin isolated, so the upscaler runs one worker thread with its own memory. Serve with COOP/COEP (node demo/serve.mjs) for more threads.";
 ui.env.classList.toggle("warn", !crossOriginIsolated);
 for (const name of BUILTIN_NAMES) ui.model.add(new Option(name === DEFAULT_MODEL ? `${name} (default)` : name, name, false, name === DEFAULT_MODEL));
 ui.model.add(new Option("network file (.srnet, .rsr)…", FILE));
