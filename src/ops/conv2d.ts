@@ -31,8 +31,11 @@ function useWinograd(node: GraphNode, cin: number, algo: ConvAlgorithm): boolean
   return algo === "winograd" || Math.min(cin, attrsOf(node).cout) >= WINOGRAD_AUTO_MIN_CHANNELS;
 }
 
-/** The Winograd kernel's scratch: V [16][WINO_TILES][cin padded to 4] and M [16][WINO_TILES][cout padded to 8]. */
-const winogradScratchBytes = (cin: number, cout: number) => 16 * WINO_TILES * (pad4(cin) + ((cout + 7) & ~7)) * 4;
+/**
+ * The Winograd kernel's scratch: V [16][WINO_TILES][cin padded to 4] and M [16][WINO_TILES][cout padded
+ * to 8]; both padded to 8 here, so the same region serves the transposed conv (training's input gradient).
+ */
+const winogradScratchBytes = (cin: number, cout: number) => 16 * WINO_TILES * (((cin + 7) & ~7) + ((cout + 7) & ~7)) * 4;
 
 // Winograd's G (4×3): U = G g Gᵀ.
 const G = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]];
@@ -44,13 +47,19 @@ const G = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]];
 export function packWinograd(src: Float32Array, cout: number, cin: number): Float32Array {
   const blocks = (cout + 7) >> 3;
   const u = new Float32Array(blocks * 16 * cin * 8);
+  const t = new Float64Array(12); // G g (4×3); training repacks every step, so this stays cheap
   for (let o = 0; o < cout; o++) {
     for (let c = 0; c < cin; c++) {
-      const g = (ky: number, kx: number) => src[((o * 3 + ky) * 3 + kx) * cin + c];
+      for (let k = 0; k < 4; k++) {
+        for (let j = 0; j < 3; j++) {
+          let s = 0;
+          for (let i = 0; i < 3; i++) s += G[k][i] * src[((o * 3 + i) * 3 + j) * cin + c];
+          t[k * 3 + j] = s;
+        }
+      }
       for (let k = 0; k < 4; k++) {
         for (let l = 0; l < 4; l++) {
-          let s = 0;
-          for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) s += G[k][i] * g(i, j) * G[l][j];
+          const s = t[k * 3] * G[l][0] + t[k * 3 + 1] * G[l][1] + t[k * 3 + 2] * G[l][2];
           u[(((o >> 3) * 16 + k * 4 + l) * cin + c) * 8 + (o & 7)] = s;
         }
       }

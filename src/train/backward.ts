@@ -8,6 +8,7 @@ import { ModelFormatError, UnsupportedError } from "../errors.js";
 import { GRAD_ACCUMULATE, ShuffleOrder, type Kernels } from "../backends/wasm/abi.js";
 import type { GraphNode, Shape } from "../model/graph.js";
 import { Conv2D } from "../ops/conv2d.js";
+import type { ConvAlgorithm } from "../ops/op.js";
 
 /** Where an input's gradient goes: `accumulate` false overwrites (first writer), true adds. */
 export interface GradTarget { ptr: number; accumulate: boolean }
@@ -24,12 +25,14 @@ export interface BackwardCall {
   dOutPtr: number;
   /** Per input: where its gradient goes, or null when none is needed (e.g. the network input). */
   dInputs: (GradTarget | null)[];
-  /** Role → packed weights of the forward (plus kernel0T: the input-gradient kernel, see Conv2DGrad). */
+  /** Role → packed weights of the forward (plus kernel0T, winograd0T: the input-gradient kernels, see Conv2DGrad). */
   packed: Record<string, number>;
   /** Role → this image's parameter gradient, in the graph's layout (added to). */
   paramGrads: Record<string, number>;
   /** Scratch as large as the largest tensor (for gradients that must be added, not written). */
   tmpPtr: number;
+  /** The forward step's op scratch (free again in the backward; Conv2D's fits both directions). */
+  scratchPtr: number;
 }
 
 export interface TensorF64 { data: Float64Array; shape: Shape }
@@ -87,11 +90,11 @@ export function transposedNode(node: GraphNode, cin: number): GraphNode {
   return { op: "Conv2D", inputs: ["dz"], output: "dx", attrs: { k: node.attrs.k, cout: cin }, weights: { kernel0: "t" } };
 }
 
-/** Packs the input-gradient kernel exactly as the forward packs kernels (so a change of packing follows). */
-export function packTransposed(node: GraphNode, w: Float32Array, cin: number): Float32Array {
+/** Packs the input-gradient kernels exactly as the forward packs kernels (so a change of packing follows). */
+export function packTransposed(node: GraphNode, w: Float32Array, cin: number, conv: ConvAlgorithm = "direct"): Record<string, Float32Array> {
   const k = node.attrs.k as number, cout = node.attrs.cout as number;
   const t = transposeKernel(w, cout, k, cin);
-  return Conv2D.pack!(transposedNode(node, cin), { t: { shape: [cin, k, k, cout], data: t } }).kernel0;
+  return Conv2D.pack!(transposedNode(node, cin), { t: { shape: [cin, k, k, cout], data: t } }, { conv });
 }
 
 export const Conv2DGrad: BackwardDef = {
@@ -112,8 +115,8 @@ export const Conv2DGrad: BackwardDef = {
       node: transposedNode(node, cin),
       inputs: [{ ptr: dOutPtr, shape: { h, w, c: cout } }],
       output: { ptr: target, shape: { h, w, c: cin } },
-      packed: { kernel0: packed.kernel0T },
-      scratchPtr: 0, y0: 0, y1: h,
+      packed: packed.winograd0T === undefined ? { kernel0: packed.kernel0T } : { kernel0: packed.kernel0T, winograd0: packed.winograd0T },
+      scratchPtr: call.scratchPtr, y0: 0, y1: h,
     });
     if (dx.accumulate) k.add_f32(dx.ptr, target, dx.ptr, 0, h * w * cin);
   },

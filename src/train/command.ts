@@ -4,6 +4,7 @@
 // the current step with a checkpoint to --resume from. Registered by src/cli/main.ts.
 import { UsageError } from "../errors.js";
 import { choiceFlag, intFlag, parse, threadsFlag, type Command } from "../cli/args.js";
+import { CONV_ALGORITHMS } from "../ops/op.js";
 import { writeBytesAtomic } from "../cli/io.js";
 import { encodeNetwork } from "../model/format.js";
 import { ARCHS, deepenNetwork, macsPerPixel, resolveArch } from "./arch.js";
@@ -29,6 +30,7 @@ const FLAGS = {
   "max-image-pixels": { type: "string" },
   seed: { type: "string" },
   threads: { type: "string", short: "t" },
+  conv: { type: "string" },
   val: { type: "string" },
   "val-count": { type: "string" },
   "val-every": { type: "string" },
@@ -96,6 +98,7 @@ export function trainOptionsFromFlags(v: Partial<Record<keyof typeof FLAGS, stri
     maxImagePixels: intFlag("train", "max-image-pixels", str("max-image-pixels"), 64, 2 ** 28),
     seed: intFlag("train", "seed", str("seed"), 0, 2 ** 32 - 1),
     threads: threadsFlag("train", str("threads")),
+    convAlgorithm: choiceFlag("train", "conv", str("conv"), CONV_ALGORITHMS),
     validation: { data: str("val"), count: valCount, every: valEvery, maxSide: valMaxSide },
     checkpoint: str("checkpoint") ?? `${out}.ckpt`,
     checkpointEvery: intFlag("train", "checkpoint-every", str("checkpoint-every"), 1, 1e9),
@@ -134,6 +137,8 @@ Options:
       --max-image-pixels N  shrink larger training images first (default: 64000000)
       --seed N              initialisation and data order (default: 1)
   -t, --threads N|auto      worker threads; 0 = main thread only (default: auto)
+      --conv ALGO           3×3 convolutions of the forward and input-gradient passes: winograd,
+                            direct or auto (default: auto, as srgan upscale)
       --val DIR             validation images (default: the last min(4, n/10) of --data, held out)
       --val-count N         images of --data to hold out instead (0: none)
       --val-every N         validate every N steps, 0 = never (default: 500)

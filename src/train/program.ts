@@ -6,6 +6,7 @@
 // forward runs the ordinary ops through runtime/executor.ts; the backward runs src/train/backward.ts.
 import { validateGraph, type Graph, type GraphNode, type Shape, type ValidatedGraph, type Weight } from "../model/graph.js";
 import { getOp } from "../ops/registry.js";
+import type { ConvAlgorithm } from "../ops/op.js";
 import type { Kernels } from "../backends/wasm/abi.js";
 import type { NetworkHandle } from "../runtime/network.js";
 import type { PlanStep, Slot, TensorSlot } from "../runtime/plan.js";
@@ -35,6 +36,8 @@ export interface ProgramSpec {
 
 export interface TrainProgram {
   spec: ProgramSpec;
+  /** 3×3 kernels of the forward and input-gradient convolutions (weight gradients have their own kernel). */
+  conv: ConvAlgorithm;
   /** The training graph (validated; its weight table is the one it was compiled from). */
   graph: ValidatedGraph;
   /** The graph as given (fused activations): what is saved and run for inference. */
@@ -48,7 +51,7 @@ export type LossKind = "l1" | "charbonnier";
  * (see backward.ts: Conv2D with act none/prelu, Activation prelu, PixelShuffle, same-shape Add, and
  * Resize on tensors without trainable weights upstream).
  */
-export function compileProgram(g: Graph): TrainProgram {
+export function compileProgram(g: Graph, options: { conv?: ConvAlgorithm } = {}): TrainProgram {
   validateGraph(g);
   const nodes: GraphNode[] = [];
   for (const node of g.nodes) {
@@ -80,6 +83,7 @@ export function compileProgram(g: Graph): TrainProgram {
     spec: { nodes, input: g.input, output: g.output, channels: g.channels ?? 3, scale: g.scale, needsGrad, params, paramCount: Math.max(4, offset), transposed },
     graph,
     source: g,
+    conv: options.conv ?? "direct",
   };
 }
 
@@ -157,10 +161,12 @@ export function packAll(prog: TrainProgram, params: Float32Array): Record<string
   return spec.nodes.map((node, i) => {
     const raw: Record<string, Float32Array> = {};
     for (const [role, name] of Object.entries(node.weights)) raw[role] = view[name].data;
-    const arrays = { ...raw, ...(getOp(node.op)!.pack?.(node, view) ?? {}) };
+    const arrays = { ...raw, ...(getOp(node.op)!.pack?.(node, view, { conv: prog.conv }) ?? {}) };
     if (spec.transposed[i]) {
       const kw = view[node.weights.kernel0];
-      arrays.kernel0T = packTransposed(node, kw.data, kw.shape[3]);
+      const t = packTransposed(node, kw.data, kw.shape[3], prog.conv);
+      arrays.kernel0T = t.kernel0;
+      if (t.winograd0) arrays.winograd0T = t.winograd0;
     }
     return arrays;
   });
@@ -244,6 +250,7 @@ export function imageGrad(k: Kernels, buffer: ArrayBufferLike, spec: ProgramSpec
       packed: handle.packed[i],
       paramGrads,
       tmpPtr: a + plan.tmp.offset,
+      scratchPtr: step.scratch.bytes ? a + step.scratch.offset : 0,
     });
   }
   return loss;

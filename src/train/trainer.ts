@@ -14,6 +14,7 @@ import { prepareNetwork } from "../runtime/network.js";
 import { planExecution } from "../runtime/plan.js";
 import { runPlanWasm } from "../runtime/executor.js";
 import type { WasmVariantOption } from "../backends/wasm/module.js";
+import type { ConvAlgorithm } from "../ops/op.js";
 import type { RgbaImage } from "../api/upscaler.js";
 import { psnr } from "../metrics/quality.js";
 import { archName, buildNetwork, resolveArch, type ArchSpec } from "./arch.js";
@@ -89,6 +90,8 @@ export interface TrainOptions {
   memoryLimit?: number;
   /** Default 'auto' (relaxed SIMD where available: faster, and its own bits — record which ran). */
   wasmVariant?: WasmVariantOption;
+  /** 3×3 kernels of the forward and input-gradient passes, as createUpscaler's convAlgorithm. Default 'auto'. */
+  convAlgorithm?: ConvAlgorithm;
 }
 
 export interface TrainProgress {
@@ -238,7 +241,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
 
   const graph = resumed ? checkpointGraph(resumed) : o.network ?? buildNetwork(o.arch ?? "natural", { scale: run.scale, seed: deriveSeed(run.seed, 0), name: o.name });
   if (graph.scale !== run.scale) throw new RangeError(`options.scale is ${run.scale} but the network is ×${graph.scale}`);
-  const prog = compileProgram(graph);
+  const prog = compileProgram(graph, { conv: o.convAlgorithm ?? "auto" });
   const pairs = await makePairs(trainSources, run.scale, run.degradation, run.maxImagePixels);
   // `real` networks are validated on the JPEG protocol (clean bicubic LR, then JPEG q75).
   const valPairs = (await makePairs(valSources, run.scale, run.degradation, run.maxImagePixels))

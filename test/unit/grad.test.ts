@@ -89,7 +89,7 @@ function convLoss(node: GraphNode, x: Float64Array, shape: Shape, W: Float64Arra
 }
 
 function bwCall(eng: Engine, partial: Partial<BackwardCall> & Pick<BackwardCall, "node" | "inputs" | "output" | "dOutPtr" | "dInputs">): BackwardCall {
-  return { k: eng.kernels, f32: (p, n) => eng.f32(p, n), packed: {}, paramGrads: {}, tmpPtr: 0, ...partial };
+  return { k: eng.kernels, f32: (p, n) => eng.f32(p, n), packed: {}, paramGrads: {}, tmpPtr: 0, scratchPtr: 0, ...partial };
 }
 
 for (const variant of ["simd", "relaxed"] as const) {
@@ -118,7 +118,6 @@ for (const variant of ["simd", "relaxed"] as const) {
       const mem = arena(eng, 1 << 20);
       try {
         const xp = mem.put(x), dzp = mem.put(dz), dWp = mem.put(W.length), dbp = mem.put(cout), dxp = mem.put(x.length);
-        const wt = packTransposed(node, Float32Array.from(W), cin), wtp = mem.put(wt);
         assert.is(eng.kernels.conv2d_grad_weight_f32(xp, h, w, cin, dzp, cout, k, dWp, dbp, 0), 0);
         const tol = 2e-5 * Math.sqrt(h * w);
         assertNear(mem.get(dWp, W.length), dW, tol, tol, `${label} wasm dW`);
@@ -126,9 +125,16 @@ for (const variant of ["simd", "relaxed"] as const) {
         // Accumulate mode adds: twice the first result (x2 is exact in float).
         eng.kernels.conv2d_grad_weight_f32(xp, h, w, cin, dzp, cout, k, dWp, dbp, GRAD_ACCUMULATE);
         assertNear(mem.get(dWp, W.length), dW.map((v) => 2 * v), 2 * tol, 2 * tol, `${label} wasm dW accumulated`);
-        Conv2DGrad.wasm(bwCall(eng, { node, inputs: [{ ptr: xp, shape }], output: { ptr: 0, shape: { h, w, c: cout } }, dOutPtr: dzp,
-          dInputs: [{ ptr: dxp, accumulate: false }], packed: { kernel0T: wtp }, paramGrads: { kernel0: dWp, bias: dbp } }));
-        assertNear(mem.get(dxp, x.length), dx, 1e-4, 1e-4, `${label} wasm dX`);
+        // dX with the direct kernel, and (3×3) the Winograd kernel in the forward's scratch.
+        for (const conv of ["direct", "winograd"] as const) {
+          const wt = packTransposed(node, Float32Array.from(W), cin, conv);
+          if (conv === "winograd" && !wt.winograd0) continue;
+          const packed = { kernel0T: mem.put(wt.kernel0), ...(wt.winograd0 ? { winograd0T: mem.put(wt.winograd0) } : {}) };
+          const scratchPtr = mem.put(Math.ceil(Conv2D.scratchBytes!(node, [shape], { h, w, c: cout }) / 4));
+          Conv2DGrad.wasm(bwCall(eng, { node, inputs: [{ ptr: xp, shape }], output: { ptr: 0, shape: { h, w, c: cout } }, dOutPtr: dzp,
+            dInputs: [{ ptr: dxp, accumulate: false }], packed, paramGrads: { kernel0: dWp, bias: dbp }, scratchPtr }));
+          assertNear(mem.get(dxp, x.length), dx, 1e-4, 1e-4, `${label} ${conv} wasm dX`);
+        }
       } finally { mem.release(); }
     }
   });
@@ -291,16 +297,19 @@ function skipNet(rand: () => number, order: "tf" | "torch"): Graph {
   return net;
 }
 
-for (const [label, make] of [
+// conv 'winograd': the forward and the input gradients of 3×3 layers run the Winograd kernel.
+for (const conv of ["direct", "winograd"] as const) for (const [label, make] of [
   ["skip net (bicubic residual, tf order)", (r: () => number) => skipNet(r, "tf")],
   ["skip net (torch order)", (r: () => number) => skipNet(r, "torch")],
   ["tiny arch, k = 1, no residual", (r: () => number) => buildNetwork({ width: 5, body: 2, k: 1, residual: "none" }, { scale: 3, seed: Math.floor(r() * 1e6) })],
 ] as const) {
-  test(`whole pass, ${label}: reference = finite differences, wasm = reference`, () => {
+  test(`whole pass, ${label}, ${conv} 3×3: reference = finite differences, wasm = reference`, () => {
     const rand = rng(label.length);
     const g = make(rand);
-    const prog = compileProgram(g);
+    const prog = compileProgram(g, { conv });
     const params = flattenParams(prog.spec, g.weights);
+    const packs = packAll(prog, params);
+    if (conv === "winograd" && label.startsWith("skip")) assert.ok(packs.some((a) => a.winograd0) && packs.some((a) => a.winograd0T), "Winograd kernels packed");
     const h = 5, w = 7, s = g.scale;
     const x = randomArray(h * w * 3, rand, 0, 1), target = randomArray(h * s * w * s * 3, rand, 0, 1);
     const n = target.length;
