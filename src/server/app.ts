@@ -49,12 +49,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   const upscalers = new Upscalers({ threads: o.threads, tileSize: o.tileSize, memoryLimit: o.memoryLimit, convAlgorithm: o.convAlgorithm, wasmVariant: o.wasmVariant });
   const jobs = new Map<string, Job<Result>>();
   const expiries = new Set<NodeJS.Timeout>();
-  const queue = new JobQueue<Result>(o.queue, (job) => {
-    if (!jobs.has(job.id)) return;
-    // Results are kept for resultTtl seconds after the job ends, then forgotten.
-    const t = setTimeout(() => { jobs.delete(job.id); expiries.delete(t); }, o.resultTtl * 1000).unref();
-    expiries.add(t);
-  });
+  const finished = new Counter("srgan_jobs_finished_total", "Jobs (synchronous and queued) that ended, by state.");
+  const queue = new JobQueue<Result>(o.queue, (job) => finished.inc({ state: job.state }));
   const requests = new Counter("srgan_http_requests_total", "HTTP requests answered, by route, method and status.");
   const latency = new Histogram("srgan_http_request_duration_seconds", "Time from request to response, by route.", LATENCY_BUCKETS);
   let closing = false;
@@ -65,11 +61,14 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
 
-  app.addHook("onRequest", async (_req, reply) => {
+  app.addHook("onRequest", async () => {
     if (closing) {
-      reply.header("Connection", "close");
       throw new ServiceError("ERR_SHUTTING_DOWN", 503, "the server is shutting down", queue.retryAfter());
     }
+  });
+  app.addHook("onSend", async (_req, reply) => {
+    // While draining, answered connections close instead of idling in keep-alive until its timeout.
+    if (closing) reply.header("Connection", "close");
   });
   app.addHook("onResponse", async (req, reply) => {
     const route = req.routeOptions.url ?? "unmatched";
@@ -126,6 +125,11 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   app.post("/v1/jobs", async (req, reply) => {
     const job = await submit(req);
     jobs.set(job.id, job);
+    // Results are kept for resultTtl seconds after the job ends, then forgotten.
+    void job.settled.then(() => {
+      const t = setTimeout(() => { jobs.delete(job.id); expiries.delete(t); }, o.resultTtl * 1000).unref();
+      expiries.add(t);
+    });
     return reply.code(202).header("Location", `/v1/jobs/${job.id}`).send({ id: job.id });
   });
 
@@ -153,7 +157,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
     const states: Record<JobState, number> = { waiting: 0, active: 0, completed: 0, failed: 0 };
     for (const job of jobs.values()) states[job.state]++;
     const pools = upscalers.ready().map(({ up, stats }) => [{ model: up.info().model, scale: up.scale }, stats] as const);
-    const text = requests.text() + latency.text()
+    const text = requests.text() + latency.text() + finished.text()
       + gauge("srgan_queue_depth", "Jobs waiting to run.", [[{}, queue.depth]])
       + gauge("srgan_queue_active", "Jobs running (at most 1).", [[{}, queue.running]])
       + gauge("srgan_jobs", "Asynchronous jobs held (until they expire), by state.", Object.entries(states).map(([state, n]) => [{ state }, n]))

@@ -79,6 +79,7 @@ export class JobQueue<R> {
     if (i >= 0) {
       this.waiting.splice(i, 1);
       job.finish({ error: new AbortError(reason) });
+      this.onSettled(job, 0);
     } else if (job === this.active) {
       job.controller.abort(reason);
     }
