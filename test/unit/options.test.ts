@@ -16,6 +16,7 @@ const bad: Array<[string, Record<string, unknown>, RegExp]> = [
   ["memoryLimit tiny", { memoryLimit: 1024 }, /options\.memoryLimit/],
   ["memoryLimit huge", { memoryLimit: 2 ** 33 }, /options\.memoryLimit/],
   ["wasmVariant unknown", { wasmVariant: "avx" }, /options\.wasmVariant/],
+  ["convAlgorithm unknown", { convAlgorithm: "fft" }, /options\.convAlgorithm/],
   ["backend unknown", { backend: "cuda" }, /options\.backend/],
   ["scale zero", { scale: 0 }, /options\.scale/],
   ["scale fractional", { scale: 2.5 }, /options\.scale/],
@@ -33,6 +34,7 @@ test("defaults are documented values", () => {
   assert.is(o.tileSize, 256);
   assert.is(o.memoryLimit, 1 << 30);
   assert.is(o.wasmVariant, "auto");
+  assert.is(o.convAlgorithm, "auto");
   assert.ok(o.threads >= 1);
   assert.is(resolveOptions({ threads: 0 }).threads, 0);
 });
@@ -70,6 +72,21 @@ test("scale picks the built-in of that scale; a scale no network has, or a misma
     assert.equal([out.width, out.height, up.info().scale], [6, 10, 2]);
   } finally {
     await up.dispose();
+  }
+});
+
+test("model 'auto': autoModel picks natural-real for JPEG at ×4, natural otherwise; createUpscaler asks for the file", async () => {
+  const { autoModel } = await import("../../src/model/builtin.js");
+  assert.is(autoModel("jpeg"), "natural-real");
+  assert.is(autoModel("png"), "natural");
+  assert.is(autoModel(undefined), "natural");
+  assert.is(autoModel("jpeg", 2), "natural"); // no natural-real at ×2
+  try {
+    await createUpscaler({ model: "auto", threads: 0 });
+    assert.unreachable("'auto' needs the input file");
+  } catch (e) {
+    assert.instance(e, TypeError);
+    assert.match((e as Error).message, /autoModel\(readImageInfo\(bytes\)\.format\)/);
   }
 });
 
