@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+// One image's training pass (forward, loss, backward: what a worker does per image of a batch) with the
+// direct and the Winograd 3×3 kernels, in interleaved rounds on one thread; medians of round medians.
+//
+//   node --import tsx bench/train-step.bench.ts [--arch natural] [--patch 48] [--rounds 5] [--time 1500]
+import { Bench } from "tinybench";
+import { Engine } from "../src/runtime/engine.js";
+import { buildNetwork } from "../src/train/arch.js";
+import { compileProgram, flattenParams, imageGrad, packAll, packedLayout, planImage, trainingHandle } from "../src/train/program.js";
+
+function opt(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
+}
+const ARCH = opt("arch", "natural"), PATCH = Number(opt("patch", "48")), ROUNDS = Number(opt("rounds", "5")), TIME_MS = Number(opt("time", "1500"));
+const SCALE = 4;
+const median = (a: number[]) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+
+const engine = await Engine.create({ memoryLimit: 512 << 20, wasmVariant: "auto" });
+const g = buildNetwork(ARCH, { scale: SCALE, seed: 1 });
+let seed = 7;
+const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+
+function setup(conv: "direct" | "winograd"): () => void {
+  const prog = compileProgram(g, { conv });
+  const params = flattenParams(prog.spec, g.weights);
+  const plan = planImage(prog, PATCH, PATCH);
+  const arrays = packAll(prog, params);
+  const layout = packedLayout(arrays);
+  const nLr = PATCH * PATCH * 3, nHr = nLr * SCALE * SCALE;
+  const lease = engine.pool.lease(layout.bytes + plan.arenaBytes + 4 * (nLr + nHr + prog.spec.paramCount) + 4096);
+  const align = (p: number) => Math.ceil(p / 64) * 64;
+  const wbase = lease.ptr, lrPtr = align(wbase + layout.bytes), hrPtr = align(lrPtr + 4 * nLr);
+  const gradPtr = align(hrPtr + 4 * nHr), arenaPtr = align(gradPtr + 4 * prog.spec.paramCount);
+  arrays.forEach((a, i) => { for (const [role, arr] of Object.entries(a)) engine.f32(wbase + layout.offsets[i][role], arr.length).set(arr); });
+  engine.f32(lrPtr, nLr).forEach((_, i, v) => { v[i] = rand(); });
+  engine.f32(hrPtr, nHr).forEach((_, i, v) => { v[i] = rand(); });
+  const handle = trainingHandle(prog.spec, wbase, layout.offsets);
+  const job = { lrPtr, hrPtr, gradPtr, arenaPtr, loss: "l1" as const, lossScale: 1 / nHr, eps: 1e-3 };
+  return () => { imageGrad(engine.kernels, engine.memory.buffer, prog.spec, handle, plan, job); };
+}
+
+const cases = { direct: setup("direct"), winograd: setup("winograd") };
+for (const run of Object.values(cases)) for (let i = 0; i < 3; i++) run();
+const perRound: Record<string, number[]> = {};
+for (let round = 0; round < ROUNDS; round++) {
+  const bench = new Bench({ time: TIME_MS, warmup: true, warmupIterations: 2, iterations: 5 });
+  for (const [name, run] of Object.entries(cases)) bench.add(name, run);
+  await bench.run();
+  for (const t of bench.tasks) (perRound[t.name] ??= []).push(t.result!.latency.p50!);
+}
+const ms = Object.fromEntries(Object.entries(perRound).map(([k, v]) => [k, median(v)]));
+console.log(`${ARCH} ×${SCALE}, one ${PATCH}×${PATCH} patch, forward + backward, one thread (${engine.shared.module.variant}); median of ${ROUNDS} round medians`);
+for (const [k, v] of Object.entries(ms)) console.log(`  ${k.padEnd(9)} ${v.toFixed(1)} ms   rounds: ${perRound[k].map((x) => x.toFixed(1)).join(", ")}`);
+console.log(`  winograd vs direct: ${(ms.direct / ms.winograd).toFixed(2)}×`);
