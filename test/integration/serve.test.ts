@@ -13,6 +13,8 @@ import type { FastifyInstance } from "fastify";
 import { createServer, type ServerOptions } from "../../src/server/index.js";
 import { encodePng } from "../../src/image/codec.js";
 import { main } from "../../src/cli/main.js";
+import { JobQueue } from "../../src/server/queue.js";
+import { ServiceError, type SrganError } from "../../src/errors.js";
 import { randomImage, rng } from "../helpers.js";
 import { blackPng, jpegClaiming } from "../bombs.js";
 
@@ -352,6 +354,28 @@ test("srgan serve: SIGTERM stops accepting, finishes what runs, exits 0", async 
   } finally {
     child.kill("SIGKILL");
   }
+});
+
+test("the queue: FIFO one at a time, 429 when full, 503 once closed (both with Retry-After), cancel", async () => {
+  const order: string[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const q = new JobQueue<string>(2);
+  const a = q.add(async () => { order.push("a"); await gate; return "A"; });
+  const b = q.add(async () => { order.push("b"); return "B"; });
+  const c = q.add(async () => "C");
+  assert.equal([a.state, b.state, c.state, q.depth, q.running], ["active", "waiting", "waiting", 2, 1]);
+  const full = (() => { try { q.add(async () => "D"); } catch (e) { return e; } })() as ServiceError;
+  assert.instance(full, ServiceError);
+  assert.equal([full.code, full.status, full.retryAfter! >= 1], ["ERR_QUEUE_FULL", 429, true]);
+  q.cancel(c, new Error("client left"));
+  assert.equal([c.state, (c.error as SrganError).code], ["failed", "ERR_ABORTED"]);
+  const closed = q.close();
+  const late = (() => { try { q.add(async () => "E"); } catch (e) { return e; } })() as ServiceError;
+  assert.equal([late.code, late.status, late.retryAfter! >= 1], ["ERR_SHUTTING_DOWN", 503, true]);
+  release();
+  await closed; // resolves only once the accepted jobs are done
+  assert.equal([a.result, b.result, order], ["A", "B", ["a", "b"]]);
 });
 
 let tEach = 0;
