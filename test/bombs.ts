@@ -4,7 +4,8 @@ import { encodeJpeg } from "../src/image/codec.js";
 import { crc32 } from "../src/model/crc32.js";
 import { randomImage, rng } from "./helpers.js";
 
-function chunk(type: string, data: Uint8Array): Uint8Array {
+/** One PNG chunk: length, type, data, CRC. */
+export function chunk(type: string, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + data.length);
   const dv = new DataView(out.buffer);
   dv.setUint32(0, data.length);

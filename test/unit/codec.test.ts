@@ -7,9 +7,9 @@ import { encode as fastPngEncode } from "fast-png";
 import jpeg from "jpeg-js";
 import { decodeImage, encodePng, encodeJpeg, encodeImage, formatFromName, detectImageFormat, MAX_IMAGE_PIXELS } from "../../src/image/codec.js";
 import { applyOrientation, readExifOrientation } from "../../src/image/exif.js";
-import { crc32 } from "../../src/model/crc32.js";
 import { ImageDecodeError, ImageTooLargeError, SrganError } from "../../src/errors.js";
 import { rng, randInt } from "../helpers.js";
+import { chunk } from "../bombs.js";
 
 const test = suite("codec");
 
@@ -25,15 +25,6 @@ interface PngSpec {
 }
 const CH = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 } as const;
 
-function chunk(type: string, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + data.length);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, data.length);
-  out.set(Buffer.from(type, "latin1"), 4);
-  out.set(data, 8);
-  dv.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
-  return out;
-}
 
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
