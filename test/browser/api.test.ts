@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { build } from "esbuild";
 import { decode, encode } from "fast-png";
 import type { Page } from "playwright-core";
-import { haveChromium, launch, type Browser } from "./chromium.js";
+import { haveChromium, launch, RUN_DEFAULT_NETWORK, type Browser } from "./chromium.js";
 import { assertBuilt, cleanup, ROOT, tempDir } from "../packaging/pack.js";
 import { firstDiff, nodeReference, sampleImage, type Pixels } from "../packaging/fixtures.js";
 // @ts-expect-error: a plain .mjs script without declarations
@@ -121,14 +121,7 @@ configureAssets({
   modelBaseUrl: new URL("./models/", import.meta.url),
   workerUrl: new URL("./worker.js", import.meta.url),
 });
-window.run = async (rgba, width, height) => {
-  const up = await createUpscaler({ threads: 2 });
-  const out = await up.upscale({ data: new Uint8ClampedArray(rgba), width, height });
-  const { threads, model } = up.info();
-  await up.dispose();
-  return { threads, model, data: Array.from(out.data) };
-};
-document.documentElement.dataset.ready = "true";
+${RUN_DEFAULT_NETWORK}
 `);
   writeFileSync(join(app, "worker.js"), `import "srgan-wasm/worker";\n`);
   // Served from a sub-path, as apps often are: the package's own relative URLs would then miss the copies.

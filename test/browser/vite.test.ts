@@ -7,7 +7,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { haveChromium, launch, type Browser } from "./chromium.js";
+import { haveChromium, launch, RUN_DEFAULT_NETWORK, type Browser } from "./chromium.js";
 import { assertBuilt, cleanup, installInto, pack, tempDir } from "../packaging/pack.js";
 import { firstDiff, nodeReference, sampleImage } from "../packaging/fixtures.js";
 // @ts-expect-error: a plain .mjs script without declarations
@@ -34,14 +34,7 @@ maybe("vite build of an app that imports srgan-wasm emits every asset and runs t
   writeFileSync(join(app, "index.html"), `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="/main.js"></script>`);
   writeFileSync(join(app, "main.js"), `
 import { createUpscaler } from "srgan-wasm";
-window.run = async (rgba, width, height) => {
-  const up = await createUpscaler({ threads: 2 });
-  const out = await up.upscale({ data: new Uint8ClampedArray(rgba), width, height });
-  const { threads, model } = up.info();
-  await up.dispose();
-  return { threads, model, data: Array.from(out.data) };
-};
-document.documentElement.dataset.ready = "true";
+${RUN_DEFAULT_NETWORK}
 `);
   const { build } = await import("vite");
   const outDir = join(app, "dist");
