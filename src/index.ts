@@ -7,7 +7,7 @@ export * from "./errors.js";
 export { loadNetwork, type ModelSource } from "./model/load.js";
 export { encodeNetwork, decodeNetwork } from "./model/format.js";
 export { validateGraph, type Graph, type GraphNode, type Weight, type Shape } from "./model/graph.js";
-export { BUILTIN_NAMES, DEFAULT_MODEL } from "./model/builtin.js";
+export { autoModel, BUILTIN_NAMES, DEFAULT_MODEL } from "./model/builtin.js";
 export type { PoolStats } from "./runtime/counters.js";
 export { configureAssets, type AssetOptions } from "./platform/assets.js";
 // In every entry, so the types are the same under every export condition and resolution mode; it

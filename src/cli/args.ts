@@ -125,7 +125,8 @@ export const UPSCALER_FLAGS = {
 } as const;
 
 export const UPSCALER_HELP = `  -m, --model NAME|FILE   network: a built-in (${BUILTIN_NAMES.join(", ")}) or a .srnet/.rsr file
-                          (default: ${DEFAULT_MODEL})
+                          (default: ${DEFAULT_MODEL}); upscale and batch also take 'auto': natural-real
+                          for JPEG input, natural for PNG
   -s, --scale N           upscaling factor: picks the built-in of that scale (natural: 4 or 2;
                           bicubic/bilinear/nearest: 1–8); a file's network must match (default: 4)
   -t, --threads N|auto    worker threads; 0 runs on the main thread (default: auto, one per core)

@@ -4,7 +4,8 @@
 // (anything else is redone). A bad file is reported and skipped; the exit status says if any were.
 import { mkdir, readdir, stat } from "node:fs/promises";
 import { dirname, extname, join, relative, resolve, sep } from "node:path";
-import { createUpscaler } from "../api/upscaler.js";
+import { createUpscaler, type Upscaler } from "../api/upscaler.js";
+import { AUTO_MODEL, autoModel } from "../model/builtin.js";
 import { detectImageFormat, formatFromName, hasEndMarker, MAX_IMAGE_PIXELS, readImageInfo, type ImageFormat } from "../image/codec.js";
 import { ImageTooLargeError, SrganError, UsageError } from "../errors.js";
 import { choiceFlag, intFlag, parse, upscalerOptions, UPSCALER_FLAGS, UPSCALER_HELP, type Command } from "./args.js";
@@ -61,7 +62,14 @@ Example:
       throw ioError("create directory", outDir, e);
     }
     const t0 = performance.now();
-    const up = await createUpscaler(options);
+    // --model auto picks per file (natural-real for JPEG): one upscaler per network, made when first needed.
+    const ups = new Map<string, Promise<Upscaler>>();
+    const upscalerFor = (format: ImageFormat) => {
+      const model = options.model === AUTO_MODEL ? autoModel(format, options.scale) : options.model;
+      const key = String(model);
+      if (!ups.has(key)) ups.set(key, createUpscaler({ ...options, model }));
+      return ups.get(key)!;
+    };
     let upscaled = 0, skipped = 0, interrupted = false;
     const failed: string[] = [];
     const width = String(files.length).length;
@@ -74,6 +82,7 @@ Example:
         const bar = progressBar(`${tag} ${rel}`, ctx.tty);
         try {
           const file = await openImage(src);
+          const up = await upscalerFor(file.info.format);
           const stale = await unfinished(dst, file.info.width * up.scale, file.info.height * up.scale);
           if (stale === "") {
             skipped++;
@@ -88,7 +97,7 @@ Example:
           await mkdir(dirname(dst), { recursive: true }).catch((e) => { throw ioError("create directory", dirname(dst), e); });
           await writeImage(dst, out, quality);
           upscaled++;
-          ctx.err(`${tag} ${rel} → ${dst} (${img.width}×${img.height} → ${out.width}×${out.height}, ${seconds(performance.now() - t)})`);
+          ctx.err(`${tag} ${rel} → ${dst} (${img.width}×${img.height} → ${out.width}×${out.height}${options.model === AUTO_MODEL ? `, ${up.info().model}` : ""}, ${seconds(performance.now() - t)})`);
         } catch (e) {
           bar.done();
           if (ctx.signal.aborted || (e instanceof SrganError && e.code === "ERR_ABORTED")) {
@@ -100,7 +109,7 @@ Example:
         }
       }
     } finally {
-      await up.dispose();
+      for (const up of ups.values()) await up.then((u) => u.dispose(), () => {});
     }
     const left = files.length - upscaled - skipped - failed.length;
     ctx.out(`batch: ${upscaled} upscaled, ${skipped} skipped (output exists), ${failed.length} failed` +

@@ -2,6 +2,7 @@
 // `srgan upscale IN OUT`: one image through one upscaler, with a progress bar and optional pool stats.
 import { basename } from "node:path";
 import { createUpscaler } from "../api/upscaler.js";
+import { AUTO_MODEL, autoModel } from "../model/builtin.js";
 import type { PoolStats } from "../runtime/counters.js";
 import { intFlag, parse, upscalerOptions, UPSCALER_FLAGS, UPSCALER_HELP, type Command } from "./args.js";
 import { checkImageOutput, checkWritable, formatBytes, openImage, prefixPath, refuseSameFile, seconds, writeImage } from "./io.js";
@@ -37,6 +38,8 @@ Example:
     await refuseSameFile("upscale", input, output, values.overwrite);
     await checkWritable(output);
     const file = await openImage(input);
+    const auto = options.model === AUTO_MODEL;
+    if (auto) options.model = autoModel(file.info.format, options.scale);
     const t0 = performance.now();
     const up = await createUpscaler(options);
     try {
@@ -55,7 +58,7 @@ Example:
       }
       const size = await writeImage(output, out, quality);
       const info = up.info();
-      ctx.out(`${input} (${img.width}×${img.height}) → ${output} (${out.width}×${out.height}, ${formatBytes(size)}) with ${info.model} ×${info.scale} ${options.threads === 0 ? "on the main thread" : `on ${info.threads} worker thread${info.threads === 1 ? "" : "s"}`} in ${seconds(performance.now() - t0)}`);
+      ctx.out(`${input} (${img.width}×${img.height}) → ${output} (${out.width}×${out.height}, ${formatBytes(size)}) with ${info.model}${auto ? ` (auto: ${file.info.format.toUpperCase()} input)` : ""} ×${info.scale} ${options.threads === 0 ? "on the main thread" : `on ${info.threads} worker thread${info.threads === 1 ? "" : "s"}`} in ${seconds(performance.now() - t0)}`);
       if (values.stats) ctx.out(formatStats(up.stats()));
     } finally {
       await up.dispose();

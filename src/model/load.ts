@@ -2,7 +2,7 @@
 // Turns whatever the caller names as a model into a validated graph: a built-in name, a graph object,
 // the bytes of a .srnet or srgan-rust .rsr file, or a path / URL to one.
 import { ioError, ModelFormatError, SrganError } from "../errors.js";
-import { builtinGraph, builtinNamesAt, BUILTIN_NAMES, DEFAULT_SCALE, TRAINED } from "./builtin.js";
+import { AUTO_MODEL, builtinGraph, builtinNamesAt, BUILTIN_NAMES, DEFAULT_SCALE, TRAINED } from "./builtin.js";
 import { decodeNetwork, isSrnet } from "./format.js";
 import { validateGraph, type Graph, type ValidatedGraph } from "./graph.js";
 import { decodeRsr, isRsr } from "./rsr.js";
@@ -17,6 +17,9 @@ export type ModelSource = string | URL | Uint8Array | ArrayBuffer | Graph;
 export async function loadNetwork(source: ModelSource, opts: { scale?: number } = {}): Promise<ValidatedGraph> {
   const { scale } = opts;
   if (scale !== undefined && (!Number.isInteger(scale) || scale < 1 || scale > 8)) throw new RangeError(`options.scale must be an integer in [1, 8], got ${String(scale)}`);
+  if (source === AUTO_MODEL) {
+    throw new TypeError(`options.model 'auto' picks a network per input file, so it needs the file: the CLI does it (--model auto); in code, name the network with autoModel(readImageInfo(bytes).format)`);
+  }
   if (typeof source === "string" && (BUILTIN_NAMES as readonly string[]).includes(source)) {
     const at = scale ?? DEFAULT_SCALE;
     const builtin = builtinGraph(source, at);

@@ -10,6 +10,7 @@ const ASSETS = {
   "natural-x4.srnet": () => new URL("../../models/natural-x4.srnet", import.meta.url),
   "natural-fast-x4.srnet": () => new URL("../../models/natural-fast-x4.srnet", import.meta.url),
   "natural-x2.srnet": () => new URL("../../models/natural-x2.srnet", import.meta.url),
+  "natural-real-x4.srnet": () => new URL("../../models/natural-real-x4.srnet", import.meta.url),
 } as const;
 export type AssetName = keyof typeof ASSETS;
 

@@ -399,6 +399,25 @@ test("PNG outputs are encoded by rows: the same pixels as encodePng, without a s
   assert.ok(growthMiB < 48, `writing raised the peak RSS by ${growthMiB} MiB`);
 });
 
+test("--model auto: natural-real for a JPEG input, natural for a PNG (upscale and batch say which ran)", async () => {
+  mkdirSync(p("auto-in"), { recursive: true });
+  writeFileSync(p("auto-in", "a.png"), encodePng(image(12, 10, 8)));
+  writeFileSync(p("auto-in", "b.jpg"), encodeJpeg(image(12, 10, 9), 80));
+  const jpeg = await srganHere(["upscale", p("auto-in", "b.jpg"), p("auto-b.png"), "--model", "auto", "--threads", "0"]);
+  assert.is(jpeg.status, 0, jpeg.stderr);
+  assert.match(jpeg.stdout, /with natural-real \(auto: JPEG input\) ×4/);
+  const png = await srganHere(["upscale", p("auto-in", "a.png"), p("auto-a.png"), "--model", "auto", "--threads", "0"]);
+  assert.match(png.stdout, /with natural \(auto: PNG input\) ×4/);
+  const batch = await srganHere(["batch", p("auto-in"), p("auto-out"), "--model", "auto", "--threads", "0"]);
+  assert.is(batch.status, 0, batch.stderr);
+  assert.match(batch.stderr, /a\.png → .*, natural,/);
+  assert.match(batch.stderr, /b\.jpg → .*, natural-real,/);
+  // The choice is the network's: the JPEG's output is the same bytes as --model natural-real gives.
+  await srganHere(["upscale", p("auto-in", "b.jpg"), p("real-b.png"), "--model", "natural-real", "--threads", "0"]);
+  assert.ok(readFileSync(p("auto-b.png")).equals(readFileSync(p("real-b.png"))));
+  assert.ok(readFileSync(p("auto-a.png")).equals(readFileSync(p("auto-out", "a.png"))), "batch and upscale agree on a.png");
+});
+
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();

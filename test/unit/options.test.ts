@@ -75,4 +75,19 @@ test("scale picks the built-in of that scale; a scale no network has, or a misma
   }
 });
 
+test("model 'auto': autoModel picks natural-real for JPEG at ×4, natural otherwise; createUpscaler asks for the file", async () => {
+  const { autoModel } = await import("../../src/model/builtin.js");
+  assert.is(autoModel("jpeg"), "natural-real");
+  assert.is(autoModel("png"), "natural");
+  assert.is(autoModel(undefined), "natural");
+  assert.is(autoModel("jpeg", 2), "natural"); // no natural-real at ×2
+  try {
+    await createUpscaler({ model: "auto", threads: 0 });
+    assert.unreachable("'auto' needs the input file");
+  } catch (e) {
+    assert.instance(e, TypeError);
+    assert.match((e as Error).message, /autoModel\(readImageInfo\(bytes\)\.format\)/);
+  }
+});
+
 test.run();
