@@ -1,5 +1,5 @@
-// End-to-end upscaling benchmark: 256×256 → 1024×1024 for the bicubic baseline, the shipped `natural`
-// and `natural-fast` networks and srgan-rust's natural.rsr, 1 vs 2 threads, medians, GFLOP/s of its convolutions; cold start (create + first
+// End-to-end upscaling benchmark: 256×256 → 1024×1024 for the bicubic baseline, the shipped `natural`,
+// `natural-fast` and `natural-real` networks and srgan-rust's natural.rsr, 512×512 → 1024×1024 for `natural` ×2, 1 vs 2 threads, medians, GFLOP/s of its convolutions; cold start (create + first
 // upscale); then a 2048×2048 input's peak RSS in a fresh process. Run: node --import tsx bench/e2e.bench.ts
 // Our networks run with both 3×3 algorithms (convAlgorithm 'direct' and 'winograd'; GFLOP/s count the
 // direct method's FLOPs); natural.rsr has whole-image statistics and always runs direct.
@@ -48,7 +48,13 @@ async function childPeakRss(model: string, size: number, threads: number): Promi
 async function main() {
   if (process.argv[2] === "--child") return childPeakRss(process.argv[3], Number(process.argv[4]), Number(process.argv[5]));
   const img = testImage(256, 256);
-  const nets: Record<string, Graph> = { natural: await loadNetwork("natural"), "natural-fast": await loadNetwork("natural-fast") };
+  const nets: Record<string, Graph> = {
+    natural: await loadNetwork("natural"), "natural-fast": await loadNetwork("natural-fast"), "natural-real": await loadNetwork("natural-real"),
+    "natural ×2": await loadNetwork("natural", { scale: 2 }),
+  };
+  // Every case makes a 1024×1024 output: the ×2 network gets four times the input pixels.
+  const side = (label: string) => 1024 / (nets[label]?.scale ?? 4);
+  const images = new Map([256, 512].map((n) => [n, testImage(n, n)]));
   const tasks: Array<[string, () => Promise<void>]> = [];
   const ups = [];
   const t0 = performance.now();
@@ -63,14 +69,15 @@ async function main() {
   const models: Array<[string, string | Graph]> = [["bicubic", "bicubic"], ...Object.entries(nets)];
   const cases = new Map<string, { label: string; threads: number; conv: string }>();
   for (const [label, model] of models) {
-    const convs = label === "natural" || label === "natural-fast" ? ["direct", "winograd"] as const : ["auto"] as const;
+    const convs = label.startsWith("natural") && !label.endsWith(".rsr") ? ["direct", "winograd"] as const : ["auto"] as const;
     for (const conv of convs) {
       for (const threads of [1, 2]) {
         const up = await createUpscaler({ model, threads, convAlgorithm: conv });
         ups.push(up);
-        const name = `${label}${conv === "auto" ? "" : ` ${conv}`} 256→1024, ${threads} thread${threads > 1 ? "s" : ""}`;
+        const name = `${label}${conv === "auto" ? "" : ` ${conv}`} ${side(label)}→1024, ${threads} thread${threads > 1 ? "s" : ""}`;
         cases.set(name, { label, threads, conv });
-        tasks.push([name, async () => { await up.upscale(img); }]);
+        const input = images.get(side(label))!;
+        tasks.push([name, async () => { await up.upscale(input); }]);
       }
     }
   }
@@ -89,7 +96,8 @@ async function main() {
   const rows = tasks.map(([name]) => {
     const median = medianOf(perRound.get(name)!);
     const g = nets[cases.get(name)!.label];
-    const gflops = g ? +((2 * macsPerPixel(g) * 256 * 256) / median / 1e6).toFixed(2) : undefined;
+    const n = side(cases.get(name)!.label);
+    const gflops = g ? +((2 * macsPerPixel(g) * n * n) / median / 1e6).toFixed(2) : undefined;
     return { case: name, medianMs: +median.toFixed(1), samples: samples.get(name)!, ...(gflops ? { gflops } : {}) };
   });
   console.table(rows);
