@@ -56,13 +56,9 @@ Example:
       if (other) throw new UsageError(`batch: ${other} and ${rel} would both be written to ${target(rel)}; rename one or drop --format`);
       claimed.set(target(rel), rel);
     }
-    try {
-      await mkdir(outDir, { recursive: true });
-    } catch (e) {
-      throw ioError("create directory", outDir, e);
-    }
     const t0 = performance.now();
-    // --model auto picks per file (natural-real for JPEG): one upscaler per network, made when first needed.
+    // --model auto picks per file (natural-real for JPEG): one upscaler per network, made when first
+    // needed. The first is made here, so a bad model or scale fails the command before any file.
     const ups = new Map<string, Promise<Upscaler>>();
     const upscalerFor = (format: ImageFormat) => {
       const model = options.model === AUTO_MODEL ? autoModel(format, options.scale) : options.model;
@@ -70,6 +66,13 @@ Example:
       if (!ups.has(key)) ups.set(key, createUpscaler({ ...options, model }));
       return ups.get(key)!;
     };
+    await upscalerFor("png");
+    try {
+      await mkdir(outDir, { recursive: true });
+    } catch (e) {
+      for (const up of ups.values()) await (await up).dispose();
+      throw ioError("create directory", outDir, e);
+    }
     let upscaled = 0, skipped = 0, interrupted = false;
     const failed: string[] = [];
     const width = String(files.length).length;

@@ -416,6 +416,10 @@ test("--model auto: natural-real for a JPEG input, natural for a PNG (upscale an
   await srganHere(["upscale", p("auto-in", "b.jpg"), p("real-b.png"), "--model", "natural-real", "--threads", "0"]);
   assert.ok(readFileSync(p("auto-b.png")).equals(readFileSync(p("real-b.png"))));
   assert.ok(readFileSync(p("auto-a.png")).equals(readFileSync(p("auto-out", "a.png"))), "batch and upscale agree on a.png");
+  // A model or scale that cannot run fails the batch once, before any file or OUT_DIR.
+  const bad = await srganHere(["batch", p("auto-in"), p("bad-out"), "--model", "natural-fast", "--scale", "2", "--threads", "0"]);
+  assertOneLineError(bad, 1, "ERR_SCALE", /'natural-fast' exists at ×4, not ×2/);
+  assert.not.ok(existsSync(p("bad-out")));
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
