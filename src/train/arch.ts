@@ -143,5 +143,10 @@ export function deepenNetwork(g: Graph, layers: number): Graph {
   // Rewire the one reader of the old last body layer to the new last layer.
   const reader = nodes.findIndex((n, i) => i > bodyIndex + layers && n.inputs.includes(last.output));
   nodes[reader] = { ...nodes[reader], inputs: nodes[reader].inputs.map((t) => (t === last.output ? tensor : t)) };
-  return { ...g, nodes, weights, meta: { ...g.meta, deepened: { from: g.name, layers } } };
+  // Keep the provenance fields true: wWbB names grow by `layers`, and so do the multiply-adds.
+  const arch = /^w(\d+)b(\d+)(.*)$/.exec(String(g.meta?.arch ?? ""));
+  const meta: Record<string, unknown> = { ...g.meta, deepened: { from: g.name, layers } };
+  if (arch) meta.arch = `w${arch[1]}b${Number(arch[2]) + layers}${arch[3]}`;
+  if (typeof g.meta?.macsPerPixel === "number") meta.macsPerPixel = g.meta.macsPerPixel + layers * k * k * width * width;
+  return { ...g, nodes, weights, meta };
 }

@@ -161,7 +161,8 @@ Example:
     if (values.init !== undefined) {
       if (values.arch !== undefined) throw new UsageError("train: give --init FILE or --arch NAME, not both");
       const layers = intFlag("train", "add-layers", values["add-layers"] as string | undefined, 0, 64) ?? 0;
-      opts.network = deepenNetwork(await loadNetwork(values.init as string), layers);
+      const init = await loadNetwork(values.init as string);
+      opts.network = layers > 0 ? deepenNetwork(init, layers) : init;
       if (opts.name) opts.network.name = opts.name;
     }
     const result = await train({ ...opts, signal: ctx.signal, onProgress: (p) => ctx.err(progressLine(p)) }).catch((e: unknown) => {

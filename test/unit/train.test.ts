@@ -239,6 +239,8 @@ test("deepenNetwork: identity layers leave the outputs bit-identical and add tra
   const deep = deepenNetwork(g, 2);
   assert.is(deep.nodes.length, g.nodes.length + 2);
   assert.is(deep.nodes.filter((n) => n.op === "Conv2D").length, 5);
+  assert.is(deep.meta!.arch, "w6b3");
+  assert.is(deep.meta!.macsPerPixel, macsPerPixel("w6b3", 2));
   const img = { data: Uint8ClampedArray.from({ length: 4 * 9 * 7 }, (_, i) => (i * 37) % 256), width: 9, height: 7 };
   const run = async (graph: typeof g) => {
     const up = await createUpscaler({ model: graph, threads: 0 });
