@@ -98,7 +98,9 @@ export const REAL_VAL_QUALITY = 75;
 /** The pair with its LR as a JPEG round trip at `quality` would give it. */
 export function jpegPair(p: Pair, quality: number): Pair {
   const n = p.lr.width * p.lr.height, rgba = new Uint8ClampedArray(4 * n).fill(255);
-  for (let i = 0; i < n; i++) rgba.set(p.lr.data.subarray(3 * i, 3 * i + 3), 4 * i);
+  for (let i = 0; i < n; i++) {
+    rgba[4 * i] = p.lr.data[3 * i]; rgba[4 * i + 1] = p.lr.data[3 * i + 1]; rgba[4 * i + 2] = p.lr.data[3 * i + 2];
+  }
   return { ...p, lr: toRgb(jpegRoundTrip({ data: rgba, width: p.lr.width, height: p.lr.height }, quality)) };
 }
 
@@ -168,7 +170,7 @@ export class PatchSampler {
     });
     const lrs = this.degradation === "real" ? await degradeSquares(rng, draws.map((d) => ({ hr: d.p.hr, x: d.x0 * s, y: d.y0 * s })), side, s) : undefined;
     draws.forEach(({ p, x0, y0, t }, i) => {
-      if (lrs) cutPatch(lrs[i], m, m, this.patch, t, slots[i].lr);
+      if (lrs) cutPatch(toRgb(lrs[i]), m, m, this.patch, t, slots[i].lr);
       else cutPatch(p.lr, x0, y0, this.patch, t, slots[i].lr);
       cutPatch(p.hr, (x0 + m) * s, (y0 + m) * s, this.patch * s, t, slots[i].hr);
     });

@@ -8,6 +8,7 @@ import { downscale } from "../image/resample.js";
 import { jpegRoundTrip } from "../image/jpeg-roundtrip.js";
 import type { Rng } from "./rng.js";
 import type { Rgb8 } from "./data.js";
+import type { RgbaImage } from "../api/upscaler.js";
 
 /** The chain's probabilities and ranges (docs/training.md explains the choice). */
 export const REAL = {
@@ -62,12 +63,12 @@ function blurSquare(px: Uint8ClampedArray, n: number, sigma: number): void {
 export interface Square { hr: Rgb8; x: number; y: number }
 
 /**
- * Degrades squares of HR (side n·scale each) into LR squares of side n (RGB8). Blur, resampler and
+ * Degrades squares of HR (side n·scale each) into LR squares of side n (RGBA8, opaque). Blur, resampler and
  * noise are drawn per square; the JPEG quality once per call, because our JPEG encoder (jpeg-js) costs
  * ~60 ms of set-up per image: the JPEG'd squares go through it as one mosaic, on a 16-pixel grid so no
  * 8×8 block (or macroblock, were chroma subsampled) straddles two squares.
  */
-export async function degradeSquares(rng: Rng, squares: Square[], n: number, scale: number): Promise<Rgb8[]> {
+export async function degradeSquares(rng: Rng, squares: Square[], n: number, scale: number): Promise<RgbaImage[]> {
   const side = n * scale;
   const lrs: Uint8ClampedArray[] = [], jpegged: number[] = [];
   for (const { hr, x, y } of squares) {
@@ -80,7 +81,8 @@ export async function degradeSquares(rng: Rng, squares: Square[], n: number, sca
     const clean = rng.next() < REAL.clean;
     if (!clean && rng.next() < REAL.blur) blurSquare(px, side, uniform(rng, REAL.blurSigma) * scale);
     const method = !clean && rng.next() < REAL.box ? "box" : "bicubic";
-    const lr = Uint8ClampedArray.from((await downscale({ data: px, width: side, height: side }, scale, method)).data);
+    // downscale() returns a fresh clamped array: the noise below may write into it (and is clamped).
+    const lr = (await downscale({ data: px, width: side, height: side }, scale, method)).data as Uint8ClampedArray;
     if (!clean && rng.next() < REAL.noise) {
       const sigma = uniform(rng, REAL.noiseSigma), gray = rng.next() < REAL.grayNoise, shot = rng.next() < REAL.shotNoise;
       for (let p = 0; p < n * n; p++) {
@@ -103,9 +105,5 @@ export async function degradeSquares(rng: Rng, squares: Square[], n: number, sca
     const out = jpegRoundTrip({ data: mosaic, width: W, height: rows * cell }, quality).data;
     jpegged.forEach((s, i) => { for (let r = 0; r < n; r++) lrs[s].set(out.subarray(at(i, r), at(i, r) + n * 4), r * n * 4); });
   }
-  return lrs.map((lr) => {
-    const data = new Uint8Array(n * n * 3);
-    for (let p = 0; p < n * n; p++) data.set(lr.subarray(p * 4, p * 4 + 3), p * 3);
-    return { data, width: n, height: n };
-  });
+  return lrs.map((data) => ({ data, width: n, height: n }));
 }
