@@ -2,10 +2,9 @@
 // `srgan serve`: the HTTP service (src/server) on a host and port until SIGTERM or Ctrl-C, which stop
 // it gracefully: no new requests, every accepted job finishes, then the process exits 0.
 import { once } from "node:events";
-import { BUILTIN_NAMES, DEFAULT_MODEL } from "../model/builtin.js";
+import { DEFAULT_MODEL } from "../model/builtin.js";
 import { bytesFlag, intFlag, parse, upscalerOptions, UPSCALER_FLAGS, UPSCALER_HELP, type Command } from "./args.js";
 import { errorLine } from "./report.js";
-import { loadModel } from "./io.js";
 
 export const command: Command = {
   help: `Usage: srgan serve [options]
@@ -43,8 +42,6 @@ Example:
     }, []);
     const { createServer } = await import("../server/app.js");
     const model = values.model ?? DEFAULT_MODEL;
-    // A network file is read now, so a wrong path fails here and not at the first request.
-    if (!BUILTIN_NAMES.includes(model)) await loadModel(model);
     const app = await createServer({
       ...upscalerOptions("serve", values),
       model,

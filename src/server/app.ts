@@ -2,7 +2,8 @@
 // `srgan serve` as a library: a Fastify app with a synchronous and an asynchronous upscale endpoint on
 // one in-process job queue. Everything that can be refused is refused before a job is queued: the
 // options, the body size (Fastify, from Content-Length) and the image's size (from its header, before
-// any pixel is decoded). Requests share one upscaler per network, created on first use.
+// any pixel is decoded). Requests share one upscaler per network: the server's own is made at start,
+// others (`?model=`, `?scale=`) on first use.
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { BUILTIN_NAMES, DEFAULT_MODEL } from "../model/builtin.js";
 import { createUpscaler, type RgbaImage, type Upscaler } from "../api/upscaler.js";
@@ -47,6 +48,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   const o = checkOptions(options);
   const model = options.model ?? DEFAULT_MODEL;
   const upscalers = new Upscalers({ threads: o.threads, tileSize: o.tileSize, memoryLimit: o.memoryLimit, convAlgorithm: o.convAlgorithm, wasmVariant: o.wasmVariant });
+  // The server's own network is made now: a wrong model or scale fails here, not as every request's 400.
+  await upscalers.get(model, options.scale);
   const jobs = new Map<string, Job<Result>>();
   const expiries = new Set<NodeJS.Timeout>();
   const finished = new Counter("srgan_jobs_finished_total", "Jobs (synchronous and queued) that ended, by state.");

@@ -356,6 +356,13 @@ test("srgan serve: SIGTERM stops accepting, finishes what runs, exits 0", async 
   }
 });
 
+test("a server whose own model or scale cannot run fails at start, not on every request", async () => {
+  for (const [options, code] of [[{ model: "natural-fast", scale: 2 }, "ERR_SCALE"], [{ model: join(dir, "missing.srnet") }, "ERR_IO"]] as const) {
+    const got = await createServer({ ...options, threads: 0 }).then(async (app) => { await app.close(); return "started"; }, (e: { code?: string }) => e.code);
+    assert.is(got, code);
+  }
+});
+
 test("the queue: FIFO one at a time, 429 when full, 503 once closed (both with Retry-After), cancel", async () => {
   const order: string[] = [];
   let release!: () => void;
