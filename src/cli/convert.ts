@@ -6,7 +6,7 @@ import { decodeNetwork, encodeNetwork } from "../model/format.js";
 import type { Graph } from "../model/graph.js";
 import { SrganError } from "../errors.js";
 import { parse, type Command } from "./args.js";
-import { formatBytes, loadModel, readBytes, writeBytesAtomic } from "./io.js";
+import { formatBytes, loadModel, prefixPath, readBytes, writeBytesAtomic } from "./io.js";
 import { BUILTIN_NAMES } from "../model/builtin.js";
 import { validateGraph, type ValidatedGraph } from "../model/graph.js";
 import { checkpointGraph, decodeCheckpoint, isCheckpoint } from "../train/checkpoint.js";
@@ -39,9 +39,13 @@ async function loadNetworkOrCheckpoint(input: string): Promise<{ graph: Validate
   if (!BUILTIN_NAMES.includes(input)) {
     const bytes = await readBytes(input);
     if (isCheckpoint(bytes)) {
-      const c = decodeCheckpoint(bytes);
-      const graph = checkpointGraph(c);
-      return { graph: validateGraph({ ...graph, meta: { ...graph.meta, checkpointStep: c.step } }), source: `training checkpoint at step ${c.step}` };
+      try {
+        const c = decodeCheckpoint(bytes);
+        const graph = checkpointGraph(c);
+        return { graph: validateGraph({ ...graph, meta: { ...graph.meta, checkpointStep: c.step } }), source: `training checkpoint at step ${c.step}` };
+      } catch (e) {
+        throw prefixPath(e, input);
+      }
     }
   }
   return loadModel(input);

@@ -157,6 +157,12 @@ test("`srgan train` command: trains from a folder, writes the network and the ch
     assert.match(lines[2], /training checkpoint at step 8/);
     const trained = decodeNetwork(new Uint8Array(await readFile(out))), exported = decodeNetwork(new Uint8Array(await readFile(join(dir, "from-ckpt.srnet"))));
     for (const [name, w] of Object.entries(trained.weights)) assertBitIdentical(exported.weights[name].data, w.data, name);
+    const torn = join(dir, "torn.ckpt");
+    await writeFile(torn, (await readFile(`${out}.ckpt`)).subarray(0, 200));
+    try {
+      await convertCommand.run([torn, join(dir, "torn.srnet")], ctx);
+      assert.unreachable("a truncated checkpoint must be refused");
+    } catch (e) { assert.is((e as { code?: string }).code, "ERR_MODEL_FORMAT"); assert.ok((e as Error).message.includes(torn), (e as Error).message); }
     try {
       await trainCommand.run(["--data", dir, "--steps", "x", "--out", out], ctx);
       assert.unreachable("a bad --steps must be refused");
