@@ -73,6 +73,7 @@ async function readModelFile(url: URL): Promise<Uint8Array> {
   try {
     return await readUrl(url);
   } catch (e) {
+    if (e instanceof SrganError && e.cause === undefined) throw e; // not an I/O failure (a Node too old, say)
     const cause = (e as Error).cause ?? e; // readUrl wraps the fs or fetch error
     throw ioError("read network file", url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href, cause);
   }

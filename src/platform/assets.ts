@@ -85,14 +85,13 @@ export async function readAsset(name: AssetName): Promise<Uint8Array<ArrayBuffer
  * ERR_UNSUPPORTED with `hint`, which says how to point the package at the file.
  */
 export async function readUrl(url: URL, hint = ""): Promise<Uint8Array<ArrayBuffer>> {
-  const proc = (globalThis as { process?: { versions?: { node?: string }; getBuiltinModule?: unknown } }).process;
+  const proc = (globalThis as { process?: { versions?: { node?: string }; getBuiltinModule?: (id: string) => unknown } }).process;
   // Node before 20.16 has no process.getBuiltinModule, and its fetch() cannot read file: URLs.
   if (url.protocol === "file:" && proc?.versions?.node && typeof proc.getBuiltinModule !== "function" && !("Deno" in globalThis)) {
     throw new SrganError("ERR_UNSUPPORTED", `Node ${proc.versions.node} is too old: srgan-wasm needs Node 20.16 or later (it reads its files with process.getBuiltinModule); upgrade Node`);
   }
   try {
     if (url.protocol === "file:") {
-      const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
       const fs = proc?.getBuiltinModule?.("node:fs/promises") as { readFile(u: URL): Promise<Uint8Array<ArrayBuffer>> } | undefined;
       if (fs) return new Uint8Array(await fs.readFile(url));
       const deno = (globalThis as { Deno?: { readFile(u: URL): Promise<Uint8Array<ArrayBuffer>> } }).Deno;
