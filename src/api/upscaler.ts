@@ -214,7 +214,8 @@ export class Upscaler {
 
   /**
    * Refuses a width×height input as upscale() would for its size (output over 2 GiB; for whole-image
-   * networks, working memory beyond the pool), but before the caller decodes or allocates anything.
+   * networks, working memory beyond what the pool holds besides the weights), but before the caller
+   * decodes or allocates anything.
    * @throws SrganError ERR_INVALID_INPUT, OutOfMemoryError
    */
   checkSize(width: number, height: number): void {
@@ -226,8 +227,10 @@ export class Upscaler {
     if (!this.graph.global) return; // tiles shrink to fit the pool
     const whole = { x: 0, y: 0, w: width, h: height };
     const need = this.tileBytes({ core: whole, padded: whole, index: 0 }, false);
-    const free = this.engine.pool.largestFreeRun();
-    if (need > free) throw this.wholeImageOom(need, free);
+    // What the pool can ever give a job (all but the weights), not what is free now: another job's
+    // lease is returned when it ends, and upscale() itself waits for it.
+    const most = this.engine.pool.capacityBytes - this.net.weightsLease.bytes - this.alphaNet.weightsLease.bytes;
+    if (need > most) throw this.wholeImageOom(need, most);
   }
 
   private wholeImageOom(requested: number, available: number): OutOfMemoryError {

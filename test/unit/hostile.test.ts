@@ -139,6 +139,24 @@ test("whole-image networks on the calling thread: progress per layer, and an abo
   }
 });
 
+test("checkSize of a whole-image network counts the pool it can have, not what a running job holds now", async () => {
+  const up = await createUpscaler({ model: globalNetwork(rng(3)), threads: 0, memoryLimit: 32 << 20 });
+  const pool = (up as unknown as { engine: { pool: { lease(n: number): unknown; release(l: unknown): void; largestFreeRun(): number } } }).engine.pool;
+  try {
+    up.checkSize(128, 128);
+    const busy = pool.lease(pool.largestFreeRun() - (1 << 20)); // another job's whole-image lease
+    try {
+      up.checkSize(128, 128); // still fits once that job ends: not refused up front
+    } finally {
+      pool.release(busy);
+    }
+    const e = (() => { try { up.checkSize(3000, 3000); } catch (err) { return err; } })();
+    assert.is(codeOf(e), "ERR_OUT_OF_MEMORY");
+  } finally {
+    await up.dispose();
+  }
+});
+
 test("Node without process.getBuiltinModule (before 20.16) is told so, not sent to configure a bundler", () => {
   const code = "delete process.getBuiltinModule; const { createUpscaler } = await import('./src/index.ts');" +
     "for (const model of ['bicubic', 'models/natural-x4.srnet']) {" +
