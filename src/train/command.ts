@@ -27,6 +27,7 @@ const FLAGS = {
   loss: { type: "string" },
   degradation: { type: "string" },
   "no-augment": { type: "boolean" },
+  reparam: { type: "boolean" },
   "max-image-pixels": { type: "string" },
   seed: { type: "string" },
   threads: { type: "string", short: "t" },
@@ -95,6 +96,7 @@ export function trainOptionsFromFlags(v: Partial<Record<keyof typeof FLAGS, stri
     loss: choiceFlag("train", "loss", str("loss"), ["l1", "charbonnier"] as const),
     degradation: choiceFlag("train", "degradation", str("degradation"), ["bicubic", "box", "real"] as const),
     augment: v["no-augment"] ? false : undefined,
+    reparam: v.reparam ? true : undefined,
     maxImagePixels: intFlag("train", "max-image-pixels", str("max-image-pixels"), 64, 2 ** 28),
     seed: intFlag("train", "seed", str("seed"), 0, 2 ** 32 - 1),
     threads: threadsFlag("train", str("threads")),
@@ -134,6 +136,8 @@ Options:
       --degradation D       how LR is made from HR: bicubic or box (once per image), or real
                             (per patch: random blur, noise and JPEG; docs/training.md) (default: bicubic)
       --no-augment          no flips/rotations
+      --reparam             train each 3×3 conv as 3×3 + 1×1 + 1×1→3×3 branches, folded into one
+                            3×3 kernel (no cost at inference; docs/training.md)
       --max-image-pixels N  shrink larger training images first (default: 64000000)
       --seed N              initialisation and data order (default: 1)
   -t, --threads N|auto      worker threads; 0 = main thread only (default: auto)

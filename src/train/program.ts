@@ -13,6 +13,7 @@ import type { PlanStep, Slot, TensorSlot } from "../runtime/plan.js";
 import { runStepWasm } from "../runtime/executor.js";
 import { UnsupportedError } from "../errors.js";
 import { getBackward, packTransposed, trainableOps, type GradTarget } from "./backward.js";
+import { foldGraph } from "./reparam.js";
 
 /** One weight's place in the flat parameter vector (float offsets, each 16-byte aligned). */
 export interface ParamEntry { name: string; shape: number[]; offset: number; length: number }
@@ -93,12 +94,15 @@ export function flattenParams(spec: ProgramSpec, weights: Record<string, Weight>
   return out;
 }
 
-/** The graph as given, with its weights replaced by copies from the flat vector (ready to encode or run). */
+/**
+ * The graph as given, with its weights replaced by copies from the flat vector and any training
+ * branches folded in (src/train/reparam.ts): ready to encode or run.
+ */
 export function graphWithParams(prog: TrainProgram, params: Float32Array, meta?: Record<string, unknown>): Graph {
   const weights: Record<string, Weight> = {};
   for (const p of Object.values(prog.spec.params)) weights[p.name] = { shape: [...p.shape], data: params.slice(p.offset, p.offset + p.length) };
   const { name, scale, channels, input, output, nodes } = prog.source;
-  return { name, scale, channels, input, output, nodes, weights, meta: { ...prog.source.meta, ...meta } };
+  return foldGraph({ name, scale, channels, input, output, nodes, weights, meta: { ...prog.source.meta, ...meta } });
 }
 
 // ---- Per-image arena plan ----

@@ -24,6 +24,7 @@ import { DEFAULT_CHARBONNIER_EPS } from "./loss.js";
 import { centreCrop, jpegPair, makePairs, REAL_VAL_QUALITY, PatchSampler, readSources, DEFAULT_MAX_IMAGE_PIXELS, type Degradation, type ImageSource, type Pair } from "./data.js";
 import { checkpointGraph, decodeCheckpoint, encodeCheckpoint, type Checkpoint, type HistoryEntry } from "./checkpoint.js";
 import { Rng, deriveSeed } from "./rng.js";
+import { addBranches, BranchFolder } from "./reparam.js";
 import { InlineGradRunner, type GradRunner } from "./grad-task.js";
 
 export interface ValidationOptions {
@@ -68,6 +69,11 @@ export interface TrainOptions {
   degradation?: Degradation;
   /** Random flips and 90° rotations. Default true. */
   augment?: boolean;
+  /**
+   * Train every k×k conv as parallel branches (k×k + 1×1 + 1×1-expand-then-k×k) folded into one
+   * kernel for the forward pass and when saving (src/train/reparam.ts). Default false.
+   */
+  reparam?: boolean;
   /** Shrink HR images above this many pixels first (integer factor, bicubic). Default 64 000 000. */
   maxImagePixels?: number;
   /** Seeds initialisation and data. Default 1. */
@@ -127,7 +133,7 @@ export interface TrainResult {
 /** The options that fix a run's trajectory (stored in checkpoints; a resume takes them from there). */
 interface RunOptions {
   scale: number; arch: string; batchSize: number; patchSize: number; lr: number; minLr: number; warmupSteps: number;
-  adam: Required<AdamOptions>; loss: LossKind; charbonnierEps: number; degradation: Degradation; augment: boolean;
+  adam: Required<AdamOptions>; loss: LossKind; charbonnierEps: number; degradation: Degradation; augment: boolean; reparam?: boolean;
   maxImagePixels: number; seed: number; steps: number; dataNames: string[]; valNames: string[];
 }
 
@@ -162,6 +168,7 @@ function resolveRun(o: TrainOptions, dataNames: string[], valNames: string[]): R
     charbonnierEps: posNum(o.charbonnierEps ?? DEFAULT_CHARBONNIER_EPS, "charbonnierEps"),
     degradation,
     augment: o.augment ?? true,
+    reparam: o.reparam ?? false,
     maxImagePixels: posInt(o.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS, "maxImagePixels", 64),
     seed: posInt(o.seed ?? 1, "seed", 0, 2 ** 32 - 1),
     steps, dataNames, valNames,
@@ -239,7 +246,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const checkpointEvery = posInt(o.checkpointEvery ?? 1000, "checkpointEvery");
   const threads = o.threads === undefined || o.threads === "auto" ? await defaultThreads() : posInt(o.threads, "threads", 0, 64);
 
-  const graph = resumed ? checkpointGraph(resumed) : o.network ?? buildNetwork(o.arch ?? "natural", { scale: run.scale, seed: deriveSeed(run.seed, 0), name: o.name });
+  const base = resumed ? checkpointGraph(resumed) : o.network ?? buildNetwork(o.arch ?? "natural", { scale: run.scale, seed: deriveSeed(run.seed, 0), name: o.name });
+  // A resumed graph already carries its branches (and its run options the flag).
+  const graph = run.reparam ? addBranches(base, deriveSeed(run.seed, 2)) : base;
   if (graph.scale !== run.scale) throw new RangeError(`options.scale is ${run.scale} but the network is ×${graph.scale}`);
   const prog = compileProgram(graph, { conv: o.convAlgorithm ?? "auto" });
   const pairs = await makePairs(trainSources, run.scale, run.degradation, run.maxImagePixels);
@@ -312,7 +321,11 @@ class Session {
       engine.f32(ptr.m, P).fill(0);
       engine.f32(ptr.v, P).fill(0);
     }
-    const layout = packedLayout(packAll(prog, params));
+    // With training branches the kernels are packed from their folded sums (reparam.ts).
+    const folder = BranchFolder.of(spec, graph);
+    const folded = folder ? new Float32Array(P) : params;
+    const packParams = () => { folder?.fold(params, folded); return packAll(prog, folded); };
+    const layout = packedLayout(packParams());
     const weights = this.lease(layout.bytes);
     const handle = trainingHandle(spec, weights.ptr, layout.offsets);
     // Batch: per image its parameter gradient, and two sets of LR + HR patches: the next batch is
@@ -373,7 +386,7 @@ class Session {
       }
       const ts = performance.now();
       step++;
-      const arrays = packAll(prog, params);
+      const arrays = packParams();
       arrays.forEach((a, i) => { for (const [role, arr] of Object.entries(a)) engine.f32(weights.ptr + layout.offsets[i][role], arr.length).set(arr); });
 
       const patches = patchSets[set];
@@ -397,6 +410,7 @@ class Session {
       // Sum the images' gradients in image order: the same bits whatever thread computed which.
       engine.f32(ptr.g, P).set(engine.f32(gradPtrs[0], P));
       for (let i = 1; i < B; i++) k.add_f32(ptr.g, gradPtrs[i], ptr.g, 0, P);
+      folder?.chain(params, engine.f32(ptr.g, P));
       const lr = learningRate(step, schedule);
       adamStep(k, ptr, P, step, lr, run.adam);
 
@@ -434,7 +448,7 @@ class Session {
     const trained = graphWithParams(prog, params, {
       training: {
         arch: run.arch, scale: s, steps: run.steps, batchSize: B, patchSize: run.patchSize, lr: run.lr, minLr: run.minLr, warmupSteps: run.warmupSteps,
-        loss: run.loss, degradation: run.degradation, augment: run.augment, seed: run.seed, images: run.dataNames.length,
+        loss: run.loss, degradation: run.degradation, augment: run.augment, reparam: run.reparam, seed: run.seed, images: run.dataNames.length,
         finalLoss: lastLoss, valPsnr: lastVal, valImages: run.valNames, seconds: Math.round(seconds), wasmVariant: engine.shared.module.variant,
       },
     });
