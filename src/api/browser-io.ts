@@ -4,7 +4,7 @@
 // any runtime. Canvas round trips store premultiplied alpha: opaque pixels are exact, translucent ones
 // may move by a step; hand ImageData from your own decoder in when alpha must be bit-exact.
 import { ImageDecodeError, ImageEncodeError, throwIfAborted } from "../errors.js";
-import type { RgbaImage } from "./upscaler.js";
+import type { RgbaImage } from "../image/rgba.js";
 
 /** Everything readImage() accepts. */
 export type BrowserImageSource =

@@ -3,12 +3,12 @@
 // as .srnet, or the network inside a training checkpoint (to evaluate or ship it). Without --f16 the
 // weights must survive bit for bit, and we check that they did.
 import { decodeNetwork, encodeNetwork } from "../model/format.js";
-import type { Graph } from "../model/graph.js";
+import type { Graph, ValidatedGraph } from "../model/types.js";
 import { SrganError } from "../errors.js";
 import { parse, type Command } from "./args.js";
 import { formatBytes, loadModel, prefixPath, readBytes, writeBytesAtomic } from "./io.js";
 import { BUILTIN_NAMES } from "../model/builtin.js";
-import { validateGraph, type ValidatedGraph } from "../model/graph.js";
+import { validateGraph } from "../model/graph.js";
 import { checkpointGraph, decodeCheckpoint, isCheckpoint } from "../train/checkpoint.js";
 
 export const command: Command = {

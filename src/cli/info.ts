@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // `srgan info MODEL`: what a network is (scale, size, context it reads, its ops), for built-in names
 // and files alike; --json for scripts.
-import type { ValidatedGraph } from "../model/graph.js";
+import type { ValidatedGraph } from "../model/types.js";
 import { parse, type Command } from "./args.js";
 import { loadModel } from "./io.js";
 

@@ -6,13 +6,13 @@ import { readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises
 import { basename, dirname, join } from "node:path";
 import { IoError, ImageEncodeError, ioError, SrganError, UsageError } from "../errors.js";
 import { decodeImage, encodeImage, formatFromName, readImageInfo, type DecodedImage, type ImageInfo } from "../image/codec.js";
-import type { RgbaImage } from "../api/upscaler.js";
+import type { RgbaImage } from "../image/rgba.js";
 import { encodePngStreaming } from "./png-stream.js";
 import { decodeNetworkBytes, loadNetwork } from "../model/load.js";
 import { isSrnet } from "../model/format.js";
 import { isRsr } from "../model/rsr.js";
 import { BUILTIN_NAMES } from "../model/builtin.js";
-import type { ValidatedGraph } from "../model/graph.js";
+import type { ValidatedGraph } from "../model/types.js";
 
 export { ioError };
 

@@ -6,7 +6,7 @@
 // RGBA, filter "None" on every row.
 import { once } from "node:events";
 import { createDeflate } from "node:zlib";
-import type { RgbaImage } from "../api/upscaler.js";
+import type { RgbaImage } from "../image/rgba.js";
 import { isOpaque, pngChunk, pngStart } from "../image/png.js";
 
 const BLOCK_BYTES = 1 << 20;

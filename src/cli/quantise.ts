@@ -3,10 +3,11 @@
 // raw and gzipped (trunc12 only pays off compressed), and with --image the PSNR change on a real
 // super-resolution job (IMG as ground truth, its bicubic ÷scale as input, Y channel, border shaved).
 import { gzipSync } from "node:zlib";
-import { createUpscaler, type RgbaImage } from "../api/upscaler.js";
+import { createUpscaler } from "../api/upscaler.js";
+import type { RgbaImage } from "../image/rgba.js";
 import type { UpscalerOptions } from "../api/options.js";
 import { decodeNetwork, encodeNetwork } from "../model/format.js";
-import type { Graph } from "../model/graph.js";
+import type { Graph } from "../model/types.js";
 import { encodeQuantised, QUANTISE_MODES } from "../model/quantise.js";
 import { cropToMultiple, downscale } from "../image/resample.js";
 import { psnr } from "../metrics/quality.js";

@@ -2,8 +2,8 @@
 // Image files ⇄ RGBA8 pixels, in any JS runtime: format detection by magic bytes, the size limits
 // every decode is held to (checked on the header, before any pixel memory is allocated), and
 // choosing an encoder from a file name.
-import { checkImageSides, ImageDecodeError, ImageEncodeError, ImageTooLargeError, invalidInput } from "../errors.js";
-import type { RgbaImage } from "../api/upscaler.js";
+import { ImageDecodeError, ImageEncodeError, ImageTooLargeError } from "../errors.js";
+import { checkRgbaImage, MAX_IMAGE_SIDE, type RgbaImage } from "./rgba.js";
 import { decodePngPixels, encodePngPixels, isPng, readPngHeader } from "./png.js";
 import { decodeJpegPixels, encodeJpegPixels, isJpeg, readJpegHeader } from "./jpeg.js";
 
@@ -15,7 +15,7 @@ export interface DecodedImage extends RgbaImage {
 export type ImageFormat = "png" | "jpeg";
 
 /** Largest side a decoded image may have (also the upscaler's input limit). */
-export const MAX_IMAGE_SIDE = 65535;
+export { MAX_IMAGE_SIDE };
 /** Largest pixel count a decoded image may have: 2^28 is 1 GiB of RGBA. */
 export const MAX_IMAGE_PIXELS = 2 ** 28;
 /**
@@ -116,23 +116,15 @@ function describeUnknown(b: Uint8Array): string {
   return `the file is not a PNG or JPEG image (it starts with bytes ${head})${convert}`;
 }
 
-function checkPixels(img: RgbaImage, what: string): void {
-  if (!img || typeof img !== "object") throw new TypeError(`${what}: image must be { data, width, height }`);
-  const { data, width, height } = img;
-  if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray)) throw new TypeError(`${what}: image.data must be a Uint8Array or Uint8ClampedArray of RGBA bytes`);
-  checkImageSides(`${what}: `, width, height, MAX_IMAGE_SIDE);
-  if (data.length !== width * height * 4) throw invalidInput(`${what}: image.data has ${data.length} bytes; ${width}×${height} RGBA needs ${width * height * 4}`);
-}
-
 /** PNG, 8-bit RGB when every pixel is opaque, else 8-bit RGBA. */
 export function encodePng(img: RgbaImage): Uint8Array {
-  checkPixels(img, "encodePng");
+  checkRgbaImage(img, "encodePng: ");
   return encodePngPixels(img.data, img.width, img.height);
 }
 
 /** Baseline JPEG at `quality` 1–100 (default 90). Translucent pixels are composited over white. */
 export function encodeJpeg(img: RgbaImage, quality = 90): Uint8Array {
-  checkPixels(img, "encodeJpeg");
+  checkRgbaImage(img, "encodeJpeg: ");
   if (!Number.isInteger(quality) || quality < 1 || quality > 100) throw new RangeError(`encodeJpeg: quality must be an integer in [1, 100], got ${String(quality)}`);
   if (img.width > 65500 || img.height > 65500) throw new ImageEncodeError(`JPEG cannot hold ${img.width}×${img.height}: its limit is 65500 per side; write PNG instead`);
   return encodeJpegPixels(img.data, img.width, img.height, quality);

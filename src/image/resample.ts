@@ -6,8 +6,8 @@
 import { Engine, MAX_MEMORY_BYTES } from "../runtime/engine.js";
 import { Resize } from "../ops/resize.js";
 import { invalidInput } from "../errors.js";
-import type { RgbaImage } from "../api/upscaler.js";
-import type { GraphNode } from "../model/graph.js";
+import type { RgbaImage } from "./rgba.js";
+import type { GraphNode } from "../model/types.js";
 
 export type DownscaleMethod = "bicubic" | "box" | "box-linear";
 const METHODS: DownscaleMethod[] = ["bicubic", "box", "box-linear"];

@@ -4,7 +4,8 @@
 // of `scale` pixels shaved, means over the images. Used by `srgan eval`, the acceptance tests and docs.
 // With `jpeg: Q` the LR is also saved as JPEG at quality Q by our encoder and decoded again (the
 // compressed-input protocol of natural-real).
-import type { RgbaImage, Upscaler } from "../api/upscaler.js";
+import type { Upscaler } from "../api/upscaler.js";
+import type { RgbaImage } from "../image/rgba.js";
 import { cropToMultiple, downscale, type DownscaleMethod } from "../image/resample.js";
 import { jpegRoundTrip } from "../image/jpeg-roundtrip.js";
 import { psnr, ssim } from "./quality.js";

@@ -3,7 +3,7 @@
 // with a border shave. Pure TypeScript in float64 (metrics are run once per image, and must not depend
 // on the kernels they judge). Alpha is ignored.
 import { invalidInput } from "../errors.js";
-import type { RgbaImage } from "../api/upscaler.js";
+import type { RgbaImage } from "../image/rgba.js";
 
 export interface QualityOptions {
   /** Compare BT.601 luma Y = 16 + (65.481·R + 128.553·G + 24.966·B)/255 (0–255 values, not rounded) instead of R, G, B. */

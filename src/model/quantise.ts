@@ -4,7 +4,7 @@
 // f32 layout, so the file is the same size raw but compresses much better (gzip/brotli on the wire).
 import { encodeNetwork } from "./format.js";
 import { f16ToF32, f32ToF16 } from "./float16.js";
-import type { Graph } from "./graph.js";
+import type { Graph } from "./types.js";
 
 export const QUANTISE_MODES = ["f16", "trunc12"] as const;
 export type QuantiseMode = (typeof QUANTISE_MODES)[number];

@@ -3,7 +3,7 @@
 // tensor (image or [1,1,c] vector). The same epilogue is fused into Conv2D (attrs.act there).
 import { ModelFormatError } from "../errors.js";
 import { Act, type ActName } from "../backends/wasm/abi.js";
-import type { GraphNode, Shape, Weight } from "../model/graph.js";
+import type { GraphNode, Shape, Weight } from "../model/types.js";
 import { pad4, type OpDef } from "./op.js";
 
 export interface ActSpec { act: ActName; alpha?: number }

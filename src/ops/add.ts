@@ -2,7 +2,7 @@
 // Add: elementwise sum of two tensors of one shape, or a tensor plus a [1, 1, c] vector broadcast to
 // every pixel (a per-channel bias computed at run time).
 import { ModelFormatError } from "../errors.js";
-import type { Shape } from "../model/graph.js";
+import type { Shape } from "../model/types.js";
 import type { OpDef } from "./op.js";
 
 const isVector = (s: Shape) => s.h === 1 && s.w === 1;

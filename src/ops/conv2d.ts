@@ -6,7 +6,7 @@
 // last input (a bias computed by a global pathway). The activation (attrs.act) applies to the sum.
 import { ModelFormatError } from "../errors.js";
 import { CONV_ACCUMULATE } from "../backends/wasm/abi.js";
-import type { GraphNode, Shape, Weight } from "../model/graph.js";
+import type { GraphNode, Shape, Weight } from "../model/types.js";
 import { activateRef, actCode, checkActivation, packActivation } from "./activation.js";
 import { pad4, type ConvAlgorithm, type OpDef, type PackOptions } from "./op.js";
 

@@ -3,7 +3,7 @@
 // bias [N], with an optional activation. Several inputs may each have their own matrix (roles
 // matrix0, matrix1, …): the output is the sum, as in srgan-rust's per-layer bias pathway.
 import { ModelFormatError } from "../errors.js";
-import type { GraphNode, Shape } from "../model/graph.js";
+import type { GraphNode, Shape } from "../model/types.js";
 import { activateRef, actCode, checkActivation, packActivation } from "./activation.js";
 import type { OpDef } from "./op.js";
 

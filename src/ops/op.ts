@@ -3,7 +3,7 @@
 // implementations side by side: `wasm` (kernels on the shared memory) and `reference` (plain
 // TypeScript, the test oracle). Both compute output rows [y0, y1) so the scheduler can hand row bands
 // of one op to different threads, and tiles of the whole graph to different workers.
-import type { GraphNode, Shape, Weight } from "../model/graph.js";
+import type { GraphNode, Shape, Weight } from "../model/types.js";
 import type { Kernels } from "../backends/wasm/abi.js";
 
 /** A tensor placed in the shared memory. */

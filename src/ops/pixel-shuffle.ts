@@ -4,7 +4,7 @@
 // 'torch' (PyTorch nn.PixelShuffle): input channel k·r² + dy·r + dx.
 import { ModelFormatError } from "../errors.js";
 import { ShuffleOrder } from "../backends/wasm/abi.js";
-import type { GraphNode, Shape } from "../model/graph.js";
+import type { GraphNode, Shape } from "../model/types.js";
 import type { OpDef } from "./op.js";
 
 const factor = (node: GraphNode) => node.attrs.r as number;

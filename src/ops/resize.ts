@@ -6,7 +6,7 @@
 // (output ⌈n / factor⌉, as imresize(img, 1/factor)). Runs on any channel count.
 import { ModelFormatError, SrganError } from "../errors.js";
 import { ResizeMethodCode } from "../backends/wasm/abi.js";
-import type { GraphNode, Shape } from "../model/graph.js";
+import type { GraphNode, Shape } from "../model/types.js";
 import type { OpDef } from "./op.js";
 
 /** `box` is MATLAB's 'box' kernel: nearest when enlarging, the exact block mean when shrinking by an integer. */

@@ -2,7 +2,7 @@
 // Runs a plan's steps against an arena in the shared memory: with the wasm kernels (any thread) or with
 // the plain-TypeScript reference ops (the oracle the tests compare against).
 import type { Kernels } from "../backends/wasm/abi.js";
-import type { Graph } from "../model/graph.js";
+import type { Graph } from "../model/types.js";
 import { getOp } from "../ops/registry.js";
 import type { TensorPtr } from "../ops/op.js";
 import type { NetworkHandle } from "./network.js";

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // A network made ready to run on one engine: weights packed once into the shared memory, where every
 // thread reads them and none writes them again (srgan-rust's immutable shared weights).
-import type { GraphNode, ValidatedGraph } from "../model/graph.js";
+import type { GraphNode, ValidatedGraph } from "../model/types.js";
 import { getOp } from "../ops/registry.js";
 import type { PackOptions } from "../ops/op.js";
 import type { Engine } from "./engine.js";

@@ -3,7 +3,7 @@
 // gets a byte offset inside one arena, reusing space whose contents are dead (greedy by size over
 // liveness intervals, as TFLite's arena planner does). The plan is plain data: the same plan can be
 // executed on any thread against an arena leased from the shared pool.
-import type { Shape, ValidatedGraph } from "../model/graph.js";
+import type { Shape, ValidatedGraph } from "../model/types.js";
 import { getOp } from "../ops/registry.js";
 import type { OpDef } from "../ops/op.js";
 

@@ -3,7 +3,7 @@
 // whole image by the same code as `srgan downscale` (antialiased bicubic by default, or box), so
 // patches see true neighbours at their borders, and every patch is cut at matching places of the two
 // with one of the 8 flips/rotations applied to both. Images are kept as RGB bytes (3 B per pixel).
-import type { RgbaImage } from "../api/upscaler.js";
+import type { Rgb8Image, RgbaImage } from "../image/rgba.js";
 import { cropToMultiple, downscale } from "../image/resample.js";
 import { decodeImage, MAX_IMAGE_PIXELS } from "../image/codec.js";
 import { invalidInput, IoError } from "../errors.js";
@@ -18,9 +18,8 @@ import { jpegRoundTrip } from "../image/jpeg-roundtrip.js";
 export type Degradation = "bicubic" | "box" | "real";
 
 /** An RGB8 image (no alpha: training ignores it). */
-export interface Rgb8 { data: Uint8Array; width: number; height: number }
 
-export interface Pair { name: string; hr: Rgb8; lr: Rgb8 }
+export interface Pair { name: string; hr: Rgb8Image; lr: Rgb8Image }
 
 /** A named image to train on: decoded pixels, or the bytes of a PNG/JPEG file. */
 export interface ImageSource { name: string; image?: RgbaImage; bytes?: Uint8Array }
@@ -52,7 +51,7 @@ export async function readSources(dir: string): Promise<ImageSource[]> {
   return Promise.all(files.map(async (f) => ({ name: basename(f), bytes: new Uint8Array(await readFile(f)) })));
 }
 
-function toRgb(img: RgbaImage): Rgb8 {
+function toRgb(img: RgbaImage): Rgb8Image {
   const n = img.width * img.height;
   const data = new Uint8Array(n * 3);
   for (let i = 0; i < n; i++) {
@@ -104,7 +103,7 @@ export function jpegPair(p: Pair, quality: number): Pair {
   return { ...p, lr: toRgb(jpegRoundTrip({ data: rgba, width: p.lr.width, height: p.lr.height }, quality)) };
 }
 
-function cut(img: Rgb8, x0: number, y0: number, w: number, h: number): Rgb8 {
+function cut(img: Rgb8Image, x0: number, y0: number, w: number, h: number): Rgb8Image {
   if (x0 === 0 && y0 === 0 && w === img.width && h === img.height) return img;
   const data = new Uint8Array(w * h * 3);
   for (let y = 0; y < h; y++) data.set(img.data.subarray(((y0 + y) * img.width + x0) * 3, ((y0 + y) * img.width + x0 + w) * 3), y * w * 3);
@@ -116,7 +115,7 @@ function cut(img: Rgb8, x0: number, y0: number, w: number, h: number): Rgb8 {
 const INV255 = Math.fround(1 / 255);
 
 /** RGB8 → float RGB 0..1, as the network input (sRGB-coded). */
-export function rgbToF32(img: Rgb8, out: Float32Array = new Float32Array(img.data.length)): Float32Array {
+export function rgbToF32(img: Rgb8Image, out: Float32Array = new Float32Array(img.data.length)): Float32Array {
   for (let i = 0; i < img.data.length; i++) out[i] = img.data[i] * INV255;
   return out;
 }
@@ -125,7 +124,7 @@ export function rgbToF32(img: Rgb8, out: Float32Array = new Float32Array(img.dat
  * Writes the n×n square at (x0, y0) of img, transformed by t (bit 2: transpose, bit 0: mirror columns,
  * bit 1: mirror rows; the 8 symmetries of a square), as floats 0..1 into out.
  */
-export function cutPatch(img: Rgb8, x0: number, y0: number, n: number, t: number, out: Float32Array): void {
+export function cutPatch(img: Rgb8Image, x0: number, y0: number, n: number, t: number, out: Float32Array): void {
   const inv = INV255;
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {

@@ -7,8 +7,7 @@
 import { downscale } from "../image/resample.js";
 import { jpegRoundTrip } from "../image/jpeg-roundtrip.js";
 import type { Rng } from "./rng.js";
-import type { Rgb8 } from "./data.js";
-import type { RgbaImage } from "../api/upscaler.js";
+import type { Rgb8Image, RgbaImage } from "../image/rgba.js";
 
 /** The chain's probabilities and ranges (docs/training.md explains the choice). */
 export const REAL = {
@@ -60,7 +59,7 @@ function blurSquare(px: Uint8ClampedArray, n: number, sigma: number): void {
 }
 
 /** Where a square of `hr` starts: HR pixel (x, y), side n·scale. */
-export interface Square { hr: Rgb8; x: number; y: number }
+export interface Square { hr: Rgb8Image; x: number; y: number }
 
 /**
  * Degrades squares of HR (side n·scale each) into LR squares of side n (RGBA8, opaque). Blur, resampler and

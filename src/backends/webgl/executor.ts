@@ -5,7 +5,7 @@
 // the planning the tiler needs: how large a tile may be before a tensor passes MAX_TEXTURE_SIZE or
 // the working set passes the byte budget.
 import { UnsupportedError } from "../../errors.js";
-import type { Shape, ValidatedGraph } from "../../model/graph.js";
+import type { Shape, ValidatedGraph } from "../../model/types.js";
 import { getOp } from "../../ops/registry.js";
 import { acquireTensor, layersOf, type GlEnv, type GpuTensor, type NodeProgram, type ProgramFactory } from "./programs/common.js";
 import { conv2dProgram } from "./programs/conv2d.js";

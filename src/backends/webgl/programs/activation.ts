@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Activation on the GPU (src/ops/activation.ts semantics) over any tensor, image or [1, 1, c]:
 // one draw per layer, the same GLSL act() the conv epilogue uses.
-import type { GraphNode, Shape, Weight } from "../../../model/graph.js";
+import type { GraphNode, Shape, Weight } from "../../../model/types.js";
 import { FRAGMENT_HEADER } from "../context.js";
 import {
   actTexelsPerLayer, activationGlsl, activationParams, textureParam, FRAG_XY, layersOf, paramFetchGlsl, uploadParams,

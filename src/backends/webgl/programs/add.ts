@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Add on the GPU (src/ops/add.ts semantics): a + b of one shape, or a + a [1, 1, c] vector broadcast to
 // every pixel (the second input's texel (0, 0) of the same layer).
-import type { Shape } from "../../../model/graph.js";
+import type { Shape } from "../../../model/types.js";
 import { FRAGMENT_HEADER } from "../context.js";
 import { FRAG_XY, layersOf, type GpuTensor, type ProgramFactory } from "./common.js";
 

@@ -3,7 +3,7 @@
 // implements, parameter textures (weights laid out linearly in RGBA texels), and the GLSL of the
 // activations (the same formulas as src/ops/activation.ts and assembly/kernels/activation.ts).
 import { UnsupportedError } from "../../../errors.js";
-import type { GraphNode, Shape, Weight } from "../../../model/graph.js";
+import type { GraphNode, Shape, Weight } from "../../../model/types.js";
 import type { GlContext } from "../context.js";
 import type { GpuTexture, TexFormat, TexturePool } from "../texture-pool.js";
 

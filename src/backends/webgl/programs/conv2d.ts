@@ -9,7 +9,7 @@
 // bound per draw: uniform reads cost far less than texture fetches (4 per input texel otherwise), on
 // GPUs and much more so on SwiftShader. Larger layers (9×9 heads, k = 15) read a parameter texture.
 import { UnsupportedError } from "../../../errors.js";
-import type { GraphNode, Shape, Weight } from "../../../model/graph.js";
+import type { GraphNode, Shape, Weight } from "../../../model/types.js";
 import { FRAGMENT_HEADER } from "../context.js";
 import {
   actTexelsPerLayer, activationGlsl, activationParams, FRAG_XY, layersOf, paramFetchGlsl, textureParam, uploadParams,

@@ -2,7 +2,7 @@
 // Dense on the GPU (src/ops/dense.ts semantics): [1, 1, K_i] vectors times [K_i, N] matrices, summed,
 // plus an optional bias and activation. That is exactly a k = 1 convolution of 1×1 images, so the
 // matrices are repacked into the conv layout and the conv shader runs it (one draw per 4 units).
-import type { GraphNode, Shape, Weight } from "../../../model/graph.js";
+import type { GraphNode, Shape, Weight } from "../../../model/types.js";
 import { activationParams, type ProgramFactory } from "./common.js";
 import { compileConv } from "./conv2d.js";
 

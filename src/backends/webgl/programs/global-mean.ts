@@ -2,7 +2,7 @@
 // GlobalMean on the GPU (src/ops/global-pool.ts semantics): [h, w, c] → [1, 1, c]. A sum reduction in
 // passes of BLOCK×BLOCK texels until one texel is left, the last pass scaling by 1/(h·w). Blocked sums
 // keep float32 error near log(h·w) roundings instead of h·w (the reference sums in float64).
-import type { Shape } from "../../../model/graph.js";
+import type { Shape } from "../../../model/types.js";
 import { FRAGMENT_HEADER } from "../context.js";
 import { acquireTensor, FRAG_XY, layersOf, type GpuTensor, type ProgramFactory } from "./common.js";
 

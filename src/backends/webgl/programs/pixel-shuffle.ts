@@ -2,7 +2,7 @@
 // PixelShuffle on the GPU (src/ops/pixel-shuffle.ts semantics): [h, w, c·r²] → [h·r, w·r, c], channel
 // order 'tf' ((dy·r + dx)·c + k) or 'torch' (k·r² + dy·r + dx). Each output component is one fetch
 // from the input layer that holds its source channel.
-import type { GraphNode, Shape } from "../../../model/graph.js";
+import type { GraphNode, Shape } from "../../../model/types.js";
 import { FRAGMENT_HEADER } from "../context.js";
 import { FRAG_XY, layersOf, type GpuTensor, type ProgramFactory } from "./common.js";
 

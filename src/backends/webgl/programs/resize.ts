@@ -5,7 +5,7 @@
 // with the same weights; only the arithmetic is float32 instead of the reference's float64.
 // Two passes, as the reference: height into an [outH, w] scratch texture, then width.
 import { UnsupportedError } from "../../../errors.js";
-import type { GraphNode, Shape } from "../../../model/graph.js";
+import type { GraphNode, Shape } from "../../../model/types.js";
 import { resizePhases, type ResizeMethod } from "../../../ops/resize.js";
 import { FRAGMENT_HEADER } from "../context.js";
 import { acquireTensor, FRAG_XY, layersOf, type GpuTensor, type ProgramFactory } from "./common.js";
