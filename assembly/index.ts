@@ -18,5 +18,12 @@ export { pixel_shuffle_grad_f32 } from "./kernels/backward/pixel_shuffle_grad";
 export { l1_loss_f32, charbonnier_loss_f32 } from "./kernels/backward/loss";
 export { adam_f32 } from "./kernels/backward/adam";
 
+// Codes and flag bits the kernels take (exported so that the TypeScript side reads them from here).
+export { ACT_NONE, ACT_RELU, ACT_LEAKY, ACT_PRELU, ACT_SPLINE } from "./kernels/activation";
+export { CONV_ACCUMULATE } from "./kernels/conv2d";
+export { ORDER_TF, ORDER_TORCH } from "./kernels/pixel_shuffle";
+export { RESIZE_NEAREST, RESIZE_BILINEAR, RESIZE_BICUBIC, RESIZE_BOX } from "./kernels/resize";
+export { GRAD_ACCUMULATE } from "./kernels/backward/conv2d_grad";
+
 // Bumped whenever an export's signature or meaning changes; checked by the loader.
-export const ABI_VERSION: i32 = 2;
+export const ABI_VERSION: i32 = 3;

@@ -146,6 +146,24 @@ export class UnsupportedError extends SrganError {
   }
 }
 
+/**
+ * A wasm kernel returned a non-zero status: it refused its arguments (a bug in the caller, which
+ * planned them). `kernel` and `args` say which call; the generated bindings throw it for every kernel.
+ */
+export class KernelError extends SrganError {
+  readonly kernel: string;
+  readonly status: number;
+  readonly args: Readonly<Record<string, number>>;
+  constructor(kernel: string, status: number, args: Record<string, number>) {
+    const list = Object.entries(args).map(([k, v]) => `${k}=${v}`).join(", ");
+    super("ERR_KERNEL", `wasm kernel ${kernel} returned status ${status} (it refused its arguments): ${kernel}(${list})`);
+    this.name = "KernelError";
+    this.kernel = kernel;
+    this.status = status;
+    this.args = args;
+  }
+}
+
 export class WorkerError extends SrganError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("ERR_WORKER", message, options);

@@ -4,6 +4,7 @@
 import type { ModelSource } from "../model/load.js";
 import { CONV_ALGORITHMS, type ConvAlgorithm } from "../ops/op.js";
 import { MAX_MEMORY_BYTES } from "../runtime/engine.js";
+import { hardwareThreads, hasNodeApis } from "../platform/features.js";
 
 export interface UpscalerOptions {
   /** Built-in name (`bicubic`, `bilinear`, `nearest`), a path or URL to a network file, its bytes, or a graph. Default: the built-in default. */
@@ -54,11 +55,11 @@ const MIB = 1 << 20;
 
 export function resolveOptions(o: UpscalerOptions): ResolvedOptions {
   if (o === null || typeof o !== "object") throw new TypeError("options must be an object");
-  const threads = o.threads === undefined || o.threads === "auto" ? defaultThreads() : o.threads;
+  const threads = o.threads === undefined || o.threads === "auto" ? hardwareThreads() : o.threads;
   if (!Number.isInteger(threads) || threads < 0 || threads > 64) throw new RangeError(`options.threads must be 'auto' or an integer in [0, 64], got ${String(o.threads)}`);
   const tileSize = o.tileSize ?? 256;
   if (!Number.isInteger(tileSize) || tileSize < 8 || tileSize > 4096) throw new RangeError(`options.tileSize must be an integer in [8, 4096], got ${String(o.tileSize)}`);
-  const memoryLimit = o.memoryLimit ?? (isNode() ? 1024 * MIB : 512 * MIB);
+  const memoryLimit = o.memoryLimit ?? (hasNodeApis() ? 1024 * MIB : 512 * MIB);
   if (!Number.isFinite(memoryLimit) || memoryLimit < 16 * MIB || memoryLimit > MAX_MEMORY_BYTES) {
     throw new RangeError(`options.memoryLimit must be a byte count in [16 MiB, 4 GiB), got ${String(o.memoryLimit)}`);
   }
@@ -71,15 +72,4 @@ export function resolveOptions(o: UpscalerOptions): ResolvedOptions {
   if (o.onWarning !== undefined && typeof o.onWarning !== "function") throw new TypeError(`options.onWarning must be a function, got ${typeof o.onWarning}`);
   if (o.scale !== undefined && (!Number.isInteger(o.scale) || o.scale < 1 || o.scale > 8)) throw new RangeError(`options.scale must be an integer in [1, 8], got ${String(o.scale)}`);
   return { model: o.model, scale: o.scale, threads, tileSize, memoryLimit, wasmVariant, convAlgorithm, backend, onWarning: o.onWarning };
-}
-
-function isNode(): boolean {
-  return typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
-}
-
-function defaultThreads(): number {
-  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
-  const os = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
-    ?.getBuiltinModule?.("node:os") as { availableParallelism?: () => number } | undefined;
-  return Math.max(1, Math.min(64, nav?.hardwareConcurrency ?? os?.availableParallelism?.() ?? 1));
 }

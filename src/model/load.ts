@@ -7,6 +7,7 @@ import { decodeNetwork, isSrnet } from "./format.js";
 import { validateGraph, type Graph, type ValidatedGraph } from "./graph.js";
 import { decodeRsr, isRsr } from "./rsr.js";
 import { readAsset, readUrl } from "../platform/assets.js";
+import { pathToFileUrl } from "../platform/features.js";
 
 export type ModelSource = string | URL | Uint8Array | ArrayBuffer | Graph;
 
@@ -61,11 +62,10 @@ export async function decodeNetworkBytes(bytes: Uint8Array, label: string): Prom
   throw new ModelFormatError(`${label}: not a network file this package reads (.srnet, or srgan-rust .rsr). Built-in names: ${BUILTIN_NAMES.join(", ")}`);
 }
 
+/** A URL as it is; a path as a file: URL in Node and Deno, else relative to the page. */
 function toUrl(s: string): URL {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s) || s.startsWith("file:")) return new URL(s);
-  const proc = (globalThis as { process?: { cwd(): string } }).process;
-  const base = proc ? `file://${proc.cwd()}/` : (globalThis as { location?: { href: string } }).location?.href;
-  return new URL(s, base);
+  return pathToFileUrl(s) ?? new URL(s, (globalThis as { location?: { href: string } }).location?.href);
 }
 
 /** A network file that cannot be read is an IoError naming it and why (not a format or bundler problem). */

@@ -4,7 +4,7 @@
 // shrinking (antialias; not for nearest, as in MATLAB), weights normalised to 1, height resized first.
 // attrs: { method, scale } to enlarge by an integer factor, or { method, factor } to shrink by one
 // (output ⌈n / factor⌉, as imresize(img, 1/factor)). Runs on any channel count.
-import { ModelFormatError, SrganError } from "../errors.js";
+import { ModelFormatError } from "../errors.js";
 import { ResizeMethodCode } from "../backends/wasm/abi.js";
 import type { GraphNode, Shape } from "../model/types.js";
 import type { OpDef } from "./op.js";
@@ -103,9 +103,8 @@ export const Resize: OpDef = {
   wasm(k, { node, inputs: [x], output, scratchPtr, y0, y1 }) {
     const [up, down] = ratio(node);
     const { h, w, c } = x.shape;
-    const rc = k.resize_f32(x.ptr, h, w, c, output.ptr, output.shape.h, output.shape.w,
+    k.resize_f32(x.ptr, h, w, c, output.ptr, output.shape.h, output.shape.w,
       ResizeMethodCode[attrsOf(node).method], up, down, scratchPtr, y0, y1);
-    if (rc !== 0) throw new SrganError("ERR_KERNEL", `resize_f32 rejected its arguments (${h}×${w}×${c} → ${output.shape.h}×${output.shape.w}, rows ${y0}..${y1})`);
   },
   // Float64 throughout, weights from resizePhases, height pass then width pass per output row.
   reference({ node, inputs: [x], output, y0, y1 }) {

@@ -3,6 +3,7 @@
 // escape hatch for setups where they are not beside the code (configureAssets). Asset URLs are literal
 // `new URL(…, import.meta.url)` expressions so bundlers see and copy them: never build them at run time.
 import { SrganError } from "../errors.js";
+import { checkNodeVersion, denoReadFile, isDeno, nodeBuiltin } from "./features.js";
 
 const ASSETS = {
   "kernels.simd.wasm": () => new URL("../../wasm/kernels.simd.wasm", import.meta.url),
@@ -85,24 +86,20 @@ export async function readAsset(name: AssetName): Promise<Uint8Array<ArrayBuffer
  * ERR_UNSUPPORTED with `hint`, which says how to point the package at the file.
  */
 export async function readUrl(url: URL, hint = ""): Promise<Uint8Array<ArrayBuffer>> {
-  const proc = (globalThis as { process?: { versions?: { node?: string }; getBuiltinModule?: (id: string) => unknown } }).process;
-  // Node before 20.16 has no process.getBuiltinModule, and its fetch() cannot read file: URLs.
-  if (url.protocol === "file:" && proc?.versions?.node && typeof proc.getBuiltinModule !== "function" && !("Deno" in globalThis)) {
-    throw new SrganError("ERR_UNSUPPORTED", `Node ${proc.versions.node} is too old: srgan-wasm needs Node 20.16 or later (it reads its files with process.getBuiltinModule); upgrade Node`);
-  }
+  // Node before 20.16 would be sent to fetch(), which cannot read file: URLs.
+  if (url.protocol === "file:") checkNodeVersion();
   try {
     if (url.protocol === "file:") {
-      const fs = proc?.getBuiltinModule?.("node:fs/promises") as { readFile(u: URL): Promise<Uint8Array<ArrayBuffer>> } | undefined;
+      const fs = nodeBuiltin<{ readFile(u: URL): Promise<Uint8Array<ArrayBuffer>> }>("node:fs/promises");
       if (fs) return new Uint8Array(await fs.readFile(url));
-      const deno = (globalThis as { Deno?: { readFile(u: URL): Promise<Uint8Array<ArrayBuffer>> } }).Deno;
-      if (deno) return await deno.readFile(url);
+      const readFile = denoReadFile();
+      if (readFile) return await readFile(url);
     }
     const res = await fetch(url);
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     return new Uint8Array(await res.arrayBuffer());
   } catch (cause) {
-    const deno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
-    if (deno && url.protocol === "file:") hint = "Deno needs --allow-read for the package's files (see docs/platforms.md).";
+    if (isDeno() && url.protocol === "file:") hint = "Deno needs --allow-read for the package's files (see docs/platforms.md).";
     throw new SrganError("ERR_UNSUPPORTED", `cannot read ${url.href}: ${(cause as Error).message}.${hint && ` ${hint}`}`, { cause });
   }
 }

@@ -12,6 +12,7 @@ import { tileBuffers } from "../runtime/tile-task.js";
 import type { FromWorker, TileDone, WorkerTask, ToWorker } from "../worker/protocol.js";
 import { SrganError, WorkerError, type ErrorCode } from "../errors.js";
 import { workerUrlOverride } from "./assets.js";
+import { isDeno } from "./features.js";
 
 const START_TIMEOUT_MS = 60_000;
 
@@ -211,8 +212,7 @@ export class WebPool implements TileRunner {
 }
 
 function startError(url: URL, what: string, cause?: unknown): WorkerError {
-  const deno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
-  const hint = deno
+  const hint = isDeno()
     ? "Deno needs --allow-read to start a worker from a local file (and --allow-net for one served over http)."
     : "Check that the file is served (a bundler that does not follow new URL(…, import.meta.url) needs configureAssets({ workerUrl })) and that a Content-Security-Policy allows it (worker-src).";
   return new WorkerError(`could not start a Web Worker from ${url.href}: ${what}. ${hint}`, { cause });

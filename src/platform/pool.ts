@@ -6,6 +6,7 @@ import type { Engine } from "../runtime/engine.js";
 import type { Lease } from "../runtime/buffer-pool.js";
 import { InlineRunner, type TileRunner } from "../runtime/runner.js";
 import { warnOnce, webThreadsBlocker, type WarningHandler } from "./web-threads.js";
+import { isNode } from "./features.js";
 
 export interface PoolOptions {
   /** Told when threads were asked for but cannot run here; default: console.warn once per code. */
@@ -15,9 +16,7 @@ export interface PoolOptions {
 }
 
 export async function createPool(engine: Engine, threads: number, options: PoolOptions = {}): Promise<TileRunner> {
-  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string"
-    && typeof (globalThis as { Deno?: unknown }).Deno === "undefined";
-  if (isNode) {
+  if (isNode()) {
     const { NodePool } = await import("./pool-node.js");
     return NodePool.create(engine, threads);
   }

@@ -2,10 +2,11 @@
 // Compiles the kernel module once and instantiates it on a shared memory (once per thread).
 // Two builds ship: plain SIMD and relaxed SIMD (fused multiply-add). 'auto' picks relaxed where the
 // engine validates it; in Node 20 that needs V8's --experimental-wasm-relaxed-simd, which we set at
-// run time before compiling unless the caller opts out.
+// run time before compiling.
 import { UnsupportedError, SrganError } from "../../errors.js";
-import { ABI_VERSION, type Kernels } from "./abi.js";
+import { ABI_VERSION, bindKernels, type Kernels } from "./abi.js";
 import { readAsset } from "../../platform/assets.js";
+import { nodeBuiltin } from "../../platform/features.js";
 
 export type WasmVariant = "simd" | "relaxed";
 export type WasmVariantOption = WasmVariant | "auto";
@@ -49,29 +50,21 @@ export function instantiateKernels(km: KernelModule, memory: WebAssembly.Memory)
   if (abi !== ABI_VERSION) {
     throw new SrganError("ERR_KERNEL", `kernel module ABI ${abi} does not match this package's ${ABI_VERSION}: dist/wasm is stale; run npm run build.`);
   }
-  return instance.exports as unknown as Kernels;
+  return bindKernels(instance.exports);
 }
 
 function kernelAbort(): never {
   throw new SrganError("ERR_KERNEL", "a wasm kernel aborted");
 }
 
-let relaxedOptOut = false;
-
-/** Never switch on V8 flags at run time (for hosts that forbid it). Call before the first load. */
-export function disableRelaxedFlag(): void {
-  relaxedOptOut = true;
-}
-
 // Relaxed SIMD validates flag-free in Chromium and Deno; Node 20 needs a V8 flag, which can still be
 // set before the module is compiled. Flags are process-wide, so workers inherit it.
 function validateRelaxed(bytes: Uint8Array<ArrayBuffer>): boolean {
   if (WebAssembly.validate(bytes)) return true;
-  if (relaxedOptOut) return false;
-  const proc = (globalThis as { process?: { versions?: { node?: string }; getBuiltinModule?: (id: string) => unknown } }).process;
-  if (!proc?.versions?.node || typeof proc.getBuiltinModule !== "function") return false;
   try {
-    (proc.getBuiltinModule("node:v8") as { setFlagsFromString(f: string): void }).setFlagsFromString("--experimental-wasm-relaxed-simd");
+    const v8 = nodeBuiltin<{ setFlagsFromString(f: string): void }>("node:v8");
+    if (!v8) return false;
+    v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
   } catch { return false; }
   return WebAssembly.validate(bytes);
 }
