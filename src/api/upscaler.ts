@@ -1,47 +1,26 @@
 // SPDX-License-Identifier: MIT
-// The public Upscaler: owns one engine (shared memory + pool), one prepared network, and a tile runner.
-// upscale() plans tiles, keeps up to `concurrency` of them in flight, copies each tile's pixels into a
-// lease from the shared pool and its result out again, and always returns the lease, even on failure
-// or abort, so the pool's counters net to zero after every job.
-import { AbortError, checkImageSides, ContextLostError, invalidInput, OutOfMemoryError, shown, SrganError, throwIfAborted, WorkerError } from "../errors.js";
+// The public Upscaler: option checks, the network, and the choice of backend per job (WebGL when asked
+// for and working, else wasm). Tiling, the tile queue, memory retries, progress and abort are the
+// scheduler's (src/runtime/scheduler.ts); running a tile is the backends'.
+import { checkImageSides, ContextLostError, shown, SrganError, throwIfAborted } from "../errors.js";
 import type { WebglRunner, WebglStats } from "../backends/webgl/index.js";
 import { Engine } from "../runtime/engine.js";
-import { prepareNetwork, type PreparedNetwork } from "../runtime/network.js";
-import { planExecution, type ExecutionPlan } from "../runtime/plan.js";
-import { planTiles, type Tile } from "../runtime/tiler.js";
+import type { PoolStats } from "../runtime/counters.js";
+import { checkOutputSize, upscaleInTiles, type UpscaledImage, type UpscaleOptions } from "../runtime/scheduler.js";
+import { disposedError, WasmBackend } from "../runtime/wasm-backend.js";
+import { prepareNetwork } from "../runtime/network.js";
 import { DeferredRunner, InlineRunner, type TileRunner } from "../runtime/runner.js";
 import type { Lease } from "../runtime/buffer-pool.js";
-import { tileInput, tileOutput } from "../runtime/tile-task.js";
-import { runPlanWasm, runStepWasm } from "../runtime/executor.js";
-import { getOp } from "../ops/registry.js";
-import type { TileTask, WorkerTask } from "../worker/protocol.js";
-import type { PoolStats } from "../runtime/counters.js";
-import { loadNetwork, type ModelSource } from "../model/load.js";
+import { loadNetwork } from "../model/load.js";
 import { resizeGraph, DEFAULT_MODEL } from "../model/builtin.js";
-import { validateGraph, type ValidatedGraph } from "../model/graph.js";
+import { validateGraph } from "../model/graph.js";
+import type { ValidatedGraph } from "../model/types.js";
+import { checkRgbaImage, MAX_IMAGE_SIDE, type RgbaImage } from "../image/rgba.js";
 import type { WasmVariantOption } from "../backends/wasm/module.js";
-import { resolveOptions, type Backend, type ResolvedOptions, type UpscalerOptions } from "./options.js";
+import { resolveOptions, type ResolvedOptions, type UpscalerOptions } from "./options.js";
 
-/** RGBA8 pixels, row-major; compatible with ImageData. */
-export interface RgbaImage {
-  data: Uint8ClampedArray | Uint8Array;
-  width: number;
-  height: number;
-}
-
-export interface Progress {
-  /** Finished fraction, 0..1. */
-  fraction: number;
-  tilesDone: number;
-  tilesTotal: number;
-  /** The tile just finished, in input pixels. */
-  tile: { x: number; y: number; w: number; h: number };
-}
-
-export interface UpscaleOptions {
-  signal?: AbortSignal;
-  onProgress?: (p: Progress) => void;
-}
+export type { RgbaImage } from "../image/rgba.js";
+export type { Progress, UpscaleOptions } from "../runtime/scheduler.js";
 
 export interface UpscalerInfo {
   /** The backend of the last job (before any job: the one the next job will try first). */
@@ -68,7 +47,7 @@ export async function createUpscaler(options: UpscalerOptions = {}): Promise<Ups
   const startRunner = async () => (opts.threads > 0 ? createWorkerRunner(engine, opts, weights) : new InlineRunner(engine));
   // On the GPU the wasm workers are only a fallback: start them when a job first needs them.
   const runner = gpu ? new DeferredRunner(startRunner) : await startRunner();
-  return new Upscaler(engine, runner, graph, net, alpha, opts.tileSize, opts.memoryLimit, gpu, opts.backend);
+  return new Upscaler(engine, runner, new WasmBackend(engine, net, alpha, runner, opts.tileSize), gpu, opts);
 }
 
 // Loaded lazily so wasm-only bundles never include the WebGL backend.
@@ -90,24 +69,22 @@ async function createWorkerRunner(engine: Engine, opts: ResolvedOptions, weights
 
 export class Upscaler {
   private disposed = false;
-  private readonly plans = new Map<string, { plan: ExecutionPlan; alphaPlan: ExecutionPlan }>();
+  private lastBackend: "wasm" | "webgl";
 
   /** @internal use createUpscaler() */
   constructor(
     private readonly engine: Engine,
     private readonly runner: TileRunner,
-    readonly graph: ValidatedGraph,
-    private readonly net: PreparedNetwork,
-    private readonly alphaNet: PreparedNetwork,
-    private readonly tileSize: number,
-    private readonly memoryLimit: number,
-    private readonly gpu: WebglRunner | null = null,
-    private readonly backendOption: Backend = "wasm",
+    private readonly wasm: WasmBackend,
+    private readonly gpu: WebglRunner | null,
+    private readonly opts: Pick<ResolvedOptions, "backend" | "tileSize" | "memoryLimit">,
   ) {
     this.lastBackend = gpu ? "webgl" : "wasm";
   }
 
-  private lastBackend: "wasm" | "webgl";
+  get graph(): ValidatedGraph {
+    return this.wasm.graph;
+  }
 
   get scale(): number {
     return this.graph.scale;
@@ -121,9 +98,9 @@ export class Upscaler {
       parameters: this.graph.parameterCount,
       wasmVariant: this.engine.shared.module.variant,
       threads: this.runner.concurrency,
-      tileSize: this.tileSize,
+      tileSize: this.opts.tileSize,
       receptiveRadius: this.graph.receptiveRadius,
-      memoryLimit: this.memoryLimit,
+      memoryLimit: this.opts.memoryLimit,
     };
   }
 
@@ -142,11 +119,13 @@ export class Upscaler {
    * const up = await createUpscaler({ model: "bicubic" });
    * const out = await up.upscale({ data, width, height }); // out.width === width * up.scale
    */
-  async upscale(image: RgbaImage, options: UpscaleOptions = {}): Promise<{ data: Uint8ClampedArray; width: number; height: number }> {
+  async upscale(image: RgbaImage, options: UpscaleOptions = {}): Promise<UpscaledImage> {
     if (this.disposed) throw disposedError();
-    checkImage(image);
-    const { signal, onProgress } = checkUpscaleOptions(options);
+    checkRgbaImage(image);
+    const { signal } = checkUpscaleOptions(options);
     throwIfAborted(signal);
+    // Before either backend: an output no array can hold fails the same way on both.
+    checkOutputSize(image.width, image.height, this.scale);
     if (this.gpu && !this.gpu.lost) {
       try {
         const out = await this.gpu.upscale(image, options);
@@ -155,61 +134,13 @@ export class Upscaler {
       } catch (e) {
         // Context loss always falls back; with 'auto' so do GPU limits. The job reruns on wasm (progress
         // restarts at 0); later jobs return to WebGL once the browser restores the context.
-        const fallback = e instanceof ContextLostError || (this.backendOption === "auto" && e instanceof SrganError
+        const fallback = e instanceof ContextLostError || (this.opts.backend === "auto" && e instanceof SrganError
           && (e.code === "ERR_UNSUPPORTED" || e.code === "ERR_OUT_OF_MEMORY" || e.code === "ERR_KERNEL"));
         if (!fallback) throw e;
       }
     }
     this.lastBackend = "wasm";
-    if (this.runner instanceof DeferredRunner) await this.runner.ready();
-    if (this.disposed) throw disposedError(true);
-    const { width, height } = image;
-    const s = this.graph.scale;
-    this.checkSize(width, height);
-    const out = new Uint8ClampedArray(width * s * height * s * 4);
-    const hasAlpha = !isOpaque(image.data);
-    const halo = Math.max(this.graph.receptiveRadius, hasAlpha ? this.alphaNet.graph.receptiveRadius : 0);
-    const tileSize = this.fitTileSize(halo, hasAlpha);
-    // Even cuts: the Winograd kernel's 2×2 grid then falls alike in tiles and the whole image.
-    const tiles = planTiles(width, height, { tileSize, halo, minTiles: this.runner.concurrency, even: true });
-    let done = 0;
-    let failure: unknown;
-    const queue = [...tiles];
-    const inFlight = new Set<Promise<void>>();
-    const runOne = async (tile: Tile, lease: Lease) => {
-      try {
-        // A whole-image network is one long tile: report each of its layers (tilesDone stays 0 until it ends).
-        const onLayer = (f: number) => onProgress?.({ fraction: f, tilesDone: 0, tilesTotal: 1, tile: tile.core });
-        await this.runTileJob(image, out, tile, lease, hasAlpha, signal, onLayer);
-        done++;
-        onProgress?.({ fraction: done / tiles.length, tilesDone: done, tilesTotal: tiles.length, tile: tile.core });
-      } finally {
-        this.engine.pool.release(lease);
-      }
-    };
-    while (queue.length > 0 && failure === undefined) {
-      if (signal?.aborted) { failure = new AbortError(signal.reason); break; }
-      if (this.disposed) break;
-      const tile = queue[0];
-      let lease: Lease;
-      try {
-        lease = this.engine.pool.lease(this.tileBytes(tile, hasAlpha));
-      } catch (e) {
-        // Pool full while other tiles run: wait for one and retry; with nothing in flight it never fits.
-        if (e instanceof OutOfMemoryError && inFlight.size > 0) { await Promise.race(inFlight); continue; }
-        failure = e instanceof OutOfMemoryError && this.graph.global ? this.wholeImageOom(e.requestedBytes, e.availableBytes) : e;
-        break;
-      }
-      queue.shift();
-      const p: Promise<void> = runOne(tile, lease).catch((e) => { failure ??= e; }).finally(() => inFlight.delete(p));
-      inFlight.add(p);
-      if (inFlight.size >= this.runner.concurrency) await Promise.race(inFlight);
-    }
-    await Promise.all(inFlight);
-    // dispose() mid-job stops the workers under the running tiles: say so, not "a worker died".
-    if (this.disposed) throw disposedError(true);
-    if (failure !== undefined) throw failure;
-    return { data: out, width: width * s, height: height * s };
+    return upscaleInTiles(this.wasm, image, options);
   }
 
   /**
@@ -219,23 +150,9 @@ export class Upscaler {
    * @throws SrganError ERR_INVALID_INPUT, OutOfMemoryError
    */
   checkSize(width: number, height: number): void {
-    checkImageSides("", width, height, MAX_SIDE);
-    const s = this.graph.scale;
-    if (width * s * height * s * 4 > MAX_OUTPUT_BYTES) {
-      throw invalidInput(`a ${width}×${height} input gives a ${width * s}×${height * s} output, over the ${MAX_OUTPUT_BYTES / 2 ** 30} GiB one RGBA array may hold here; upscale it in parts`);
-    }
-    if (!this.graph.global) return; // tiles shrink to fit the pool
-    const whole = { x: 0, y: 0, w: width, h: height };
-    const need = this.tileBytes({ core: whole, padded: whole, index: 0 }, false);
-    // What the pool can ever give a job (all but the weights), not what is free now: another job's
-    // lease is returned when it ends, and upscale() itself waits for it.
-    const most = this.engine.pool.capacityBytes - this.net.weightsLease.bytes - this.alphaNet.weightsLease.bytes;
-    if (need > most) throw this.wholeImageOom(need, most);
-  }
-
-  private wholeImageOom(requested: number, available: number): OutOfMemoryError {
-    return new OutOfMemoryError(requested, available,
-      `Network '${this.graph.name}' reads whole-image statistics, so the image cannot be tiled and every activation is image-sized: raise options.memoryLimit or upscale a smaller image.`);
+    checkImageSides("", width, height, MAX_IMAGE_SIDE);
+    checkOutputSize(width, height, this.scale);
+    this.wasm.checkWholeImage(width, height);
   }
 
   /** Starts a new peak window at the current usage (for measuring one job). */
@@ -248,135 +165,8 @@ export class Upscaler {
     if (this.disposed) return;
     this.disposed = true;
     this.gpu?.dispose();
-    await this.runner.dispose();
-    this.engine.pool.release(this.net.weightsLease);
-    this.engine.pool.release(this.alphaNet.weightsLease);
+    await this.wasm.dispose();
   }
-
-  /**
-   * The largest tile side ≤ options.tileSize for which one tile per thread fits in the free pool, so
-   * memory bounds the tile instead of failing the job. Global networks are one whole-image tile.
-   */
-  private fitTileSize(halo: number, hasAlpha: boolean): number {
-    if (!Number.isFinite(halo)) return this.tileSize;
-    const free = this.engine.pool.largestFreeRun() * 0.9;
-    const fits = (t: number) => {
-      const side = t + 2 * halo;
-      return this.runner.concurrency * this.tileBytes({ core: { x: 0, y: 0, w: t, h: t }, padded: { x: 0, y: 0, w: side, h: side }, index: 0 }, hasAlpha) <= free;
-    };
-    if (fits(this.tileSize)) return this.tileSize;
-    let lo = 8, hi = this.tileSize;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (fits(mid)) lo = mid; else hi = mid - 1;
-    }
-    return lo;
-  }
-
-  private plansFor(h: number, w: number) {
-    const key = `${h}x${w}`;
-    let p = this.plans.get(key);
-    if (!p) {
-      p = { plan: planExecution(this.graph, h, w), alphaPlan: planExecution(this.alphaNet.graph, h, w) };
-      if (this.plans.size > 64) this.plans.clear();
-      this.plans.set(key, p);
-    }
-    return p;
-  }
-
-  private tileBytes(tile: Tile, hasAlpha: boolean): number {
-    const { w, h } = tile.padded;
-    const { plan, alphaPlan } = this.plansFor(h, w);
-    const s = this.graph.scale;
-    return align(w * h * 4) + plan.arenaBytes + (hasAlpha ? alphaPlan.arenaBytes : 0) + align(tile.core.w * s * tile.core.h * s * 4);
-  }
-
-  private async runTileJob(image: RgbaImage, out: Uint8ClampedArray, tile: Tile, lease: Lease, hasAlpha: boolean, signal: AbortSignal | undefined, onLayer: (fraction: number) => void): Promise<void> {
-    const { padded, core } = tile;
-    const { plan, alphaPlan } = this.plansFor(padded.h, padded.w);
-    const s = this.graph.scale;
-    const rgbaPtr = lease.ptr;
-    const arenaPtr = rgbaPtr + align(padded.w * padded.h * 4);
-    const outPtr = arenaPtr + plan.arenaBytes + (hasAlpha ? alphaPlan.arenaBytes : 0);
-    const mem = this.engine.u8(0, lease.ptr + lease.bytes);
-    for (let row = 0; row < padded.h; row++) {
-      const src = ((padded.y + row) * image.width + padded.x) * 4;
-      mem.set(image.data.subarray(src, src + padded.w * 4), rgbaPtr + row * padded.w * 4);
-    }
-    const crop = { x: core.x - padded.x, y: core.y - padded.y, w: core.w, h: core.h };
-    const task: TileTask = {
-      kind: "tile",
-      net: this.net.handle,
-      alphaNet: hasAlpha ? this.alphaNet.handle : null,
-      job: { rgbaPtr, width: padded.w, height: padded.h, arenaPtr, plan, alphaPlan: hasAlpha ? alphaPlan : null, crop, outPtr },
-      lease,
-    };
-    if (this.graph.global) await this.runLayerMajor(task, signal, onLayer);
-    else await this.runRetrying(task);
-    const ow = image.width * s;
-    const rowBytes = core.w * s * 4;
-    const mem2 = this.engine.u8(0, lease.ptr + lease.bytes);
-    for (let row = 0; row < core.h * s; row++) {
-      out.set(mem2.subarray(outPtr + row * rowBytes, outPtr + (row + 1) * rowBytes), ((core.y * s + row) * ow + core.x * s) * 4);
-    }
-  }
-
-  /** A worker that died is replaced by the pool; the task's inputs are untouched, so run it once more. */
-  private async runRetrying(task: WorkerTask): Promise<void> {
-    try {
-      await this.runner.run(task);
-    } catch (e) {
-      if (!(e instanceof WorkerError)) throw e;
-      await this.runner.run(task);
-    }
-  }
-
-  /**
-   * Networks with whole-image statistics run layer by layer over the whole image: each bandable step's
-   * rows are split across the threads (on the calling thread with threads: 0, returning to the event
-   * loop between steps), the rest (means, small dense layers) run here. Every output element is
-   * computed exactly as in one pass, so the result does not depend on the thread count. The signal is
-   * checked and progress reported between steps.
-   */
-  private async runLayerMajor(task: TileTask, signal: AbortSignal | undefined, onLayer: (fraction: number) => void): Promise<void> {
-    const k = this.engine.kernels;
-    const { job, net, lease } = task;
-    const steps = job.plan.steps;
-    tileInput(k, job);
-    for (const [index, step] of steps.entries()) {
-      throwIfAborted(signal);
-      const h = step.output.shape.h;
-      if (!getOp(net.nodes[step.nodeIndex].op)!.bandable) runStepWasm(k, net, step, job.arenaPtr, 0, h);
-      else {
-        const parts = Math.min(h, this.runner.concurrency);
-        await Promise.all(Array.from({ length: parts }, (_, i) => this.runRetrying({
-          kind: "band", net, step, arenaPtr: job.arenaPtr, lease,
-          y0: Math.round((i * h) / parts), y1: Math.round(((i + 1) * h) / parts),
-        })));
-      }
-      onLayer((index + 1) / (steps.length + 1)); // the finished tile reports 1
-    }
-    if (job.alphaPlan && task.alphaNet) runPlanWasm(k, task.alphaNet, job.alphaPlan, job.arenaPtr + job.plan.arenaBytes);
-    tileOutput(k, net.scale, job);
-  }
-}
-
-const align = (n: number) => Math.ceil(n / 64) * 64;
-
-function isOpaque(data: Uint8Array | Uint8ClampedArray): boolean {
-  for (let i = 3; i < data.length; i += 4) if (data[i] !== 255) return false;
-  return true;
-}
-
-/** Largest input side the API accepts. */
-export const MAX_SIDE = 65535;
-/** Largest output: one Uint8ClampedArray (2 GiB keeps every engine's typed-array limit). */
-const MAX_OUTPUT_BYTES = 2 ** 31;
-
-function disposedError(duringJob = false): SrganError {
-  return new SrganError("ERR_DISPOSED", duringJob
-    ? "this upscaler was disposed while the job ran, so the job was stopped; dispose() only after the jobs you still need have settled"
-    : "this upscaler was disposed; create a new one with createUpscaler()");
 }
 
 function checkUpscaleOptions(o: UpscaleOptions): UpscaleOptions {
@@ -386,12 +176,4 @@ function checkUpscaleOptions(o: UpscaleOptions): UpscaleOptions {
   if (signal !== undefined && !isSignal) throw new TypeError(`options.signal must be an AbortSignal, got ${shown(signal)}`);
   if (onProgress !== undefined && typeof onProgress !== "function") throw new TypeError(`options.onProgress must be a function, got ${shown(onProgress)}`);
   return o;
-}
-
-function checkImage(image: RgbaImage): void {
-  if (!image || typeof image !== "object") throw new TypeError("image must be { data, width, height }");
-  const { data, width, height } = image;
-  if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray)) throw new TypeError("image.data must be a Uint8Array or Uint8ClampedArray of RGBA bytes");
-  checkImageSides("", width, height, MAX_SIDE);
-  if (data.length !== width * height * 4) throw invalidInput(`image.data has ${data.length} bytes; ${width}×${height} RGBA needs ${width * height * 4}`);
 }

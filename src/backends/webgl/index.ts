@@ -3,13 +3,16 @@
 // (RGBA8 in and out, tiled within MAX_TEXTURE_SIZE and a byte budget, alpha resized with bicubic as on
 // the wasm path), forward() for float tensors, stats(), dispose(), and context-loss handling: a lost
 // context fails the job with ContextLostError (never returns garbage), and the runner rebuilds its GL
-// state by itself once the browser restores the context.
+// state by itself once the browser restores the context. Tiling, progress and abort are the
+// scheduler's (src/runtime/scheduler.ts), as for the wasm backend.
 import { ContextLostError, OutOfMemoryError, SrganError, UnsupportedError, invalidInput, throwIfAborted } from "../../errors.js";
-import { validateGraph, type Graph, type ValidatedGraph } from "../../model/graph.js";
+import { validateGraph } from "../../model/graph.js";
+import type { Graph, ValidatedGraph } from "../../model/types.js";
 import { resizeGraph } from "../../model/builtin.js";
 import { getOp } from "../../ops/registry.js";
 import { planTiles, type Tile } from "../../runtime/tiler.js";
-import type { Progress, RgbaImage, UpscaleOptions } from "../../api/upscaler.js";
+import { largestFitting, runTiles, upscaleInTiles, type ImageJob, type TileBackend, type UpscaledImage, type UpscaleOptions } from "../../runtime/scheduler.js";
+import { checkRgbaImage, type RgbaImage } from "../../image/rgba.js";
 import { GlContext, type Capabilities, type ContextOptions } from "./context.js";
 import { TexturePool, type TexturePoolStats } from "./texture-pool.js";
 import { GpuNetwork } from "./executor.js";
@@ -86,8 +89,11 @@ export function resolveWebglOptions(o: WebglRunnerOptions): ResolvedWebglOptions
   return { ...o, tileSize, memoryLimit, precision, selfTest: o.selfTest ?? true };
 }
 
-export class WebglRunner {
+export class WebglRunner implements TileBackend {
   readonly backend = "webgl" as const;
+  /** GL state is one per context: tiles run one after another. */
+  readonly concurrency = 1;
+  readonly evenTiles = false;
   readonly graph: ValidatedGraph;
   private readonly ctx: GlContext;
   private readonly pool: TexturePool;
@@ -162,22 +168,10 @@ export class WebglRunner {
    * bicubic, as on the wasm path). Rejects with ContextLostError if the context is lost before or
    * during the job.
    */
-  async upscale(image: RgbaImage, options: UpscaleOptions = {}): Promise<{ data: Uint8ClampedArray; width: number; height: number }> {
-    checkImage(image);
+  async upscale(image: RgbaImage, options: UpscaleOptions = {}): Promise<UpscaledImage> {
+    checkRgbaImage(image);
     if ((this.graph.channels ?? 3) !== 3) throw invalidInput(`network '${this.graph.name}' takes ${this.graph.channels} channel(s); upscale() feeds RGB. Use forward() for planes.`);
-    const { signal, onProgress } = options;
-    return this.exclusive(async () => {
-      throwIfAborted(signal);
-      this.prepare();
-      const { width, height } = image;
-      const s = this.graph.scale;
-      const out = new Uint8ClampedArray(width * s * height * s * 4);
-      const hasAlpha = !isOpaque(image.data);
-      const halo = Math.max(this.graph.receptiveRadius, hasAlpha ? this.alphaGraph.receptiveRadius : 0);
-      const tiles = planTiles(width, height, { tileSize: this.fitTileSize(width, height, halo, hasAlpha), halo });
-      await this.runTiles(tiles, signal, onProgress, (tile) => this.rgbaTile(image, tile, hasAlpha, out));
-      return { data: out, width: width * s, height: height * s };
-    });
+    return upscaleInTiles(this, image, options);
   }
 
   /**
@@ -187,14 +181,14 @@ export class WebglRunner {
   async forward(input: Float32Array, h: number, w: number, options: UpscaleOptions & { tileSize?: number } = {}): Promise<{ data: Float32Array; h: number; w: number; c: number }> {
     const c = this.graph.channels ?? 3;
     if (!(input instanceof Float32Array) || input.length !== h * w * c) throw invalidInput(`forward() needs a Float32Array of ${h}×${w}×${c} values`);
-    return this.exclusive(async () => {
-      this.prepare();
+    return this.session(async () => {
       const out = this.net!.shapes(h, w).get(this.graph.output)!;
       const s = this.graph.scale;
       const data = new Float32Array(out.h * out.w * out.c);
       const halo = this.graph.receptiveRadius;
       const tiles = planTiles(w, h, { tileSize: this.fitTileSize(w, h, halo, false, options.tileSize), halo });
-      await this.runTiles(tiles, options.signal, options.onProgress, ({ padded, core }) => {
+      const run = (tile: Tile) => this.glTile(tile, tiles.length, options.signal, () => {
+        const { padded, core } = tile;
         const t = this.io!.uploadFloat(input, w, c, padded.x, padded.y, padded.w, padded.h);
         const y = this.net!.run(t);
         try {
@@ -205,6 +199,7 @@ export class WebglRunner {
           this.pool.release(y.tex);
         }
       });
+      await runTiles({ concurrency: 1, acquire: () => null, release: () => {}, run, checkUsable: () => this.checkUsable() }, tiles, options);
       return { data, h: out.h, w: out.w, c: out.c };
     });
   }
@@ -259,36 +254,66 @@ export class WebglRunner {
 
   // ---- internals ----
 
-  private async runTiles(tiles: Tile[], signal: AbortSignal | undefined, onProgress: ((p: Progress) => void) | undefined, one: (t: Tile) => void): Promise<void> {
-    this.pool.beginJob();
-    try {
-      for (const [i, tile] of tiles.entries()) {
-        throwIfAborted(signal);
-        this.checkUsable(); // dispose() may have run while we yielded
+  /** @internal One job at a time with the GL state built; a loss during it surfaces as ContextLostError. */
+  session<T>(job: () => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      this.prepare();
+      this.pool.beginJob();
+      try {
+        return await job();
+      } catch (e) {
         this.handleLoss();
-        this.ctx.checkLost(`before tile ${i + 1} of ${tiles.length}`);
-        one(tile);
-        // readPixels on a lost context returns zeros without an error: check after every tile, so a
-        // loss never passes garbage on (tfjs#756).
-        this.ctx.checkLost(`during tile ${i + 1} of ${tiles.length}`);
-        // Any other GL error means some draw or copy did not happen: fail rather than return its zeros.
-        const err = this.ctx.gl.getError();
-        if (err !== this.ctx.gl.NO_ERROR) {
-          this.ctx.checkLost(`during tile ${i + 1} of ${tiles.length}`);
-          throw new SrganError("ERR_KERNEL", `WebGL reported error 0x${err.toString(16)} in tile ${i + 1} of ${tiles.length} (${this.ctx.caps.renderer}); the result was discarded. Use backend: 'wasm'.`);
+        // A GL error surfacing as an exception after a loss is a loss, whatever its message says.
+        if (this.ctx.lost && !(e instanceof ContextLostError) && !(e instanceof SrganError && e.code === "ERR_ABORTED")) {
+          throw new ContextLostError(`the WebGL context was lost during a job (${(e as Error).message})`, true);
         }
-        onProgress?.({ fraction: (i + 1) / tiles.length, tilesDone: i + 1, tilesTotal: tiles.length, tile: tile.core });
-        if (i + 1 < tiles.length) await yieldToEventLoop();
+        throw e;
+      } finally {
+        if (!this.ctx.lost && !this.disposed) this.pool.trim();
       }
-    } catch (e) {
-      this.handleLoss();
-      // A GL error surfacing as an exception after a loss is a loss, whatever its message says.
-      if (this.ctx.lost && !(e instanceof ContextLostError) && !(e instanceof SrganError && e.code === "ERR_ABORTED")) {
-        throw new ContextLostError(`the WebGL context was lost during a job (${(e as Error).message})`, true);
-      }
-      throw e;
-    } finally {
-      if (!this.ctx.lost && !this.disposed) this.pool.trim();
+    });
+  }
+
+  /** @internal */
+  halo(hasAlpha: boolean): number {
+    return Math.max(this.graph.receptiveRadius, hasAlpha ? this.alphaGraph.receptiveRadius : 0);
+  }
+
+  /** @internal */
+  tileSize(width: number, height: number, halo: number, hasAlpha: boolean): number {
+    return this.fitTileSize(width, height, halo, hasAlpha);
+  }
+
+  /** @internal */
+  runTile(job: ImageJob, tile: Tile): Promise<void> {
+    return this.glTile(tile, job.tilesTotal, job.signal, () => this.rgbaTile(job.image, tile, job.hasAlpha, job.out));
+  }
+
+  /** @internal Throws ERR_DISPOSED once dispose() ran. */
+  checkUsable(): void {
+    if (this.disposed) throw new SrganError("ERR_DISPOSED", "this WebGL runner was disposed; create a new one");
+  }
+
+  /**
+   * Runs one tile's GL work with the checks around it: the context before and after (readPixels on a
+   * lost context returns zeros without an error, so a loss must never pass garbage on, tfjs#756) and
+   * GL errors after. Tiles after the first start from a fresh event-loop turn: GL calls are synchronous,
+   * and the page (and an abort) must get a turn between tiles.
+   */
+  private async glTile(tile: Tile, total: number, signal: AbortSignal | undefined, one: () => void): Promise<void> {
+    const where = `tile ${tile.index + 1} of ${total}`;
+    if (tile.index > 0) await yieldToEventLoop();
+    throwIfAborted(signal);
+    this.checkUsable(); // dispose() may have run while we yielded
+    this.handleLoss();
+    this.ctx.checkLost(`before ${where}`);
+    one();
+    this.ctx.checkLost(`during ${where}`);
+    // Any other GL error means some draw or copy did not happen: fail rather than return its zeros.
+    const err = this.ctx.gl.getError();
+    if (err !== this.ctx.gl.NO_ERROR) {
+      this.ctx.checkLost(`during ${where}`);
+      throw new SrganError("ERR_KERNEL", `WebGL reported error 0x${err.toString(16)} in ${where} (${this.ctx.caps.renderer}); the result was discarded. Use backend: 'wasm'.`);
     }
   }
 
@@ -330,16 +355,8 @@ export class WebglRunner {
     if (byTexture < 1) throw new UnsupportedError(`network '${this.graph.name}' needs ${2 * r + 1}-pixel tiles at ${ratio}× inside ${max}-pixel textures; this GPU cannot hold one. Use backend: 'wasm'.`);
     // A tile's padded rectangle is its core grown by r per side, clipped to the image.
     const fits = (t: number) => bytes(Math.min(height, t + 2 * r), Math.min(width, t + 2 * r)) <= this.opts.memoryLimit;
-    let t = Math.min(requested, byTexture);
-    if (!fits(t)) {
-      let lo = 1, hi = t;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (fits(mid)) lo = mid; else hi = mid - 1;
-      }
-      if (!fits(lo)) throw new OutOfMemoryError(bytes(1 + 2 * r, 1 + 2 * r), this.opts.memoryLimit, "Raise the WebGL memoryLimit or use backend: 'wasm'.");
-      t = lo;
-    }
+    const t = largestFitting(1, Math.min(requested, byTexture), fits);
+    if (!fits(t)) throw new OutOfMemoryError(bytes(1 + 2 * r, 1 + 2 * r), this.opts.memoryLimit, "Raise the WebGL memoryLimit or use backend: 'wasm'.");
     this.lastTileSize = t;
     return t;
   }
@@ -352,10 +369,6 @@ export class WebglRunner {
     this.io = null;
     this.pool.forgetAll();
     this.builtFor = -1;
-  }
-
-  private checkUsable(): void {
-    if (this.disposed) throw new SrganError("ERR_DISPOSED", "this WebGL runner was disposed; create a new one");
   }
 
   // GL state (bound programs, framebuffer) is shared: one job at a time, others wait their turn.
@@ -386,19 +399,4 @@ function yieldToEventLoop(): Promise<void> {
   const sched = (globalThis as { scheduler?: { yield?: () => Promise<void> } }).scheduler;
   if (typeof sched?.yield === "function") return sched.yield();
   return new Promise((resolve) => setTimeout(resolve, 0));
-}
-
-function isOpaque(data: Uint8Array | Uint8ClampedArray): boolean {
-  for (let i = 3; i < data.length; i += 4) if (data[i] !== 255) return false;
-  return true;
-}
-
-function checkImage(image: RgbaImage): void {
-  if (!image || typeof image !== "object") throw new TypeError("image must be { data, width, height }");
-  const { data, width, height } = image;
-  if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray)) throw new TypeError("image.data must be a Uint8Array or Uint8ClampedArray of RGBA bytes");
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || width > 65535 || height > 65535) {
-    throw invalidInput(`image is ${width}×${height}; width and height must be integers in [1, 65535]`);
-  }
-  if (data.length !== width * height * 4) throw invalidInput(`image.data has ${data.length} bytes; ${width}×${height} RGBA needs ${width * height * 4}`);
 }

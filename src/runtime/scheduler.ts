@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: MIT
+// The tile scheduler every backend runs under. It owns what is the same for all of them: the output-size
+// guard (before any backend is touched), tile planning and sizing, the queue that keeps up to
+// `concurrency` tiles in flight and retries a tile whose memory is not free until another one finishes,
+// layer-major band runs, progress, and abort and disposal between tiles. A backend (the wasm runner in
+// ./wasm-backend.ts, the WebGL runner in ../backends/webgl/index.ts) only runs one tile.
+import { AbortError, invalidInput, OutOfMemoryError, throwIfAborted } from "../errors.js";
+import type { RgbaImage } from "../image/rgba.js";
+import { planTiles, type Tile } from "./tiler.js";
+
+export interface Progress {
+  /** Finished fraction, 0..1. */
+  fraction: number;
+  tilesDone: number;
+  tilesTotal: number;
+  /** The tile just finished, in input pixels. */
+  tile: { x: number; y: number; w: number; h: number };
+}
+
+export interface UpscaleOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface UpscaledImage {
+  data: Uint8ClampedArray;
+  width: number;
+  height: number;
+}
+
+/** One upscale job as a backend's runTile sees it. */
+export interface ImageJob {
+  image: RgbaImage;
+  /** width·scale × height·scale RGBA8; each tile writes the part of its core. */
+  out: Uint8ClampedArray;
+  /** Alpha is not all 255: it is resized on its own and rejoined. */
+  hasAlpha: boolean;
+  tilesTotal: number;
+  signal?: AbortSignal;
+}
+
+/** What a backend implements to be scheduled. */
+export interface TileBackend<R = null> {
+  readonly scale: number;
+  /** Tiles that may run at once. */
+  readonly concurrency: number;
+  /** Cut tiles and halos on even coordinates (kernels with a 2×2 grid anchored at the tile's origin). */
+  readonly evenTiles: boolean;
+  /** Runs one whole job: e.g. waits for the backend to be ready and its turn; may translate errors. */
+  session<T>(job: () => Promise<T>): Promise<T>;
+  /** Input pixels of context per side (Infinity: whole-image statistics, one tile). */
+  halo(hasAlpha: boolean): number;
+  /** The tile side for this image: as large as allowed while the job's tiles fit the backend's memory; throws when none fits. */
+  tileSize(width: number, height: number, halo: number, hasAlpha: boolean): number;
+  /** The memory of one tile, now; OutOfMemoryError when it is not free now (the scheduler retries after another tile). */
+  acquire?(job: ImageJob, tile: Tile): R;
+  release?(resource: R): void;
+  /** Reads the tile's padded rectangle from job.image and writes its core's output into job.out. */
+  runTile(job: ImageJob, tile: Tile, resource: R, onLayer: (fraction: number) => void): Promise<void>;
+  /** Throws once the backend was disposed (checked between tiles and after the last one). */
+  checkUsable(): void;
+}
+
+/** Largest output: one Uint8ClampedArray (2 GiB keeps every engine's typed-array limit). */
+export const MAX_OUTPUT_BYTES = 2 ** 31;
+
+/** Throws ERR_INVALID_INPUT when a width×height input's output would not fit one RGBA array. */
+export function checkOutputSize(width: number, height: number, scale: number): void {
+  if (width * scale * height * scale * 4 > MAX_OUTPUT_BYTES) {
+    throw invalidInput(`a ${width}×${height} input gives a ${width * scale}×${height * scale} output, over the ${MAX_OUTPUT_BYTES / 2 ** 30} GiB one RGBA array may hold here; upscale it in parts`);
+  }
+}
+
+/**
+ * Upscales a checked RGBA8 image on `backend`: guards the output size, then in the backend's session
+ * plans tiles of the size it allows and runs them.
+ */
+export async function upscaleInTiles<R>(backend: TileBackend<R>, image: RgbaImage, options: UpscaleOptions = {}): Promise<UpscaledImage> {
+  const { width, height } = image;
+  const s = backend.scale;
+  checkOutputSize(width, height, s);
+  return backend.session(async () => {
+    const hasAlpha = !isOpaque(image.data);
+    const halo = backend.halo(hasAlpha);
+    const tileSize = backend.tileSize(width, height, halo, hasAlpha);
+    const tiles = planTiles(width, height, { tileSize, halo, minTiles: backend.concurrency, even: backend.evenTiles });
+    const job: ImageJob = { image, out: new Uint8ClampedArray(width * s * height * s * 4), hasAlpha, tilesTotal: tiles.length, signal: options.signal };
+    await runTiles({
+      concurrency: backend.concurrency,
+      acquire: (tile) => (backend.acquire ? backend.acquire(job, tile) : (null as R)),
+      release: (r) => backend.release?.(r),
+      run: (tile, r, onLayer) => backend.runTile(job, tile, r, onLayer),
+      checkUsable: () => backend.checkUsable(),
+    }, tiles, options);
+    return { data: job.out, width: width * s, height: height * s };
+  });
+}
+
+/** The per-tile work runTiles drives (a backend's methods bound to one job). */
+export interface TileWork<R> {
+  concurrency: number;
+  acquire(tile: Tile): R;
+  release(resource: R): void;
+  run(tile: Tile, resource: R, onLayer: (fraction: number) => void): Promise<void>;
+  checkUsable(): void;
+}
+
+/**
+ * Runs `tiles` in order, up to work.concurrency at once. A tile's memory is acquired before it starts
+ * and released when it ends, on success, failure and abort alike. When the memory is not free, the
+ * scheduler waits for a running tile and tries again; with none running it never will be, and the job
+ * fails. After the first failure no new tile starts; the running ones are awaited, then it is thrown.
+ */
+export async function runTiles<R>(work: TileWork<R>, tiles: readonly Tile[], { signal, onProgress }: UpscaleOptions = {}): Promise<void> {
+  let done = 0;
+  let failure: unknown;
+  const queue = [...tiles];
+  const inFlight = new Set<Promise<void>>();
+  const runOne = async (tile: Tile, resource: R) => {
+    try {
+      // A whole-image network is one long tile: report each of its layers (tilesDone stays 0 until it ends).
+      const onLayer = (f: number) => onProgress?.({ fraction: f, tilesDone: 0, tilesTotal: 1, tile: tile.core });
+      await work.run(tile, resource, onLayer);
+      done++;
+      onProgress?.({ fraction: done / tiles.length, tilesDone: done, tilesTotal: tiles.length, tile: tile.core });
+    } finally {
+      work.release(resource);
+    }
+  };
+  while (queue.length > 0 && failure === undefined) {
+    if (signal?.aborted) { failure = new AbortError(signal.reason); break; }
+    let resource: R;
+    try {
+      work.checkUsable();
+      resource = work.acquire(queue[0]);
+    } catch (e) {
+      if (e instanceof OutOfMemoryError && inFlight.size > 0) { await Promise.race(inFlight); continue; }
+      failure = e;
+      break;
+    }
+    const p: Promise<void> = runOne(queue.shift()!, resource).catch((e) => { failure ??= e; }).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+    if (inFlight.size >= work.concurrency) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  // Disposal stops the threads under the running tiles: say so rather than what it broke.
+  work.checkUsable();
+  if (failure !== undefined) throw failure;
+}
+
+/**
+ * The largest side in [min, max] for which `fits` holds (bisection: fits must hold for every side below
+ * one that fits); min when none does.
+ */
+export function largestFitting(min: number, max: number, fits: (side: number) => boolean): number {
+  if (fits(max)) return max;
+  let lo = min, hi = max;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (fits(mid)) lo = mid; else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** How runLayerMajor runs the steps of one backend. */
+export interface LayerMajorWork<S> {
+  /** Output rows of a step. */
+  rows(step: S): number;
+  /** Whether a step's rows may be split into bands (false: runWhole). */
+  bandable(step: S): boolean;
+  /** Bands a bandable step is split into (at most its rows). */
+  parts: number;
+  runWhole(step: S): void;
+  runBand(step: S, y0: number, y1: number, band: number): Promise<void>;
+  signal?: AbortSignal;
+  onLayer(fraction: number): void;
+}
+
+/**
+ * Networks with whole-image statistics run layer by layer over the whole image: each bandable step's
+ * output rows are split into bands that run at once and are all awaited before the next step; the rest
+ * (means, small dense layers) run whole on the scheduling thread. The signal is checked and progress
+ * reported between steps; the finished tile reports 1.
+ */
+export async function runLayerMajor<S>(steps: readonly S[], work: LayerMajorWork<S>): Promise<void> {
+  for (const [index, step] of steps.entries()) {
+    throwIfAborted(work.signal);
+    const h = work.rows(step);
+    if (!work.bandable(step)) work.runWhole(step);
+    else {
+      const parts = Math.min(h, work.parts);
+      await Promise.all(Array.from({ length: parts }, (_, i) => work.runBand(step, Math.round((i * h) / parts), Math.round(((i + 1) * h) / parts), i)));
+    }
+    work.onLayer((index + 1) / (steps.length + 1));
+  }
+}
+
+function isOpaque(data: Uint8Array | Uint8ClampedArray): boolean {
+  for (let i = 3; i < data.length; i += 4) if (data[i] !== 255) return false;
+  return true;
+}
