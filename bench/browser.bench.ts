@@ -5,17 +5,15 @@
 // same network with the same weights.
 // Run: node --import tsx bench/browser.bench.ts [--model NAME] [--reps N] [--webgl-reps N]
 //      (writes bench/results/browser-NAME-latest.json); SRGAN_BENCH_ANGLE=vulkan (or gl-egl, …) asks
-//      Chromium for a real GPU instead of SwiftShader, and the WebGL row names the renderer that ran.
-import { build, type BuildOptions, type PluginBuild } from "esbuild";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import { cpus, tmpdir } from "node:os";
+//      Chromium for a real GPU instead of SwiftShader, and the WebGL row names the renderer that ran;
+//      SRGAN_CHROMIUM=/path/to/chrome runs another browser. Chromium, bundles and server: test/browser/chromium.ts.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium, type Page } from "playwright-core";
 import { TRAINED } from "../src/model/builtin.js";
+import { bundle, callPage, haveChromium, launch, modulePage, servePage, type Server } from "../test/browser/chromium.js";
 
-const CHROMIUM = process.env.SRGAN_BENCH_CHROMIUM ?? "/usr/bin/chromium";
 const ANGLE = process.env.SRGAN_BENCH_ANGLE ?? "swiftshader";
 const SOFTWARE = ANGLE === "swiftshader";
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -109,40 +107,13 @@ window.bench = {
 document.documentElement.dataset.ready = "1";
 `;
 
-async function bundle(): Promise<{ page: Uint8Array; worker: Uint8Array }> {
-  const common: BuildOptions & { write: false } = { bundle: true, format: "esm", platform: "browser", target: "chrome120", write: false, logLevel: "error",
-    plugins: [{
-      name: "no-node-pool",
-      setup(b: PluginBuild) {
-        b.onResolve({ filter: /pool-node\.js$/ }, (a) => ({ path: a.path, namespace: "empty" }));
-        b.onLoad({ filter: /.*/, namespace: "empty" }, () => ({ contents: "export {};" }));
-      },
-    }] };
+/** The page and the module worker, bundled with src/ and TensorFlow.js, served cross-origin isolated. */
+async function servePages(): Promise<Server> {
   const [page, worker] = await Promise.all([
-    build({ ...common, stdin: { contents: PAGE, resolveDir: join(ROOT, "bench"), sourcefile: "browser-bench-page.js", loader: "js" } }),
-    build({ ...common, entryPoints: [join(ROOT, "src/worker/web-entry.ts")] }),
+    bundle({ stdin: { contents: PAGE, resolveDir: join(ROOT, "bench"), sourcefile: "browser-bench-page.js", loader: "js" } }),
+    bundle({ entryPoints: [join(ROOT, "src/worker/web-entry.ts")] }),
   ]);
-  return { page: page.outputFiles[0].contents, worker: worker.outputFiles[0].contents };
-}
-
-function serve(files: { page: Uint8Array; worker: Uint8Array }): Promise<Server> {
-  const html = `<!doctype html><meta charset="utf-8"><title>srgan-wasm browser bench</title><script type="module" src="/page.js"></script>`;
-  const server = createServer((req, res) => {
-    const headers = { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp", "Cross-Origin-Resource-Policy": "same-origin", "Cache-Control": "no-store" };
-    const path = new URL(req.url ?? "/", "http://x").pathname;
-    const send = (type: string, body: Uint8Array | string) => { res.writeHead(200, { ...headers, "Content-Type": type }); res.end(body); };
-    let m: RegExpExecArray | null;
-    if (path === "/") return send("text/html", html);
-    if (path === "/favicon.ico") { res.writeHead(204, headers); res.end(); return; }
-    if (path === "/page.js") return send("text/javascript", files.page);
-    if (path === "/worker.js") return send("text/javascript", files.worker);
-    if ((m = /^\/wasm\/([\w.-]+\.wasm)$/.exec(path)) && existsSync(join(ROOT, "wasm", m[1]))) return send("application/wasm", readFileSync(join(ROOT, "wasm", m[1])));
-    if ((m = /^\/tfjs\/([\w.-]+\.wasm)$/.exec(path)) && existsSync(join(TFJS_WASM, m[1]))) tfjsFiles.add(m[1]);
-    if (m && path.startsWith("/tfjs/") && existsSync(join(TFJS_WASM, m[1]))) return send("application/wasm", readFileSync(join(TFJS_WASM, m[1])));
-    if ((m = /^\/models\/([\w.-]+\.srnet)$/.exec(path)) && existsSync(join(ROOT, "models", m[1]))) return send("application/octet-stream", readFileSync(join(ROOT, "models", m[1])));
-    res.writeHead(404, headers); res.end();
-  });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
+  return servePage({ "index.html": modulePage("srgan-wasm browser bench"), "page.js": page, "worker.js": worker }, { tfjs: TFJS_WASM });
 }
 
 /** The TensorFlow.js binaries the pages fetched (which of plain, SIMD, threaded SIMD ran). */
@@ -150,25 +121,18 @@ const tfjsFiles = new Set<string>();
 type Result = { median: number; runs: number[]; warm: number; backend: string; threads: number; [k: string]: unknown };
 
 async function main() {
-  if (!existsSync(CHROMIUM)) { console.log(`skip: browser benchmark (needs Debian's chromium at ${CHROMIUM})`); return; }
-  if (!existsSync(join(ROOT, "wasm/kernels.simd.wasm"))) throw new Error("wasm/kernels.simd.wasm is missing: run npm run build:wasm first");
-  const server = await serve(await bundle());
-  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
-  const profile = mkdtempSync(join(tmpdir(), "srgan-bench-"));
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM, headless: true,
-    args: ["--no-sandbox", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
-      "--disable-sync", `--use-angle=${ANGLE}`, SOFTWARE ? "--enable-unsafe-swiftshader" : "--ignore-gpu-blocklist"],
-  });
+  if (!haveChromium("the browser benchmark")) return;
+  const [server, browser] = await Promise.all([servePages(), launch({ angle: ANGLE })]);
+  browser.context.on("request", (r) => { const m = /\/tfjs\/([\w.-]+\.wasm)$/.exec(r.url()); if (m) tfjsFiles.add(m[1]); });
   // A fresh page per case: TensorFlow.js fixes its thread count when its backend starts.
   const onPage = async <T>(fn: string, ...args: unknown[]): Promise<T> => {
-    const page: Page = await browser.newPage();
+    const page = await browser.context.newPage();
     page.on("pageerror", (e) => console.error(`  page error: ${e.message}`));
     page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning" || process.env.SRGAN_BENCH_VERBOSE) console.error(`  page console ${m.type()}: ${m.text()}`); });
     try {
-      await page.goto(url);
+      await page.goto(`${server.url}index.html`);
       await page.waitForSelector("html[data-ready]");
-      return await page.evaluate(([f, a]) => (window as unknown as { bench: Record<string, (...x: unknown[]) => Promise<unknown>> }).bench[f as string](...(a as unknown[])), [fn, args] as const) as T;
+      return await callPage<T>(page, "bench", fn, ...args);
     } finally { await page.close(); }
   };
   const rows: Array<{ case: string; medianMs: number; runs: number; warmupMs: number; note: string }> = [];
@@ -198,8 +162,7 @@ async function main() {
     }
   }
   await browser.close();
-  server.close();
-  rmSync(profile, { recursive: true, force: true });
+  await server.close();
   console.table(rows);
   if (tfjsFiles.size) console.log(`TensorFlow.js binaries fetched: ${[...tfjsFiles].join(", ")}`);
   if (SOFTWARE) console.log("The WebGL row ran on SwiftShader (--use-angle=swiftshader): a CPU emulating a GPU. These are CPU numbers, not GPU numbers.");

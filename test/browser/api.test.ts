@@ -11,13 +11,10 @@ import { join } from "node:path";
 import { build } from "esbuild";
 import { decode, encode } from "fast-png";
 import type { Page } from "playwright-core";
-import { haveChromium, launch, RUN_DEFAULT_NETWORK, type Browser } from "./chromium.js";
+import { callPage, haveChromium, launch, RUN_DEFAULT_NETWORK, startServer, type Browser, type Server } from "./chromium.js";
 import { assertBuilt, cleanup, ROOT, tempDir } from "../packaging/pack.js";
 import { firstDiff, nodeReference, sampleImage, type Pixels } from "../packaging/fixtures.js";
-// @ts-expect-error: a plain .mjs script without declarations
-import { startServer } from "../../demo/serve.mjs";
 
-type Server = { url: string; close(): Promise<void> };
 const test = suite("browser api");
 const enabled = haveChromium("the browser API tests");
 const image = sampleImage(67, 45, 21);
@@ -42,8 +39,7 @@ test.after(async () => {
   cleanup(dir);
 });
 
-const call = <T>(name: string, ...args: unknown[]): Promise<T> =>
-  page.evaluate(([n, a]) => (window as unknown as { checks: Record<string, (...x: unknown[]) => Promise<unknown>> }).checks[n as string](...(a as unknown[])), [name, args] as const) as Promise<T>;
+const call = <T>(name: string, ...args: unknown[]): Promise<T> => callPage<T>(page, "checks", name, ...args);
 
 const maybe = enabled ? test : test.skip;
 
@@ -140,7 +136,7 @@ ${RUN_DEFAULT_NETWORK}
   for (const banned of ["piscina", "worker_threads", "new Function", "createObjectURL"]) assert.not.ok(code.includes(banned), `bundle contains ${banned}`);
 
   const csp = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; img-src 'self' data:";
-  const strict = (await startServer({ port: 0, root: join(dir, "www"), headers: { "content-security-policy": csp } })) as Server;
+  const strict = await startServer({ port: 0, root: join(dir, "www"), headers: { "content-security-policy": csp } });
   const p = await browser.context.newPage();
   const violations: string[] = [];
   p.on("console", (m) => { if (/Content.Security.Policy|Refused/i.test(m.text())) violations.push(m.text()); });

@@ -11,14 +11,11 @@ import * as assert from "uvu/assert";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { decode, encode } from "fast-png";
-import { haveChromium, launch, type Browser } from "./chromium.js";
+import { haveChromium, launch, startServer, type Browser, type Server } from "./chromium.js";
 import type { Page } from "playwright-core";
 import { assertBuilt, cleanup, ROOT, tempDir } from "../packaging/pack.js";
 import { firstDiff, nodeReference, sampleImage, type Pixels } from "../packaging/fixtures.js";
-// @ts-expect-error: a plain .mjs script without declarations
-import { startServer } from "../../demo/serve.mjs";
 
-type Server = { url: string; close(): Promise<void> };
 const test = suite("demo");
 const enabled = haveChromium("the demo end-to-end tests");
 const image = sampleImage(67, 45, 3);

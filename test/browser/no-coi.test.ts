@@ -5,13 +5,10 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import type { Page } from "playwright-core";
-import { haveChromium, launch, type Browser } from "./chromium.js";
+import { callPage, haveChromium, launch, startServer, type Browser, type Server } from "./chromium.js";
 import { assertBuilt } from "../packaging/pack.js";
 import { firstDiff, nodeReference, sampleImage } from "../packaging/fixtures.js";
-// @ts-expect-error: a plain .mjs script without declarations
-import { startServer } from "../../demo/serve.mjs";
 
-type Server = { url: string; close(): Promise<void> };
 const test = suite("page without cross-origin isolation");
 const enabled = haveChromium("the no-isolation tests");
 let browser: Browser, server: Server, page: Page;
@@ -36,7 +33,7 @@ maybe("one worker with its own memory: the page keeps ticking during a 1-tile jo
   const big = sampleImage(256, 192, 13);        // one 256-pixel tile: the whole job is one task
   const translucent = sampleImage(41, 29, 7, true);
   const images = [big, translucent].map((im) => ({ rgba: Array.from(im.data), width: im.width, height: im.height }));
-  const r = await page.evaluate((imgs) => (window as unknown as { checks: { privateWorker(i: unknown): Promise<{ threads: number; workers: number; warnings: string[]; maxGap: number; ms: number; outs: number[][]; stats: { activeLeases: number } }> } }).checks.privateWorker(imgs), images);
+  const r = await callPage<{ threads: number; workers: number; warnings: string[]; maxGap: number; ms: number; outs: number[][]; stats: { activeLeases: number } }>(page, "checks", "privateWorker", images);
   assert.equal([r.threads, r.workers, r.warnings], [1, 1, ["ERR_NO_COI"]]);
   // On the page's own thread the gap would be the whole tile (≈ ms); here the page only copies pixels.
   assert.ok(r.ms > 50, `the tile took ${r.ms.toFixed(0)} ms: too short to tell`);

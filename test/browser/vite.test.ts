@@ -7,13 +7,10 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { haveChromium, launch, RUN_DEFAULT_NETWORK, type Browser } from "./chromium.js";
+import { haveChromium, launch, RUN_DEFAULT_NETWORK, startServer, type Browser, type Server } from "./chromium.js";
 import { assertBuilt, cleanup, installInto, pack, tempDir } from "../packaging/pack.js";
 import { firstDiff, nodeReference, sampleImage } from "../packaging/fixtures.js";
-// @ts-expect-error: a plain .mjs script without declarations
-import { startServer } from "../../demo/serve.mjs";
 
-type Server = { url: string; close(): Promise<void> };
 const test = suite("vite");
 const enabled = haveChromium("the Vite app test");
 const image = sampleImage(53, 37, 5);
@@ -45,7 +42,7 @@ ${RUN_DEFAULT_NETWORK}
   }
 
   const expected = await nodeReference(image, "natural");
-  [server, browser] = await Promise.all([startServer({ port: 0, root: outDir }) as Promise<Server>, launch()]);
+  [server, browser] = await Promise.all([startServer({ port: 0, root: outDir }), launch()]);
   const page = await browser.context.newPage();
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));

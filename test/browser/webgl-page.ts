@@ -1,21 +1,18 @@
 // SPDX-License-Identifier: MIT
 // The in-page half of test/browser/webgl.test.ts, bundled by esbuild and loaded in headless Chromium:
-// builds seeded random graphs covering every op, runs them with the WebGL runner, the TypeScript
-// reference ops and (for the built-in networks) the wasm Upscaler, and reports errors as numbers for
-// the Node side to assert on. Also drives context loss and dispose through an instrumented context.
+// runs the op-case corpus (test/ops/cases.ts) with the WebGL runner against the TypeScript reference
+// ops, the built-in networks against the wasm Upscaler too, and reports errors as numbers for the
+// Node side to assert on. Also drives context loss and dispose through an instrumented context.
 import { createWebglRunner } from "../../src/backends/webgl/index.js";
-import { validateGraph, type Graph, type GraphNode, type Shape, type ValidatedGraph } from "../../src/model/graph.js";
+import type { Graph, ValidatedGraph } from "../../src/model/graph.js";
 import { builtinGraph } from "../../src/model/builtin.js";
 import { decodeNetwork } from "../../src/model/format.js";
-import { getOp } from "../../src/ops/registry.js";
 import { createUpscaler } from "../../src/api/upscaler.js";
 import { configureAssets } from "../../src/platform/assets.js";
-import { rng, randInt } from "../random.js";
+import { rng } from "../random.js";
+import { Builder, caseInput, compare, opCase, reference, uniform } from "../ops/cases.js";
 
 configureAssets({ wasmBaseUrl: `${location.origin}/wasm/` });
-
-const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
-const uniform = (r: () => number, n: number, lo: number, hi: number) => Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
 
 /**
  * Runs one image through the WebGL runner and the wasm Upscaler (given `model`): the largest RGBA8 byte
@@ -37,158 +34,6 @@ async function againstWasm(graph: Graph | ValidatedGraph, model: string | Uint8A
     runner.dispose();
     await wasm.dispose();
   }
-}
-
-const ACTS = ["none", "relu", "leaky", "prelu", "spline"] as const;
-
-/** Builds graphs node by node, inventing weights for each op. */
-class Builder {
-  nodes: GraphNode[] = [];
-  weights: Graph["weights"] = {};
-  private n = 0;
-  constructor(readonly r: () => number) {}
-  private w(shape: number[], lo: number, hi: number): string {
-    const name = `w${this.n++}`;
-    this.weights[name] = { shape, data: uniform(this.r, shape.reduce((a, b) => a * b, 1), lo, hi) };
-    return name;
-  }
-  private out(): string { return `t${this.n++}`; }
-  private actWeights(act: string, c: number, attrs: Record<string, unknown>, roles: Record<string, string>): void {
-    if (act === "leaky") attrs.alpha = 0.05 + 0.3 * this.r();
-    if (act === "prelu") roles.slope = this.w([c], 0, 0.4);
-    if (act === "spline") {
-      // Rows L, Ce, R around srgan-rust's typical values.
-      const name = this.w([3, c], 0, 1);
-      const d = this.weights[name].data;
-      for (let i = 0; i < c; i++) { d[i] = 0.1 + 0.2 * d[i]; d[c + i] = 0.3 * d[c + i]; d[2 * c + i] = 0.8 + 0.4 * d[2 * c + i]; }
-      roles.spline = name;
-    }
-  }
-  conv(inputs: string[], cins: number[], k: number, cout: number, o: { act?: string; bias?: "static" | "none" | string } = {}): string {
-    const act = o.act ?? "none";
-    const attrs: Record<string, unknown> = { k, cout, act };
-    const roles: Record<string, string> = {};
-    const fan = cins.reduce((s, c) => s + c * k * k, 0);
-    cins.forEach((c, i) => { roles[`kernel${i}`] = this.w([cout, k, k, c], -1.5 / Math.sqrt(fan), 1.5 / Math.sqrt(fan)); });
-    const ins = [...inputs];
-    if (o.bias === "static") roles.bias = this.w([cout], -0.3, 0.3);
-    else if (o.bias && o.bias !== "none") { attrs.dynamicBias = true; ins.push(o.bias); }
-    this.actWeights(act, cout, attrs, roles);
-    return this.add({ op: "Conv2D", inputs: ins, output: this.out(), attrs, weights: roles });
-  }
-  dense(inputs: string[], cins: number[], units: number, act = "none"): string {
-    const attrs: Record<string, unknown> = { units, act };
-    const roles: Record<string, string> = { bias: this.w([units], -0.2, 0.2) };
-    cins.forEach((c, i) => { roles[`matrix${i}`] = this.w([c, units], -0.8 / Math.sqrt(c), 0.8 / Math.sqrt(c)); });
-    this.actWeights(act, units, attrs, roles);
-    return this.add({ op: "Dense", inputs, output: this.out(), attrs, weights: roles });
-  }
-  act(input: string, c: number, act: string): string {
-    const attrs: Record<string, unknown> = { act };
-    const roles: Record<string, string> = {};
-    this.actWeights(act, c, attrs, roles);
-    return this.add({ op: "Activation", inputs: [input], output: this.out(), attrs, weights: roles });
-  }
-  op(op: string, inputs: string[], attrs: Record<string, unknown> = {}): string {
-    return this.add({ op, inputs, output: this.out(), attrs, weights: {} });
-  }
-  private add(node: GraphNode): string { this.nodes.push(node); return node.output; }
-  graph(name: string, scale: number, output: string): ValidatedGraph {
-    // The last node writes "y", the network's output name.
-    this.nodes.find((n) => n.output === output)!.output = "y";
-    for (const n of this.nodes) n.inputs = n.inputs.map((t) => (t === output ? "y" : t));
-    return validateGraph({ name, scale, input: "x", output: "y", nodes: this.nodes, weights: this.weights });
-  }
-}
-
-/** Random graphs, one per case name; together they use every op, activation and option. */
-const CASES: Record<string, (r: () => number) => ValidatedGraph> = {
-  // Every odd kernel size the engine admits up to 15, each with a random activation and bias mode.
-  ...Object.fromEntries([1, 3, 5, 7, 9, 11, 13, 15].map((k) => [`conv k=${k}`, (r: () => number) => {
-    const b = new Builder(r);
-    const c = randInt(r, 1, 9);
-    const a = b.conv(["x"], [3], k, c, { act: pick(r, ACTS), bias: pick(r, ["static", "none"] as const) });
-    return b.graph(`conv${k}`, 1, b.conv([a], [c], 3, 3, { act: pick(r, ACTS), bias: "static" }));
-  }])),
-  // Each activation fused into a conv and standalone, on channel counts that are not multiples of 4.
-  ...Object.fromEntries(ACTS.map((act) => [`activation ${act}`, (r: () => number) => {
-    const b = new Builder(r);
-    const c = pick(r, [5, 6, 7]);
-    const a = b.conv(["x"], [3], 3, c, { act, bias: "static" });
-    const s = b.act(a, c, act);
-    return b.graph(`act-${act}`, 1, b.conv([s], [c], 1, 3, { bias: "static" }));
-  }])),
-  "pixel-shuffle tf r=2 and torch r=3": (r) => {
-    const b = new Builder(r);
-    const a = b.conv(["x"], [3], 3, 20, { bias: "static", act: "prelu" });
-    const s = b.op("PixelShuffle", [a], { r: 2, order: "tf" }); // 5 channels at 2×
-    const c = b.conv([s], [5], 3, 27, { bias: "static" });
-    return b.graph("shuffle", 6, b.op("PixelShuffle", [c], { r: 3, order: "torch" }));
-  },
-  "add residual": (r) => {
-    const b = new Builder(r);
-    const a = b.conv(["x"], [3], 3, 3, { act: "relu", bias: "static" });
-    return b.graph("add", 1, b.op("Add", [a, "x"]));
-  },
-  // Whole-image statistics: GlobalMean → Dense (two inputs) → vector Activation → Add broadcast and a
-  // dynamic conv bias over a conv with three image inputs, then pixel-shuffle.
-  "global: mean, dense, vector activation, broadcast add, multi-input conv, dynamic bias": (r) => {
-    const b = new Builder(r);
-    const a = b.conv(["x"], [3], 3, 6, { act: "relu", bias: "static" });
-    const m = b.op("GlobalMean", [a]);
-    const mx = b.op("GlobalMean", ["x"]);
-    const d = b.dense([m, mx], [6, 3], 6, "spline");
-    const v = b.act(d, 6, "prelu");
-    const a2 = b.op("Add", [a, v]); // [h, w, 6] + [1, 1, 6]
-    const vd = b.dense([v], [6], 12, "leaky");
-    const c = b.conv([a2, "x", a], [6, 3, 6], 3, 12, { bias: vd, act: "leaky" });
-    return b.graph("global", 2, b.op("PixelShuffle", [c], { r: 2 }));
-  },
-  // Every resize method enlarging and shrinking (antialiased), in pairs that keep the graph
-  // translation-equivariant (so tiles are exact) and ×3 overall.
-  ...Object.fromEntries((["nearest", "bilinear", "bicubic", "box"] as const).map((method) => [`resize ${method}`, (r: () => number) => {
-    const b = new Builder(r);
-    const up = b.op("Resize", ["x"], { method, scale: 2 });
-    const down = b.op("Resize", [up], { method, factor: 2 });
-    const c = b.conv([down], [3], 3, 5, { bias: "static" });
-    const up3 = b.op("Resize", [c], { method, scale: 3 });
-    const down3 = b.op("Resize", [up3], { method, factor: 3 });
-    const sum = b.conv([down3, down], [5, 3], 1, 3, { bias: "static" });
-    return b.graph(`resize-${method}`, 3, b.op("Resize", [sum], { method: pick(r, ["bicubic", "bilinear"]), scale: 3 }));
-  }])),
-  // Shrinking sizes that do not divide (⌈n / factor⌉ outputs, mirrored edges): whole image only, since
-  // a shrink by 3 is not translation-equivariant for tile origins off the 3-pixel grid.
-  ...Object.fromEntries((["nearest", "bilinear", "bicubic", "box"] as const).map((method) => [`resize ${method} shrink odd sizes (whole)`, (r: () => number) => {
-    const b = new Builder(r);
-    const down = b.op("Resize", ["x"], { method, factor: 3 });
-    const c = b.conv([down], [3], 3, 3, { bias: "static" });
-    return b.graph(`shrink-${method}`, 1, b.op("Resize", [c], { method, scale: 3 }));
-  }])),
-};
-
-/** The reference ops (float64 inside, float32 tensors) over a whole image, no tiles. */
-function reference(g: ValidatedGraph, x: Float32Array, h: number, w: number): { data: Float32Array; shape: Shape } {
-  const t = new Map<string, { data: Float32Array; shape: Shape }>([[g.input, { data: x, shape: { h, w, c: g.channels ?? 3 } }]]);
-  for (const node of g.nodes) {
-    const op = getOp(node.op)!;
-    const inputs = node.inputs.map((n) => t.get(n)!);
-    const shape = op.inferShape(node, inputs.map((v) => v.shape), g.weights);
-    const out = { data: new Float32Array(shape.h * shape.w * shape.c), shape };
-    const weights = Object.fromEntries(Object.entries(node.weights).map(([role, name]) => [role, g.weights[name].data]));
-    op.reference({ node, inputs, output: out, weights, y0: 0, y1: shape.h });
-    t.set(node.output, out);
-  }
-  return t.get(g.output)!;
-}
-
-/** Largest |a − b| / max(1, |b|), and where. */
-function compare(a: Float32Array, b: Float32Array) {
-  let worst = 0, at = -1;
-  for (let i = 0; i < b.length; i++) {
-    const e = Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i]));
-    if (!(e <= worst)) { worst = Number.isNaN(e) ? Infinity : e; at = i; }
-  }
-  return { worst, at, got: a[at], want: b[at], n: b.length, lengthsMatch: a.length === b.length };
 }
 
 function randomRgba(r: () => number, w: number, h: number, opaque: boolean) {
@@ -239,8 +84,6 @@ const api = {
     return out;
   },
 
-  caseNames: () => Object.keys(CASES),
-
   /** What backend: 'auto' relies on: a software renderer is refused when hardware is required. */
   async requireHardware() {
     try {
@@ -251,22 +94,24 @@ const api = {
     }
   },
 
-  /** One random graph: WebGL float output (whole image, and in small tiles) vs the reference. */
-  async opCase(name: string, seed: number) {
-    const r = rng(seed);
-    const g = CASES[name](r);
-    const h = randInt(r, 9, 17), w = randInt(r, 9, 19);
-    const x = uniform(r, h * w * 3, 0, 1);
-    const t0 = performance.now();
-    // Conv weights in uniform buffers (where they fit) for the tiled run, in textures for the whole one.
-    const runner = await createWebglRunner(g, { tileSize: 8 });
-    const textured = await createWebglRunner(g, { convWeights: "texture" });
+  /**
+   * One corpus case at each of its sizes: WebGL float output vs the reference, as a whole image with
+   * conv weights in textures, and in 8-pixel tiles with them in uniform buffers (where they fit).
+   */
+  async opCase(name: string) {
+    const c = opCase(name);
+    const runner = await createWebglRunner(c.graph, { tileSize: 8 });
+    const textured = await createWebglRunner(c.graph, { convWeights: "texture" });
     try {
-      const want = reference(g, x, h, w);
-      const whole = await textured.forward(x, h, w, { tileSize: 4096 });
-      const tiled = await runner.forward(x, h, w, name.endsWith("(whole)") ? { tileSize: 4096 } : {});
-      const s = runner.stats();
-      return { h, w, global: g.global, whole: compare(whole.data, want.data), tiled: compare(tiled.data, want.data), ms: ms(t0), tileSize: s.tileSize, buffers: s.buffers };
+      const out = [];
+      for (const [h, w] of c.sizes) {
+        const x = caseInput(c, h, w);
+        const want = reference(c.graph, x, h, w).data;
+        const whole = await textured.forward(x, h, w, { tileSize: 4096 });
+        const tiled = await runner.forward(x, h, w, c.tiles ? {} : { tileSize: 4096 });
+        out.push({ h, w, whole: compare(whole.data, want), tiled: compare(tiled.data, want) });
+      }
+      return out;
     } finally {
       runner.dispose();
       textured.dispose();
@@ -308,7 +153,7 @@ const api = {
       const b = await small.upscale(image);
       // A whole-image network cannot be tiled: over the limit it must say so, not fail inside GL.
       let globalError = "";
-      const gg = CASES["global: mean, dense, vector activation, broadcast add, multi-input conv, dynamic bias"](rng(3));
+      const gg = opCase("global: mean, dense, vector activation, broadcast add, multi-input conv, dynamic bias").graph;
       const glob = await createWebglRunner(gg, { canvas: new OffscreenCanvas(1, 1), maxTextureSize: 64 });
       try { await glob.upscale(randomRgba(r, 40, 20, true)); } catch (e) { globalError = `${(e as Error).name}: ${(e as Error).message}`; } finally { glob.dispose(); }
       return { bytes: maxByteDiff(b.data, a.data), tileSize: small.stats().tileSize, maxSide: inst.maxSide(), globalError };
@@ -369,8 +214,8 @@ const api = {
   async dispose() {
     const r = rng(5);
     const inst = instrumentedCanvas();
-    const g = CASES["global: mean, dense, vector activation, broadcast add, multi-input conv, dynamic bias"](rng(9));
-    const runner = await createWebglRunner(CASES["pixel-shuffle tf r=2 and torch r=3"](rng(2)), { canvas: inst.canvas, tileSize: 8 });
+    const g = opCase("global: mean, dense, vector activation, broadcast add, multi-input conv, dynamic bias").graph;
+    const runner = await createWebglRunner(opCase("pixel-shuffle tf r=2 and torch r=3").graph, { canvas: inst.canvas, tileSize: 8 });
     await runner.upscale(randomRgba(r, 40, 30, false));
     const big = runner.stats();
     await runner.upscale(randomRgba(r, 6, 5, true));
@@ -414,7 +259,7 @@ const api = {
   /** Opt-in half precision: same result within half-float error. */
   async float16() {
     const r = rng(13);
-    const g = CASES["conv k=3"](rng(17));
+    const g = opCase("conv k=3").graph;
     const h = 15, w = 14;
     const x = uniform(r, h * w * 3, 0, 1);
     const runner = await createWebglRunner(g, { precision: "float16" });

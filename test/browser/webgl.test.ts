@@ -1,74 +1,40 @@
 // SPDX-License-Identifier: MIT
-// The WebGL2 backend in a real browser: bundles test/browser/webgl-page.ts with esbuild, serves it
-// (with COOP/COEP, so the wasm Upscaler gets its shared memory) from a tiny node:http server, and
-// drives Debian's headless Chromium (SwiftShader WebGL2) through playwright-core. Asserts that WebGL
-// agrees with the reference ops within 1e-3 on random graphs covering every op, with the wasm backend
-// within ±1 (u8) on the built-in networks and the shipped `natural` (models/natural-x4.srnet), that
-// tiles respect MAX_TEXTURE_SIZE, that context loss gives ContextLostError and recovers, and that
-// dispose() returns every texture.
-// Without /usr/bin/chromium this file skips with one line, unless CI is set (then it fails).
+// The WebGL2 backend in a real browser: bundles test/browser/webgl-page.ts, serves it cross-origin
+// isolated (so the wasm Upscaler gets its shared memory) and drives headless Chromium on SwiftShader
+// WebGL2, all through the harness in ./chromium.ts. Asserts that WebGL agrees with the reference ops
+// on the op-case corpus (test/ops/cases.ts), with the wasm backend within ±1 (u8) on the built-in
+// networks and the shipped `natural` (models/natural-x4.srnet), that tiles respect MAX_TEXTURE_SIZE,
+// that context loss gives ContextLostError and recovers, and that dispose() returns every texture.
+// Without Chromium this file skips with one line, unless CI is set (then it fails).
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { bundle, callPage, haveChromium, launch, modulePage, servePage } from "./chromium.js";
+import { caseNames, opCase, mismatch, type Comparison } from "../ops/cases.js";
 
-// SRGAN_TEST_CHROMIUM only lets the skip/fail branches below be checked; CI uses Debian's binary.
-const CHROMIUM = process.env.SRGAN_TEST_CHROMIUM ?? "/usr/bin/chromium";
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const TOL = 1e-3;
 const test = suite("WebGL2 backend (headless Chromium)");
 
-if (!existsSync(CHROMIUM)) {
-  if (process.env.CI) throw new Error(`${CHROMIUM} is missing but CI is set: the WebGL2 browser tests must run in CI (apt-get install chromium)`);
-  console.log(`skip: WebGL2 browser tests (no ${CHROMIUM}; install Debian's chromium package to run them)`);
-  test.skip("WebGL2 browser tests", () => {});
-} else {
-  await defineBrowserTests();
-}
+if (haveChromium("the WebGL2 browser tests")) await defineBrowserTests();
+else test.skip("WebGL2 browser tests", () => {});
 test.run();
 
 async function defineBrowserTests(): Promise<void> {
   const started = Date.now();
-  const wasmDir = join(ROOT, "wasm");
-  if (!existsSync(join(wasmDir, "kernels.simd.wasm"))) throw new Error("wasm/kernels.simd.wasm is missing: run npm run build:wasm first");
-  const { build } = await import("esbuild");
-  const bundle = await build({
-    entryPoints: [join(ROOT, "test/browser/webgl-page.ts")], bundle: true, format: "esm", platform: "browser",
-    target: "chrome120", write: false, logLevel: "error",
-    // package.json's "browser" field drops the Node worker pool from browser builds; do the same for src/.
-    plugins: [{
-      name: "no-node-pool",
-      setup(b) {
-        b.onResolve({ filter: /pool-node\.js$/ }, (a) => ({ path: a.path, namespace: "empty" }));
-        b.onLoad({ filter: /.*/, namespace: "empty" }, () => ({ contents: "export {};" }));
-      },
-    }],
-  });
-  const js = bundle.outputFiles[0].contents;
-  const server = await serve(js, wasmDir);
-  const port = (server.address() as { port: number }).port;
-  const { chromium } = await import("playwright-core");
-  const profile = mkdtempSync(join(tmpdir(), "srgan-webgl-"));
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM, headless: true,
-    args: ["--no-sandbox", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
-      "--disable-sync", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"],
-  });
-  const page = browser.pages()[0] ?? await browser.newPage();
+  const js = await bundle({ entryPoints: [fileURLToPath(new URL("webgl-page.ts", import.meta.url))] });
+  const [server, browser] = await Promise.all([servePage({ "index.html": modulePage("webgl test"), "page.js": js }), launch({ angle: "swiftshader" })]);
+  const page = browser.context.pages()[0] ?? await browser.context.newPage();
   const pageErrors: string[] = [];
   page.on("pageerror", (e) => pageErrors.push(String(e)));
   page.on("console", (m) => { if (m.type() === "error") pageErrors.push(m.text()); });
-  await page.goto(`http://127.0.0.1:${port}/`);
+  await page.goto(`${server.url}index.html`);
   await page.waitForFunction(() => (globalThis as { webglTestReady?: boolean }).webglTestReady === true, undefined, { timeout: 30_000 });
   console.log(`  (setup: bundle + server + Chromium in ${Date.now() - started} ms)`);
 
   const timings: Record<string, { ms: number; n: number }> = {};
   /** Calls webglTest[fn](...args) in the page, with a timeout so a hung GPU call fails the test. */
   const call = async <T>(fn: string, ...args: unknown[]): Promise<T> => {
-    const run = page.evaluate(([f, a]) => (globalThis as unknown as { webglTest: Record<string, (...x: unknown[]) => unknown> }).webglTest[f as string](...(a as unknown[])), [fn, args] as const);
+    const run = callPage<T>(page, "webglTest", fn, ...args);
     let timer: NodeJS.Timeout | undefined;
     const limit = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${fn} timed out after 60 s`)), 60_000); });
     const t0 = Date.now();
@@ -80,16 +46,15 @@ async function defineBrowserTests(): Promise<void> {
     console.log(`  worst relative error vs reference (float32 paths): ${worstSeen.toExponential(1)}`);
     console.log(`  page time: ${Object.entries(timings).map(([f, t]) => `${f} ${t.ms} ms${t.n > 1 ? ` (${t.n} calls)` : ""}`).join(", ")}`);
     await browser.close();
-    server.close();
-    rmSync(profile, { recursive: true, force: true });
+    await server.close();
   });
 
-  type Cmp = { worst: number; at: number; got: number; want: number; n: number; lengthsMatch: boolean };
+  type Cmp = Comparison;
   let worstSeen = 0;
-  const close = (c: Cmp, label: string) => {
+  const close = (c: Cmp, label: string, tol = TOL) => {
     worstSeen = Math.max(worstSeen, c.worst);
-    assert.ok(c.lengthsMatch, `${label}: output length differs`);
-    assert.ok(c.worst <= TOL, `${label}: element ${c.at} is ${c.got}, reference ${c.want} (relative error ${c.worst} > ${TOL})`);
+    const why = mismatch(c, tol);
+    if (why) assert.unreachable(`${label}: ${why}`);
   };
 
   test("Chromium offers WebGL2 with float render targets, and cross-origin isolation", async () => {
@@ -105,12 +70,13 @@ async function defineBrowserTests(): Promise<void> {
     assert.match(r, /^UnsupportedEnvironmentError: .*(hardware GPU|software renderer).*backend: 'wasm'/);
   });
 
-  const names = await call<string[]>("caseNames");
-  for (const [i, name] of names.entries()) {
-    test(`random graph: ${name} — WebGL = reference within 1e-3 (whole image, texture weights; 8-pixel tiles, uniform-buffer weights)`, async () => {
-      const r = await call<{ h: number; w: number; global: boolean; whole: Cmp; tiled: Cmp; ms: number }>("opCase", name, 1000 + i);
-      close(r.whole, `${name} ${r.h}×${r.w} whole`);
-      close(r.tiled, `${name} ${r.h}×${r.w} tiled`);
+  for (const name of caseNames()) {
+    const { sizes, tol } = opCase(name);
+    test(`op case ${name}: WebGL = reference within ${tol.webgl} at ${sizes.map(([h, w]) => `${h}×${w}`).join(", ")} (whole image, texture weights; 8-pixel tiles, uniform-buffer weights)`, async () => {
+      for (const r of await call<Array<{ h: number; w: number; whole: Cmp; tiled: Cmp }>>("opCase", name)) {
+        close(r.whole, `${r.h}×${r.w} whole`, tol.webgl);
+        close(r.tiled, `${r.h}×${r.w} tiled`, tol.webgl);
+      }
     });
   }
 
@@ -208,23 +174,4 @@ async function defineBrowserTests(): Promise<void> {
       }
     });
   }
-}
-
-/** Serves the page, its bundle, the wasm kernels and models/*.srnet, cross-origin isolated. */
-function serve(js: Uint8Array, wasmDir: string): Promise<Server> {
-  const html = `<!doctype html><meta charset="utf-8"><title>webgl test</title><script type="module" src="/page.js"></script>`;
-  const server = createServer((req, res) => {
-    const headers = { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp", "Cross-Origin-Resource-Policy": "same-origin", "Cache-Control": "no-store" };
-    const url = new URL(req.url ?? "/", "http://x");
-    if (url.pathname === "/favicon.ico") { res.writeHead(204, headers); res.end(); return; }
-    if (url.pathname === "/") { res.writeHead(200, { ...headers, "Content-Type": "text/html" }); res.end(html); return; }
-    if (url.pathname === "/page.js") { res.writeHead(200, { ...headers, "Content-Type": "text/javascript" }); res.end(js); return; }
-    const model = /^\/models\/([\w.-]+\.srnet)$/.exec(url.pathname);
-    if (model && existsSync(join(ROOT, "models", model[1]))) { res.writeHead(200, { ...headers, "Content-Type": "application/octet-stream" }); res.end(readFileSync(join(ROOT, "models", model[1]))); return; }
-    const m = /^\/wasm\/([\w.-]+\.wasm)$/.exec(url.pathname);
-    if (m && existsSync(join(wasmDir, m[1]))) { res.writeHead(200, { ...headers, "Content-Type": "application/wasm" }); res.end(readFileSync(join(wasmDir, m[1]))); return; }
-    res.writeHead(404, headers);
-    res.end();
-  });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
 }

@@ -1,97 +1,91 @@
-// Every op's wasm implementation against its plain-TypeScript reference on random shapes (odd sizes,
-// 1×1 and 1×N images, channel counts not divisible by 4). Conv2D and Resize have their own files.
+// The op-case corpus (test/ops/cases.ts) on the wasm engine against the TypeScript reference: every
+// op alone on odd channel counts, and small networks of them, at 1×1, 1×N, N×1 and odd sizes.
+// Conv2D and Resize have their own files for kernel-level detail (bands, Winograd, relaxed SIMD).
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Engine } from "../../src/runtime/engine.js";
-import type { Graph, GraphNode, ValidatedGraph } from "../../src/model/graph.js";
+import type { ValidatedGraph } from "../../src/model/graph.js";
+import { getOp } from "../../src/ops/registry.js";
 import { prepareNetwork } from "../../src/runtime/network.js";
 import { planExecution } from "../../src/runtime/plan.js";
-import { runPlanWasm, runPlanReference } from "../../src/runtime/executor.js";
-import { rng, randomArray, randInt, assertClose, firstMismatch } from "../helpers.js";
+import { runPlanWasm } from "../../src/runtime/executor.js";
+import { Builder, caseInput, compare, mismatch, opCases, reference, type OpCase } from "../ops/cases.js";
+import { rng } from "../helpers.js";
 
 const test = suite("ops");
 const engine = await Engine.create({ memoryLimit: 64 << 20, wasmVariant: "simd" });
-const rand = rng(77);
+const cases = opCases();
 
-/**
- * Runs `nodes` (reading tensor "x" of c channels) on both backends; the graph is planned directly
- * (not validated as an RGB network), so any op can be the output.
- */
-function compare(nodes: GraphNode[], weights: Graph["weights"], c: number, h: number, w: number, output: string, tol = 1e-5) {
-  const g = { name: "t", scale: 1, channels: c, input: "x", output, nodes, weights, receptiveRadius: 0, global: false, parameterCount: 0 } as ValidatedGraph;
+/** Runs `g` on the wasm engine at each size, whole image (tiles are the scheduler's business). */
+function runWasm(g: ValidatedGraph, inputs: Array<{ x: Float32Array; h: number; w: number }>): Float32Array[] {
   const net = prepareNetwork(engine, g);
-  const plan = planExecution(g, h, w);
-  const lease = engine.pool.lease(2 * plan.arenaBytes);
   try {
-    const x = randomArray(h * w * c, rand, -2, 2);
-    for (const base of [lease.ptr, lease.ptr + plan.arenaBytes]) engine.f32(base + plan.input.offset, x.length).set(x);
-    runPlanWasm(engine.kernels, net.handle, plan, lease.ptr);
-    runPlanReference(engine.memory.buffer, g, plan, lease.ptr + plan.arenaBytes);
-    const s = plan.output.shape, n = s.h * s.w * s.c;
-    const a = engine.f32(lease.ptr + plan.output.offset, n).slice(), b = engine.f32(lease.ptr + plan.arenaBytes + plan.output.offset, n).slice();
-    assertClose(a, b, tol, `${nodes.map((n) => n.op).join("+")} ${h}x${w}x${c}`);
-    return { a, b };
+    return inputs.map(({ x, h, w }) => {
+      const plan = planExecution(g, h, w);
+      const lease = engine.pool.lease(plan.arenaBytes);
+      try {
+        engine.f32(lease.ptr + plan.input.offset, x.length).set(x);
+        runPlanWasm(engine.kernels, net.handle, plan, lease.ptr);
+        const s = plan.output.shape;
+        return engine.f32(lease.ptr + plan.output.offset, s.h * s.w * s.c).slice();
+      } finally {
+        engine.pool.release(lease);
+      }
+    });
   } finally {
-    engine.pool.release(lease);
     engine.pool.release(net.weightsLease);
   }
 }
 
-const shapes = () => [[1, 1], [1, randInt(rand, 2, 17)], [randInt(rand, 2, 13), 1], [randInt(rand, 2, 19), randInt(rand, 2, 23)]];
-const node = (op: string, inputs: string[], output: string, attrs: Record<string, unknown> = {}, weights: Record<string, string> = {}): GraphNode => ({ op, inputs, output, attrs, weights });
+/** Every size of `c` on wasm vs the reference: the failures as text ([] when it passes). */
+function check(c: OpCase): { failures: string[]; informative: boolean } {
+  const inputs = c.sizes.map(([h, w]) => ({ x: caseInput(c, h, w), h, w }));
+  const got = runWasm(c.graph, inputs);
+  const failures: string[] = [];
+  let informative = false;
+  inputs.forEach(({ x, h, w }, i) => {
+    const want = reference(c.graph, x, h, w).data;
+    informative ||= want.some((v) => v !== 0);
+    const why = mismatch(compare(got[i], want), c.tol.wasm);
+    if (why) failures.push(`${h}×${w}: ${why}`);
+  });
+  return { failures, informative };
+}
 
-test("Activation: relu, leaky, prelu, spline on any channel count", () => {
-  for (const [h, w] of shapes()) {
-    const c = randInt(rand, 1, 11);
-    const weights = { s: { shape: [c], data: randomArray(c, rand, 0, 0.5) }, sp: { shape: [3, c], data: randomArray(3 * c, rand, 0, 1.5) } };
-    compare([node("Activation", ["x"], "y", { act: "relu" })], {}, c, h, w, "y");
-    compare([node("Activation", ["x"], "y", { act: "leaky", alpha: 0.07 })], {}, c, h, w, "y");
-    compare([node("Activation", ["x"], "y", { act: "prelu" }, { slope: "s" })], weights, c, h, w, "y");
-    compare([node("Activation", ["x"], "y", { act: "spline" }, { spline: "sp" })], weights, c, h, w, "y");
+for (const c of cases) {
+  test(`${c.name}: wasm = reference within ${c.tol.wasm} at ${c.sizes.map(([h, w]) => `${h}×${w}`).join(", ")}`, () => {
+    const { failures, informative } = check(c);
+    assert.equal(failures, [], failures.join("; "));
+    assert.ok(informative, "the reference output is all zeros: this case could not tell a wrong kernel apart");
+  });
+}
+
+test("the corpus catches a wrong op: an Activation reference off by 1e-4 fails every case that uses it", () => {
+  const op = getOp("Activation")!;
+  const right = op.reference;
+  op.reference = (call) => {
+    right(call);
+    const o = call.output.data, c = call.output.shape.c;
+    for (let i = call.y0 * call.output.shape.w * c; i < call.y1 * call.output.shape.w * c; i++) o[i] += 1e-4;
+  };
+  try {
+    const using = cases.filter((c) => c.graph.nodes.some((n) => n.op === "Activation"));
+    assert.ok(using.length >= 8, `only ${using.length} cases use Activation`);
+    for (const c of using) assert.ok(check(c).failures.length > 0, `${c.name} did not notice`);
+  } finally {
+    op.reference = right;
   }
+  assert.equal(check(cases[0]).failures, []);
 });
 
-test("Spline covers all three pieces and is continuous at ±1", () => {
-  const c = 5;
-  const weights = { sp: { shape: [3, c], data: Float32Array.from([0.01, 0.02, 0.1, 0.2, 0.3, 1, 1.1, 0.9, 0.5, 1.2, 0.25, 0.3, 0.6, 0.1, 0.9]) } };
-  const { b } = compare([node("Activation", ["x"], "y", { act: "spline" }, { spline: "sp" })], weights, c, 40, 40, "y");
-  assert.ok(b.some((v) => v !== 0));
-});
-
-test("PixelShuffle: tf and torch orders, r = 1..4", () => {
-  for (const [h, w] of shapes()) for (const r of [1, 2, 3, 4]) for (const order of ["tf", "torch"]) {
-    const c = randInt(rand, 1, 5);
-    compare([node("PixelShuffle", ["x"], "y", { r, order })], {}, c * r * r, h, w, "y", 0);
-  }
-});
-
-test("PixelShuffle orders really differ (the test can tell them apart)", () => {
-  const a = compare([node("PixelShuffle", ["x"], "y", { r: 2, order: "tf" })], {}, 8, 3, 3, "y", 0).a;
-  const b = compare([node("PixelShuffle", ["x"], "y", { r: 2, order: "torch" })], {}, 8, 3, 3, "y", 0).a;
-  assert.ok(firstMismatch(a, b, 0) >= 0);
-});
-
-test("Add: same shape, and a [1,1,c] vector broadcast", () => {
-  for (const [h, w] of shapes()) {
-    const c = randInt(rand, 1, 9);
-    compare([node("Activation", ["x"], "t", { act: "relu" }), node("Add", ["x", "t"], "y")], {}, c, h, w, "y");
-    compare([node("GlobalMean", ["x"], "m"), node("Add", ["x", "m"], "y")], {}, c, h, w, "y");
-  }
-});
-
-test("GlobalMean and Dense (several inputs, bias, activation)", () => {
-  for (const [h, w] of shapes()) {
-    const c = randInt(rand, 1, 9), n = randInt(rand, 1, 13);
-    const weights = {
-      m0: { shape: [c, n], data: randomArray(c * n, rand) },
-      m1: { shape: [c, n], data: randomArray(c * n, rand) },
-      b: { shape: [n], data: randomArray(n, rand) },
-      sp: { shape: [3, n], data: randomArray(3 * n, rand, 0, 1) },
-    };
-    compare([node("GlobalMean", ["x"], "y")], {}, c, h, w, "y");
-    compare([node("GlobalMean", ["x"], "m"), node("Activation", ["m"], "q", { act: "relu" }),
-      node("Dense", ["m", "q"], "y", { units: n, act: "spline" }, { matrix0: "m0", matrix1: "m1", bias: "b", spline: "sp" })], weights, c, h, w, "y");
-  }
+test("PixelShuffle orders really differ (the corpus can tell them apart)", () => {
+  const [tf, torch] = (["tf", "torch"] as const).map((order) => {
+    const b = new Builder(rng(5));
+    return b.probe(order, 8, 2, b.op("PixelShuffle", ["x"], { r: 2, order }));
+  });
+  const x = Float32Array.from({ length: 3 * 3 * 8 }, (_, i) => i);
+  const [a] = runWasm(tf, [{ x, h: 3, w: 3 }]), [b] = runWasm(torch, [{ x, h: 3, w: 3 }]);
+  assert.ok(compare(a, b).worst > 0);
 });
 
 test("pool returns to baseline", () => {
