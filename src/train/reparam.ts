@@ -9,7 +9,6 @@
 // branches change is the optimisation: Adam steps each branch parameter on its own (the centre tap
 // moves faster), and S ∘ E is a product, so its updates are not those of a plain kernel.
 import type { Graph, Weight } from "../model/graph.js";
-import type { ProgramSpec } from "./program.js";
 import { Rng } from "./rng.js";
 
 /** One folded kernel's branch weights (names in the graph's weight table). */
@@ -79,12 +78,18 @@ function foldOne(kernel: Float32Array, shape: number[], c: Float32Array, e: Floa
   }
 }
 
+/**
+ * The part of a ProgramSpec (./program.ts) the folder reads, spelled out so that this file, which
+ * program.ts imports, does not import it back.
+ */
+interface ParamLayout { params: Record<string, { shape: number[]; offset: number; length: number }> }
+
 /** Fold and chain rule over the flat parameter vector of a program (spec.params layout). */
 export class BranchFolder {
-  private constructor(private readonly spec: ProgramSpec, private readonly table: Branches[]) {}
+  private constructor(private readonly spec: ParamLayout, private readonly table: Branches[]) {}
 
   /** A folder for the program's graph, or undefined when it has no branches. */
-  static of(spec: ProgramSpec, g: Graph): BranchFolder | undefined {
+  static of(spec: ParamLayout, g: Graph): BranchFolder | undefined {
     const table = branchesOf(g);
     return table.length > 0 ? new BranchFolder(spec, table) : undefined;
   }
