@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 // File access for the CLI: reads and writes that fail with one-line IoErrors naming the path, image
-// files in and out, and atomic writes (temp file + rename) so an interrupted run never leaves a
-// half-written output that a resumed batch would mistake for a finished one.
-import { readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+// files in and out, and atomic writes (temp file + rename, src/platform/files.ts) so an interrupted run
+// never leaves a half-written output that a resumed batch would mistake for a finished one.
+import { rm, stat, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import { IoError, ImageEncodeError, ioError, SrganError, UsageError } from "../errors.js";
 import { decodeImage, encodeImage, formatFromName, readImageInfo, type DecodedImage, type ImageInfo } from "../image/codec.js";
 import type { RgbaImage } from "../image/rgba.js";
@@ -13,58 +13,9 @@ import { isSrnet } from "../model/format.js";
 import { isRsr } from "../model/rsr.js";
 import { BUILTIN_NAMES } from "../model/builtin.js";
 import type { ValidatedGraph } from "../model/types.js";
+import { partialName, readBytes, writeBytesAtomic } from "../platform/files.js";
 
-export { ioError };
-
-export async function readBytes(path: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await readFile(path));
-  } catch (e) {
-    throw ioError("read", path, e);
-  }
-}
-
-/** The temp file an atomic write of `path` goes through: hidden, and named by our process. */
-const partialName = (path: string) => join(dirname(path), `.${basename(path)}.${process.pid}.partial`);
-const PARTIAL = /^\..+\.(\d+)\.partial$/;
-
-/** Writes next to the target and renames over it, so readers only ever see complete files. */
-export async function writeBytesAtomic(path: string, bytes: Uint8Array | AsyncIterable<Uint8Array>): Promise<void> {
-  await removeStalePartials(dirname(path));
-  const tmp = partialName(path);
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true }).catch(() => {});
-    throw ioError("write", path, e);
-  }
-}
-
-const swept = new Set<string>();
-
-/**
- * A run killed during its write (kill -9, a second Ctrl-C) leaves its temp file behind: remove ours
- * whose process is gone, once per directory per run. A live process's temp file is left alone.
- */
-async function removeStalePartials(dir: string): Promise<void> {
-  if (swept.has(dir)) return;
-  swept.add(dir);
-  const names = await readdir(dir).catch(() => [] as string[]);
-  await Promise.all(names.map(async (name) => {
-    const pid = Number(PARTIAL.exec(name)?.[1]);
-    if (pid > 0 && pid !== process.pid && !isAlive(pid)) await rm(join(dir, name), { force: true }).catch(() => {});
-  }));
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as { code?: string }).code === "EPERM"; // exists, owned by someone else
-  }
-}
+export { ioError, readBytes, writeBytesAtomic };
 
 /**
  * Fails before any work when OUT cannot be written: a directory in its place, its directory missing,

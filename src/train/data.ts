@@ -114,12 +114,6 @@ function cut(img: Rgb8Image, x0: number, y0: number, w: number, h: number): Rgb8
 // (the product of an 8-bit integer and a 24-bit mantissa is exact in a double before the rounding).
 const INV255 = Math.fround(1 / 255);
 
-/** RGB8 → float RGB 0..1, as the network input (sRGB-coded). */
-export function rgbToF32(img: Rgb8Image, out: Float32Array = new Float32Array(img.data.length)): Float32Array {
-  for (let i = 0; i < img.data.length; i++) out[i] = img.data[i] * INV255;
-  return out;
-}
-
 /**
  * Writes the n×n square at (x0, y0) of img, transformed by t (bit 2: transpose, bit 0: mirror columns,
  * bit 1: mirror rows; the 8 symmetries of a square), as floats 0..1 into out.

@@ -16,7 +16,7 @@ import { createUpscaler } from "../../src/api/upscaler.js";
 import { psnr } from "../../src/metrics/quality.js";
 import { downscale } from "../../src/image/resample.js";
 import { AbortError, UsageError } from "../../src/errors.js";
-import { command as trainCommand } from "../../src/train/command.js";
+import { command as trainCommand } from "../../src/cli/train.js";
 import { command as convertCommand } from "../../src/cli/convert.js";
 import { encodePng } from "../../src/image/codec.js";
 import type { ImageSource } from "../../src/train/data.js";

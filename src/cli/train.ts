@@ -3,13 +3,13 @@
 // interval, writes the network (.srnet) at the end and a checkpoint along the way; Ctrl-C stops after
 // the current step with a checkpoint to --resume from. Registered by src/cli/main.ts.
 import { UsageError } from "../errors.js";
-import { choiceFlag, intFlag, parse, threadsFlag, type Command } from "../cli/args.js";
+import { choiceFlag, intFlag, parse, threadsFlag, type Command } from "./args.js";
 import { CONV_ALGORITHMS } from "../ops/op.js";
-import { writeBytesAtomic } from "../cli/io.js";
+import { writeBytesAtomic } from "./io.js";
 import { encodeNetwork } from "../model/format.js";
-import { ARCHS, deepenNetwork, macsPerPixel, resolveArch } from "./arch.js";
+import { ARCHS, deepenNetwork, macsPerPixel, resolveArch } from "../train/arch.js";
 import { loadNetwork } from "../model/load.js";
-import { train, type TrainOptions, type TrainProgress } from "./trainer.js";
+import { train, type TrainOptions, type TrainProgress } from "../train/trainer.js";
 
 const FLAGS = {
   data: { type: "string", short: "d" },
