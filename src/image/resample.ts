@@ -4,6 +4,7 @@
 // The maths is the Resize op and the sRGB kernels, run on one lazily created module-wide Engine; this
 // file only validates, crops, moves bytes and holds the TypeScript reference of the sRGB curve.
 import { Engine, MAX_MEMORY_BYTES } from "../runtime/engine.js";
+import { paddedBytes } from "../runtime/align.js";
 import { Resize } from "../ops/resize.js";
 import { invalidInput } from "../errors.js";
 import type { RgbaImage } from "./rgba.js";
@@ -65,8 +66,6 @@ async function engineFor(bytes: number): Promise<Engine> {
   return engine;
 }
 
-const align = (n: number) => Math.ceil((n + 16) / 64) * 64;
-
 /**
  * Shrinks an RGBA8 image by an integer factor. The input is first cropped top-left to a multiple of
  * `factor` (cropToMultiple), so the output is exactly (width/factor)×(height/factor) and every output
@@ -92,12 +91,12 @@ export async function downscale(img: RgbaImage, factor: number, method: Downscal
   const inShape = { h, w, c: 4 }, outShape = { h: oh, w: ow, c: 4 };
   const scratch = Resize.scratchBytes!(node, [inShape], outShape);
   const n = w * h * 4, on = ow * oh * 4;
-  const bytes = align(n) + align(n * 4) + align(on * 4) + align(scratch) + align(on);
+  const bytes = paddedBytes(n) + paddedBytes(n * 4) + paddedBytes(on * 4) + paddedBytes(scratch) + paddedBytes(on);
   const eng = await engineFor(bytes);
   const k = eng.kernels;
   const lease = eng.pool.lease(bytes);
   try {
-    const inU8 = lease.ptr, inF = inU8 + align(n), outF = inF + align(n * 4), scratchPtr = outF + align(on * 4), outU8 = scratchPtr + align(scratch);
+    const inU8 = lease.ptr, inF = inU8 + paddedBytes(n), outF = inF + paddedBytes(n * 4), scratchPtr = outF + paddedBytes(on * 4), outU8 = scratchPtr + paddedBytes(scratch);
     eng.u8(inU8, n).set(src.data);
     // Box means of bytes are exact in f32 on the 0..255 scale (for power-of-two factors), so a tie is
     // seen as a tie; the sRGB curve needs 0..1.
