@@ -10,15 +10,15 @@ import type { ExecutionPlan, PlanStep, TensorSlot } from "./plan.js";
 
 const at = (arenaPtr: number, t: TensorSlot): TensorPtr => ({ ptr: arenaPtr + t.offset, shape: t.shape });
 
-/** Runs output rows [y0, y1) of one step with the wasm kernels. */
-export function runStepWasm(k: Kernels, net: NetworkHandle, step: PlanStep, arenaPtr: number, y0: number, y1: number): void {
+/** Runs output rows [y0, y1) of one step with the wasm kernels, on the scratch of `band` (< plan.bands). */
+export function runStepWasm(k: Kernels, net: NetworkHandle, step: PlanStep, arenaPtr: number, y0: number, y1: number, band = 0): void {
   const node = net.nodes[step.nodeIndex];
   getOp(node.op)!.wasm(k, {
     node,
     inputs: step.inputs.map((t) => at(arenaPtr, t)),
     output: at(arenaPtr, step.output),
     packed: net.packed[step.nodeIndex],
-    scratchPtr: step.scratch.bytes ? arenaPtr + step.scratch.offset : 0,
+    scratchPtr: step.scratch.bytes ? arenaPtr + step.scratch.offset + band * step.scratch.bytes : 0,
     y0, y1,
   });
 }

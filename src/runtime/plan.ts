@@ -14,6 +14,7 @@ export interface PlanStep {
   nodeIndex: number;
   inputs: TensorSlot[];
   output: TensorSlot;
+  /** One band's op scratch; band b of a step uses offset + b · bytes (see ExecutionPlan.bands). */
   scratch: Slot;
 }
 
@@ -25,6 +26,8 @@ export interface ExecutionPlan {
   output: TensorSlot;
   /** Arena size: all tensors and scratch, with reuse. */
   arenaBytes: number;
+  /** Row bands of one step that may run at once, each with its own scratch (layer-major runs, ./scheduler.ts). */
+  bands: number;
 }
 
 // Every region is 64-byte aligned and padded: vector loads of a tensor's last channels may read up to
@@ -35,7 +38,7 @@ const roundUp = (n: number) => Math.ceil((n + SLACK) / ALIGN) * ALIGN;
 
 interface Interval { key: string; bytes: number; first: number; last: number; offset: number }
 
-export function planExecution(g: ValidatedGraph, h: number, w: number): ExecutionPlan {
+export function planExecution(g: ValidatedGraph, h: number, w: number, bands = 1): ExecutionPlan {
   const shapes = new Map<string, Shape>([[g.input, { h, w, c: g.channels ?? 3 }]]);
   const ops: OpDef[] = [];
   for (const node of g.nodes) {
@@ -52,7 +55,7 @@ export function planExecution(g: ValidatedGraph, h: number, w: number): Executio
     for (const n of node.inputs) intervals.get(n)!.last = i;
     intervals.set(node.output, { key: node.output, bytes: bytesOf(shapes.get(node.output)!), first: i, last: i, offset: 0 });
     const sb = ops[i].scratchBytes?.(node, node.inputs.map((n) => shapes.get(n)!), shapes.get(node.output)!) ?? 0;
-    if (sb > 0) intervals.set(`#scratch${i}`, { key: `#scratch${i}`, bytes: roundUp(sb), first: i, last: i, offset: 0 });
+    if (sb > 0) intervals.set(`#scratch${i}`, { key: `#scratch${i}`, bytes: bands * roundUp(sb), first: i, last: i, offset: 0 });
   });
   intervals.get(g.output)!.last = g.nodes.length;
 
@@ -83,8 +86,8 @@ export function planExecution(g: ValidatedGraph, h: number, w: number): Executio
       nodeIndex: i,
       inputs: node.inputs.map(slot),
       output: slot(node.output),
-      scratch: s ? { offset: s.offset, bytes: s.bytes } : { offset: 0, bytes: 0 },
+      scratch: s ? { offset: s.offset, bytes: s.bytes / bands } : { offset: 0, bytes: 0 },
     };
   });
-  return { h, w, steps, input: slot(g.input), output: slot(g.output), arenaBytes };
+  return { h, w, steps, input: slot(g.input), output: slot(g.output), arenaBytes, bands };
 }

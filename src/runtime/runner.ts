@@ -28,7 +28,7 @@ export class InlineRunner implements TileRunner {
     await new Promise<void>((resolve) => setTimeout(resolve, 0));
     const t0 = performance.now();
     if (task.kind === "tile") runTile(this.engine.kernels, task.net, task.alphaNet, task.job);
-    else runStepWasm(this.engine.kernels, task.net, task.step, task.arenaPtr, task.y0, task.y1);
+    else runStepWasm(this.engine.kernels, task.net, task.step, task.arenaPtr, task.y0, task.y1, task.band);
     return { thread: 0, ms: performance.now() - t0 };
   }
   async dispose(): Promise<void> {}

@@ -36,6 +36,8 @@ export interface ImageJob {
   /** Alpha is not all 255: it is resized on its own and rejoined. */
   hasAlpha: boolean;
   tilesTotal: number;
+  /** Threads that run each tile together, in row bands layer by layer (1: each tile on one thread). */
+  bands: number;
   signal?: AbortSignal;
 }
 
@@ -55,7 +57,11 @@ export interface TileBackend<R = null> {
   /** The memory of one tile, now; OutOfMemoryError when it is not free now (the scheduler retries after another tile). */
   acquire?(job: ImageJob, tile: Tile): R;
   release?(resource: R): void;
-  /** Reads the tile's padded rectangle from job.image and writes its core's output into job.out. */
+  /**
+   * Reads the tile's padded rectangle from job.image and writes its core's output into job.out; with
+   * job.bands > 1, on that many threads at once in row bands (planLayout gives bands only to backends
+   * with that many threads).
+   */
   runTile(job: ImageJob, tile: Tile, resource: R, onLayer: (fraction: number) => void): Promise<void>;
   /** Throws once the backend was disposed (checked between tiles and after the last one). */
   checkUsable(): void;
@@ -83,8 +89,8 @@ export async function upscaleInTiles<R>(backend: TileBackend<R>, image: RgbaImag
     const hasAlpha = !isOpaque(image.data);
     const halo = backend.halo(hasAlpha);
     const tileSize = backend.tileSize(width, height, halo, hasAlpha);
-    const tiles = planTiles(width, height, { tileSize, halo, minTiles: backend.concurrency, even: backend.evenTiles });
-    const job: ImageJob = { image, out: new Uint8ClampedArray(width * s * height * s * 4), hasAlpha, tilesTotal: tiles.length, signal: options.signal };
+    const { tiles, bands } = planLayout(width, height, { tileSize, halo, even: backend.evenTiles }, backend.concurrency);
+    const job: ImageJob = { image, out: new Uint8ClampedArray(width * s * height * s * 4), hasAlpha, tilesTotal: tiles.length, bands, signal: options.signal };
     await runTiles({
       concurrency: backend.concurrency,
       acquire: (tile) => (backend.acquire ? backend.acquire(job, tile) : (null as R)),
@@ -94,6 +100,37 @@ export async function upscaleInTiles<R>(backend: TileBackend<R>, image: RgbaImag
     }, tiles, options);
     return { data: job.out, width: width * s, height: height * s };
   });
+}
+
+// Bands wait for every thread at each layer (a round trip to each): they must give each thread at
+// least MIN_BAND_ROWS rows and save more than BAND_MARGIN of the estimated time.
+const MIN_BAND_ROWS = 16;
+const BAND_MARGIN = 0.05;
+
+/**
+ * How a job uses `threads`. Tiles cut as for one thread are the least work (each tile recomputes its
+ * halo); but when they are fewer than the threads, or the last of them leaves threads idle, the
+ * alternatives may finish sooner: thinner tiles (more halo recomputed), or all threads on each tile in
+ * row bands, layer by layer (no halo, a barrier per layer). Picks the shortest makespan estimated from
+ * the padded tiles' areas (a network's work is proportional to its input pixels).
+ */
+export function planLayout(width: number, height: number, opts: { tileSize: number; halo: number; even?: boolean }, threads: number): { tiles: Tile[]; bands: number } {
+  const own = planTiles(width, height, opts);
+  if (threads <= 1 || !Number.isFinite(opts.halo)) return { tiles: own, bands: 1 };
+  const thin = planTiles(width, height, { ...opts, minTiles: threads });
+  const area = (t: Tile) => t.padded.w * t.padded.h;
+  const [ownSpan, thinSpan] = [makespan(own.map(area), threads), makespan(thin.map(area), threads)];
+  const bandSpan = own.reduce((sum, t) => sum + area(t), 0) / threads;
+  const bandable = own.every((t) => t.padded.h >= MIN_BAND_ROWS * threads);
+  if (bandable && bandSpan * (1 + BAND_MARGIN) < Math.min(ownSpan, thinSpan)) return { tiles: own, bands: threads };
+  return ownSpan <= thinSpan ? { tiles: own, bands: 1 } : { tiles: thin, bands: 1 };
+}
+
+/** When the last of `costs` ends if each goes, in order, to the first thread free (as runTiles does). */
+function makespan(costs: number[], threads: number): number {
+  const busy = new Array<number>(threads).fill(0);
+  for (const c of costs) busy[busy.indexOf(Math.min(...busy))] += c;
+  return Math.max(...busy);
 }
 
 /** The per-tile work runTiles drives (a backend's methods bound to one job). */

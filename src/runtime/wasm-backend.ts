@@ -87,14 +87,14 @@ export class WasmBackend implements TileBackend<Lease> {
   checkWholeImage(width: number, height: number): void {
     if (!this.graph.global) return; // tiles shrink to fit the pool
     const whole = { x: 0, y: 0, w: width, h: height };
-    const need = this.tileBytes({ core: whole, padded: whole, index: 0 }, false);
+    const need = this.tileBytes({ core: whole, padded: whole, index: 0 }, false, this.bandsOf({ bands: 1 }));
     const most = this.engine.pool.capacityBytes - this.net.weightsLease.bytes - this.alphaNet.weightsLease.bytes;
     if (need > most) throw this.wholeImageOom(need, most);
   }
 
   acquire(job: ImageJob, tile: Tile): Lease {
     try {
-      return this.engine.pool.lease(this.tileBytes(tile, job.hasAlpha));
+      return this.engine.pool.lease(this.tileBytes(tile, job.hasAlpha, this.bandsOf(job)));
     } catch (e) {
       // A whole-image network is one tile: no other tile will free memory for it, so say why it is this large.
       if (e instanceof OutOfMemoryError && this.graph.global) throw this.wholeImageOom(e.requestedBytes, e.availableBytes);
@@ -109,7 +109,8 @@ export class WasmBackend implements TileBackend<Lease> {
   async runTile(job: ImageJob, tile: Tile, lease: Lease, onLayer: (fraction: number) => void): Promise<void> {
     const { image, out, hasAlpha } = job;
     const { padded, core } = tile;
-    const { plan, alphaPlan } = this.plansFor(padded.h, padded.w);
+    const bands = this.bandsOf(job);
+    const { plan, alphaPlan } = this.plansFor(padded.h, padded.w, bands);
     const s = this.scale;
     const rgbaPtr = lease.ptr;
     const arenaPtr = rgbaPtr + align(padded.w * padded.h * 4);
@@ -122,7 +123,7 @@ export class WasmBackend implements TileBackend<Lease> {
     const crop = { x: core.x - padded.x, y: core.y - padded.y, w: core.w, h: core.h };
     const tileJob = { rgbaPtr, width: padded.w, height: padded.h, arenaPtr, plan, alphaPlan: hasAlpha ? alphaPlan : null, crop, outPtr };
     const net = this.net.handle;
-    if (!this.graph.global) await this.runRetrying({ kind: "tile", net, alphaNet: hasAlpha ? this.alphaNet.handle : null, job: tileJob, lease });
+    if (bands === 1 && !this.graph.global) await this.runRetrying({ kind: "tile", net, alphaNet: hasAlpha ? this.alphaNet.handle : null, job: tileJob, lease });
     else {
       // Layer-major: bands of each step on the threads, the rest here (./scheduler.ts runLayerMajor).
       const k = this.engine.kernels;
@@ -130,9 +131,9 @@ export class WasmBackend implements TileBackend<Lease> {
       await runLayerMajor(plan.steps, {
         rows: (step) => step.output.shape.h,
         bandable: (step) => getOp(net.nodes[step.nodeIndex].op)!.bandable === true,
-        parts: this.concurrency,
+        parts: bands,
         runWhole: (step) => runStepWasm(k, net, step, arenaPtr, 0, step.output.shape.h),
-        runBand: (step, y0, y1) => this.runRetrying({ kind: "band", net, step, arenaPtr, lease, y0, y1 }),
+        runBand: (step, y0, y1, band) => this.runRetrying({ kind: "band", net, step, arenaPtr, lease, y0, y1, band }),
         signal: job.signal,
         onLayer,
       });
@@ -171,20 +172,29 @@ export class WasmBackend implements TileBackend<Lease> {
       `Network '${this.graph.name}' reads whole-image statistics, so the image cannot be tiled and every activation is image-sized: raise options.memoryLimit or upscale a smaller image.`);
   }
 
-  private plansFor(h: number, w: number) {
-    const key = `${h}x${w}`;
+  /**
+   * Threads on each of the job's tiles: all of them for whole-image networks (one tile, layer-major),
+   * else as the scheduler planned.
+   */
+  private bandsOf(job: { bands: number }): number {
+    return this.graph.global ? Math.max(1, this.concurrency) : job.bands;
+  }
+
+  /** Plans for an h×w tile run as `bands` concurrent row bands (each band has its own op scratch). */
+  private plansFor(h: number, w: number, bands: number) {
+    const key = `${h}x${w}x${bands}`;
     let p = this.plans.get(key);
     if (!p) {
-      p = { plan: planExecution(this.graph, h, w), alphaPlan: planExecution(this.alphaNet.graph, h, w) };
+      p = { plan: planExecution(this.graph, h, w, bands), alphaPlan: planExecution(this.alphaNet.graph, h, w) };
       if (this.plans.size > 64) this.plans.clear();
       this.plans.set(key, p);
     }
     return p;
   }
 
-  private tileBytes(tile: Tile, hasAlpha: boolean): number {
+  private tileBytes(tile: Tile, hasAlpha: boolean, bands = 1): number {
     const { w, h } = tile.padded;
-    const { plan, alphaPlan } = this.plansFor(h, w);
+    const { plan, alphaPlan } = this.plansFor(h, w, bands);
     return align(w * h * 4) + plan.arenaBytes + (hasAlpha ? alphaPlan.arenaBytes : 0) + align(tile.core.w * this.scale * tile.core.h * this.scale * 4);
   }
 }

@@ -30,6 +30,8 @@ export interface BandTask {
   arenaPtr: number;
   y0: number;
   y1: number;
+  /** Which of the plan's scratch regions this band uses: bands of one step run at once. */
+  band: number;
   lease: Lease;
 }
 

@@ -20,7 +20,7 @@ export class TileWorker {
     if (!this.ownMemory) pool.setThread(task.lease, thread);
     try {
       if (task.kind === "tile") runTile(kernels, task.net, task.alphaNet, task.job);
-      else runStepWasm(kernels, task.net, task.step, task.arenaPtr, task.y0, task.y1);
+      else runStepWasm(kernels, task.net, task.step, task.arenaPtr, task.y0, task.y1, task.band);
     } finally {
       if (!this.ownMemory) pool.setThread(task.lease, 0);
     }

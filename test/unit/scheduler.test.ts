@@ -5,7 +5,7 @@
 // step's rows once.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { largestFitting, runLayerMajor, runTiles, upscaleInTiles, type TileBackend, type TileWork } from "../../src/runtime/scheduler.js";
+import { largestFitting, planLayout, runLayerMajor, runTiles, upscaleInTiles, type TileBackend, type TileWork } from "../../src/runtime/scheduler.js";
 import { planTiles, type Tile } from "../../src/runtime/tiler.js";
 import { WebglRunner } from "../../src/backends/webgl/index.js";
 import { OutOfMemoryError, SrganError } from "../../src/errors.js";
@@ -62,7 +62,7 @@ function work(capacity: number, concurrency: number, run: (t: Tile) => Promise<v
 }
 
 const tiles = planTiles(64, 64, { tileSize: 16, halo: 2 }); // 16 tiles
-const tick = () => new Promise((r) => setTimeout(r, 1));
+const tick = () => new Promise<void>((r) => setTimeout(r, 1));
 
 test("keeps `concurrency` tiles in flight and reports progress in order of completion", async () => {
   const { w, log } = work(100, 3, tick);
@@ -118,6 +118,20 @@ test("layer-major: bands cover each bandable step's rows exactly once, at most `
   });
   assert.equal(rows, ["7: 0-2 #0", "7: 2-5 #1", "7: 5-7 #2", "whole 1", "2: 0-1 #0", "2: 1-2 #1"]);
   assert.equal(layers, [0.25, 0.5, 0.75]);
+});
+
+test("layout: one tile per thread when that keeps them busy, row bands when tiles would leave threads idle", () => {
+  const lay = (w: number, h: number, threads: number, halo = 12) => {
+    const { tiles, bands } = planLayout(w, h, { tileSize: 256, halo, even: true }, threads);
+    return `${tiles.length}×${bands}`;
+  };
+  assert.is(lay(256, 256, 1), "1×1", "one thread: the whole image, no halo");
+  assert.is(lay(256, 256, 2), "1×2", "one tile, two threads: bands (thinner tiles would recompute 2 × 12 halo rows)");
+  assert.is(lay(512, 512, 2), "4×1", "four tiles on two threads: even, no barriers needed");
+  assert.is(lay(768, 256, 2), "3×2", "three tiles on two threads: bands, no idle thread for the last tile");
+  assert.is(lay(4096, 4096, 4), "256×1");
+  assert.is(lay(40, 40, 3, 2), "2×1", "too few rows for a band per thread: thinner tiles");
+  assert.is(lay(64, 64, 3, Infinity), "1×1", "whole-image networks: one tile (their bands are the backend's)");
 });
 
 test.run();
