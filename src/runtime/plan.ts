@@ -6,6 +6,7 @@
 import type { Shape, ValidatedGraph } from "../model/types.js";
 import { getOp } from "../ops/registry.js";
 import type { OpDef } from "../ops/op.js";
+import { paddedBytes } from "./align.js";
 
 export interface Slot { offset: number; bytes: number }
 export interface TensorSlot extends Slot { name: string; shape: Shape }
@@ -30,12 +31,6 @@ export interface ExecutionPlan {
   bands: number;
 }
 
-// Every region is 64-byte aligned and padded: vector loads of a tensor's last channels may read up to
-// 12 bytes past it (lanes that are then dropped), which must stay inside the arena.
-const ALIGN = 64;
-const SLACK = 16;
-const roundUp = (n: number) => Math.ceil((n + SLACK) / ALIGN) * ALIGN;
-
 interface Interval { key: string; bytes: number; first: number; last: number; offset: number }
 
 export function planExecution(g: ValidatedGraph, h: number, w: number, bands = 1): ExecutionPlan {
@@ -49,13 +44,13 @@ export function planExecution(g: ValidatedGraph, h: number, w: number, bands = 1
   // Liveness: a tensor lives from the step that writes it (input: -1) to the last step reading it
   // (output: the end). Scratch lives during its step only.
   const intervals = new Map<string, Interval>();
-  const bytesOf = (s: Shape) => roundUp(s.h * s.w * s.c * 4);
+  const bytesOf = (s: Shape) => paddedBytes(s.h * s.w * s.c * 4);
   intervals.set(g.input, { key: g.input, bytes: bytesOf(shapes.get(g.input)!), first: -1, last: -1, offset: 0 });
   g.nodes.forEach((node, i) => {
     for (const n of node.inputs) intervals.get(n)!.last = i;
     intervals.set(node.output, { key: node.output, bytes: bytesOf(shapes.get(node.output)!), first: i, last: i, offset: 0 });
     const sb = ops[i].scratchBytes?.(node, node.inputs.map((n) => shapes.get(n)!), shapes.get(node.output)!) ?? 0;
-    if (sb > 0) intervals.set(`#scratch${i}`, { key: `#scratch${i}`, bytes: bands * roundUp(sb), first: i, last: i, offset: 0 });
+    if (sb > 0) intervals.set(`#scratch${i}`, { key: `#scratch${i}`, bytes: bands * paddedBytes(sb), first: i, last: i, offset: 0 });
   });
   intervals.get(g.output)!.last = g.nodes.length;
 
