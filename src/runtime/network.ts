@@ -6,6 +6,7 @@ import { getOp } from "../ops/registry.js";
 import type { PackOptions } from "../ops/op.js";
 import type { Engine } from "./engine.js";
 import type { Lease } from "./buffer-pool.js";
+import { paddedBytes } from "./align.js";
 
 /** The part of a prepared network that threads exchange: structure and weight pointers, no weight data. */
 export interface NetworkHandle {
@@ -36,8 +37,7 @@ export function prepareNetwork(engine: Engine, graph: ValidatedGraph, options: P
     for (const [role, name] of Object.entries(node.weights)) raw[role] = graph.weights[name].data;
     return { ...raw, ...(getOp(node.op)!.pack?.(node, graph.weights, packOptions) ?? {}) };
   });
-  const align = (n: number) => Math.ceil((n * 4 + 16) / 64) * 64;
-  const total = perNode.reduce((s, arrays) => s + Object.values(arrays).reduce((t, a) => t + align(a.length), 0), 0);
+  const total = perNode.reduce((s, arrays) => s + Object.values(arrays).reduce((t, a) => t + paddedBytes(4 * a.length), 0), 0);
   const lease = engine.pool.lease(Math.max(total, 64));
   let at = lease.ptr;
   const packed = perNode.map((arrays) => {
@@ -45,7 +45,7 @@ export function prepareNetwork(engine: Engine, graph: ValidatedGraph, options: P
     for (const [role, a] of Object.entries(arrays)) {
       engine.f32(at, a.length).set(a);
       ptrs[role] = at;
-      at += align(a.length);
+      at += paddedBytes(4 * a.length);
     }
     return ptrs;
   });
