@@ -25,7 +25,8 @@ export type ErrorCode =
   | "ERR_NOT_FOUND"         // 404: no such job or route
   | "ERR_JOB_PENDING"       // 409: the job's result is not ready yet
   | "ERR_QUEUE_FULL"        // 429: --queue jobs are waiting already
-  | "ERR_SHUTTING_DOWN";    // 503: the server is draining its jobs before it stops
+  | "ERR_SHUTTING_DOWN"     // 503: the server is draining its jobs before it stops
+  | "ERR_QUEUE_UNAVAILABLE"; // 503: Redis (the --redis job queue) cannot be reached
 
 export class SrganError extends Error {
   readonly code: ErrorCode;

@@ -17,6 +17,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   ssim: { summary: "structural similarity of TEST against REF", load: async () => (await import("./metrics.js")).ssimCommand },
   eval: { summary: "PSNR/SSIM of a network on a folder of HR images (SR protocol)", load: async () => (await import("./eval.js")).command },
   serve: { summary: "serve upscaling over HTTP (sync and queued jobs, metrics)", load: async () => (await import("./serve.js")).command },
+  worker: { summary: "run the jobs 'srgan serve --redis' queues (BullMQ)", load: async () => (await import("./worker.js")).command },
   "profile-memory": { summary: "peak working memory of one upscale", load: async () => (await import("./profile-memory.js")).command },
   train: { summary: "train a network on a folder of images", load: async () => (await import("./train.js")).command },
   info: { summary: "describe a network (built-in name or file)", load: async () => (await import("./info.js")).command },

@@ -12,7 +12,8 @@ export const command: Command = {
 Serves upscaling over HTTP: POST /v1/upscale (body: PNG or JPEG bytes) answers the upscaled image;
 POST /v1/jobs queues one and GET /v1/jobs/ID, GET /v1/jobs/ID/result follow it; GET /healthz and
 GET /metrics (Prometheus). Requests may pick ?model= (a built-in or the served network), ?scale=,
-?format=png|jpeg and ?quality=. Jobs run one at a time, each on every thread. See docs/serve.md.
+?format=png|jpeg and ?quality=. Jobs run one at a time, each on every thread; with --redis they go
+to a BullMQ queue on Redis instead, and 'srgan worker' processes run them. See docs/serve.md.
 
 Options:
       --host HOST         address to listen on (default: 127.0.0.1; 0.0.0.0 for every interface)
@@ -22,6 +23,8 @@ ${UPSCALER_HELP}
       --max-body SIZE     largest request body, e.g. 20MiB (default: 50MiB)
       --queue N           jobs that may wait behind the running one; more get 429 (default: 16)
       --result-ttl S      seconds a finished job's result is kept (default: 600)
+      --redis URL         queue jobs on Redis (redis://host:port) for 'srgan worker' to run; the
+                          server then runs none itself (default: jobs run in this process)
   -h, --help              show this help
 
 SIGTERM or Ctrl-C stops accepting requests, finishes the accepted jobs and exits.
@@ -39,8 +42,10 @@ Example:
       "max-body": { type: "string" },
       queue: { type: "string" },
       "result-ttl": { type: "string" },
+      redis: { type: "string" },
     }, []);
     const { createServer } = await import("../server/app.js");
+    const { redisFlag } = await import("./worker.js");
     const model = values.model ?? DEFAULT_MODEL;
     const app = await createServer({
       ...upscalerOptions("serve", values),
@@ -49,11 +54,12 @@ Example:
       maxBody: bytesFlag("serve", "max-body", values["max-body"], 1, 2 ** 31),
       queue: intFlag("serve", "queue", values.queue, 0, 100_000),
       resultTtl: intFlag("serve", "result-ttl", values["result-ttl"], 1, 7 * 24 * 3600),
+      redis: values.redis === undefined ? undefined : redisFlag("serve", values.redis),
       onError: (e) => ctx.err(`srgan serve: ${errorLine(e)}`),
     });
     const port = intFlag("serve", "port", values.port, 0, 65535) ?? 8080;
     const address = await app.listen({ host: values.host ?? "127.0.0.1", port });
-    ctx.out(`srgan serve: listening on ${address} (model ${model}; SIGTERM or Ctrl-C to stop)`);
+    ctx.out(`srgan serve: listening on ${address} (model ${model}${values.redis ? "; jobs on Redis" : ""}; SIGTERM or Ctrl-C to stop)`);
     const sigterm = new AbortController();
     process.once("SIGTERM", () => sigterm.abort());
     await Promise.race([once(ctx.signal, "abort"), once(sigterm.signal, "abort")]);

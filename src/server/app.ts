@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: MIT
 // `srgan serve` as a library: a Fastify app with a synchronous and an asynchronous upscale endpoint on
-// one in-process job queue. Everything that can be refused is refused before a job is queued: the
+// one job backend (in-process, or BullMQ on Redis with `redis`: backend.ts, redis.ts); the HTTP API
+// is the same over both. Everything that can be refused is refused before a job is queued: the
 // options, the body size (Fastify, from Content-Length) and the image's size (from its header, before
 // any pixel is decoded). Requests share one upscaler per network: the server's own is made at start,
 // others (`?model=`, `?scale=`) on first use.
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { BUILTIN_NAMES, DEFAULT_MODEL } from "../model/builtin.js";
-import { createUpscaler, type RgbaImage, type Upscaler } from "../api/upscaler.js";
 import { resolveOptions, type UpscalerOptions } from "../api/options.js";
-import { decodeImage, encodeImage, MAX_IMAGE_PIXELS, readImageInfo, type ImageFormat } from "../image/codec.js";
-import { encodePngStreaming } from "../cli/png-stream.js";
+import { MAX_IMAGE_PIXELS, readImageInfo, type ImageFormat } from "../image/codec.js";
 import { ServiceError, SrganError } from "../errors.js";
-import { Job, JobQueue, type JobState } from "./queue.js";
+import { checkRedisUrl, LocalBackend, type JobBackend } from "./backend.js";
+import { runJob, Upscalers, type JobInput, type JobResult } from "./work.js";
 import { Counter, gauge, Histogram } from "./metrics.js";
 
 export interface ServerOptions extends Pick<UpscalerOptions, "threads" | "tileSize" | "memoryLimit" | "convAlgorithm" | "wasmVariant"> {
@@ -27,13 +27,13 @@ export interface ServerOptions extends Pick<UpscalerOptions, "threads" | "tileSi
   queue?: number;
   /** Seconds a finished job (and its result) is kept for GET /v1/jobs/:id. Default 600. */
   resultTtl?: number;
-  /** Told about unexpected (status 500) failures; default: none. */
+  /**
+   * Redis URL (redis://host:port): jobs go to a BullMQ queue there and `srgan worker` processes run
+   * them; results are kept in Redis for resultTtl. Default: none, jobs run in this process.
+   */
+  redis?: string;
+  /** Told about unexpected (status 500) failures and Redis connection errors; default: none. */
   onError?: (error: unknown) => void;
-}
-
-interface Result {
-  bytes: Buffer;
-  format: ImageFormat;
 }
 
 const DEFAULTS = { maxPixels: 2 ** 22, maxBody: 50 * 2 ** 20, queue: 16, resultTtl: 600 };
@@ -50,10 +50,17 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   const upscalers = new Upscalers({ threads: o.threads, tileSize: o.tileSize, memoryLimit: o.memoryLimit, convAlgorithm: o.convAlgorithm, wasmVariant: o.wasmVariant });
   // The server's own network is made now: a wrong model or scale fails here, not as every request's 400.
   await upscalers.get(model, options.scale);
-  const jobs = new Map<string, Job<Result>>();
-  const expiries = new Set<NodeJS.Timeout>();
   const finished = new Counter("srgan_jobs_finished_total", "Jobs (synchronous and queued) that ended, by state.");
-  const queue = new JobQueue<Result>(o.queue, (job) => finished.inc({ state: job.state }));
+  const onSettled = (state: string) => finished.inc({ state });
+  let backend: JobBackend;
+  try {
+    backend = options.redis === undefined
+      ? new LocalBackend((input, signal, onProgress) => runJob(upscalers, input, signal, onProgress), o.queue, o.resultTtl, onSettled)
+      : await (await import("./redis.js")).RedisBackend.connect(options.redis, o.queue, o.resultTtl, onSettled, options.onError ?? (() => {}));
+  } catch (e) {
+    await upscalers.dispose();
+    throw e;
+  }
   const requests = new Counter("srgan_http_requests_total", "HTTP requests answered, by route, method and status.");
   const latency = new Histogram("srgan_http_request_duration_seconds", "Time from request to response, by route.", LATENCY_BUCKETS);
   let closing = false;
@@ -66,7 +73,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
 
   app.addHook("onRequest", async () => {
     if (closing) {
-      throw new ServiceError("ERR_SHUTTING_DOWN", 503, "the server is shutting down", queue.retryAfter());
+      throw new ServiceError("ERR_SHUTTING_DOWN", 503, "the server is shutting down", await backend.retryAfter());
     }
   });
   app.addHook("onSend", async (_req, reply) => {
@@ -80,8 +87,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   });
   app.addHook("preClose", async () => { closing = true; });
   app.addHook("onClose", async () => {
-    await queue.close();
-    for (const t of expiries) clearTimeout(t);
+    await backend.close();
     await upscalers.dispose();
   });
 
@@ -95,8 +101,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
     throw new ServiceError("ERR_NOT_FOUND", 404, `no route ${req.method} ${req.url.split("?")[0]}; see docs/serve.md`);
   });
 
-  /** Checks the request, decides everything it can from the header, and queues the job. */
-  async function submit(req: FastifyRequest): Promise<Job<Result>> {
+  /** Checks the request and decides everything it can from the image header: the job to queue. */
+  async function check(req: FastifyRequest): Promise<JobInput> {
     const q = readQuery(req.query, model, options.scale);
     const body = req.body;
     if (!(body instanceof Uint8Array) || body.length === 0) throw badRequest("the request body must be the image's bytes (PNG or JPEG)");
@@ -107,63 +113,56 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
     } catch (e) {
       throw e instanceof SrganError ? new ServiceError(e.code, 413, e.message) : e;
     }
-    return queue.add(async (job) => {
-      const img = decodeImage(body, { maxPixels: o.maxPixels });
-      const out = await up.upscale(img, { signal: job.controller.signal, onProgress: (p) => { job.progress = p.fraction; } });
-      return { bytes: await encode(out, q.format, q.quality), format: q.format };
-    });
+    return { image: body, ...q, maxPixels: o.maxPixels };
   }
 
-  const sendResult = (reply: FastifyReply, r: Result) => reply.type(`image/${r.format}`).send(r.bytes);
+  const sendResult = (reply: FastifyReply, r: JobResult) => reply.type(`image/${r.format}`).send(r.bytes);
 
   app.post("/v1/upscale", async (req, reply) => {
-    const job = await submit(req);
-    // A client that hangs up no longer wants the image: drop its job (or stop it between tiles).
-    reply.raw.once("close", () => { if (!reply.raw.writableFinished) queue.cancel(job, new Error("the client closed the connection")); });
-    await job.settled;
-    if (job.state === "failed") throw job.error;
-    return sendResult(reply, job.result!);
+    const input = await check(req);
+    // A client that hangs up no longer wants the image: drop its job (in-process: or stop it between tiles).
+    const gone = new AbortController();
+    reply.raw.once("close", () => { if (!reply.raw.writableFinished) gone.abort(new Error("the client closed the connection")); });
+    return sendResult(reply, await backend.run(input, gone.signal));
   });
 
   app.post("/v1/jobs", async (req, reply) => {
-    const job = await submit(req);
-    jobs.set(job.id, job);
-    // Results are kept for resultTtl seconds after the job ends, then forgotten.
-    void job.settled.then(() => {
-      const t = setTimeout(() => { jobs.delete(job.id); expiries.delete(t); }, o.resultTtl * 1000).unref();
-      expiries.add(t);
-    });
-    return reply.code(202).header("Location", `/v1/jobs/${job.id}`).send({ id: job.id });
+    const id = await backend.submit(await check(req));
+    return reply.code(202).header("Location", `/v1/jobs/${id}`).send({ id });
   });
 
-  const findJob = (id: string) => {
-    const job = jobs.get(id);
+  const findJob = async (id: string) => {
+    const job = await backend.get(id);
     if (!job) throw new ServiceError("ERR_NOT_FOUND", 404, `no job '${id}': it never existed, or it finished over ${o.resultTtl} s ago and expired`);
     return job;
   };
 
   app.get<{ Params: { id: string } }>("/v1/jobs/:id", async (req) => {
-    const job = findJob(req.params.id);
+    const job = await findJob(req.params.id);
     return { id: job.id, state: job.state, progress: job.progress, ...(job.state === "failed" ? { error: toHttp(job.error).body } : {}) };
   });
 
   app.get<{ Params: { id: string } }>("/v1/jobs/:id/result", async (req, reply) => {
-    const job = findJob(req.params.id);
+    const job = await findJob(req.params.id);
     if (job.state === "failed") throw job.error;
-    if (job.state !== "completed") throw new ServiceError("ERR_JOB_PENDING", 409, `job '${job.id}' is ${job.state}; poll GET /v1/jobs/${job.id} until it is completed`, queue.retryAfter());
-    return sendResult(reply, job.result!);
+    if (job.state !== "completed") throw new ServiceError("ERR_JOB_PENDING", 409, `job '${job.id}' is ${job.state}; poll GET /v1/jobs/${job.id} until it is completed`, await backend.retryAfter());
+    const result = await backend.result(job.id);
+    if (!result) throw new ServiceError("ERR_NOT_FOUND", 404, `job '${job.id}': its result expired`);
+    return sendResult(reply, result);
   });
 
-  app.get("/healthz", async () => ({ status: "ok", waiting: queue.depth, active: queue.running }));
+  app.get("/healthz", async () => {
+    const { waiting, active } = await backend.counts();
+    return { status: "ok", waiting, active };
+  });
 
   app.get("/metrics", async (_req, reply) => {
-    const states: Record<JobState, number> = { waiting: 0, active: 0, completed: 0, failed: 0 };
-    for (const job of jobs.values()) states[job.state]++;
+    const { waiting, active, held } = await backend.counts();
     const pools = upscalers.ready().map(({ up, stats }) => [{ model: up.info().model, scale: up.scale }, stats] as const);
     const text = requests.text() + latency.text() + finished.text()
-      + gauge("srgan_queue_depth", "Jobs waiting to run.", [[{}, queue.depth]])
-      + gauge("srgan_queue_active", "Jobs running (at most 1).", [[{}, queue.running]])
-      + gauge("srgan_jobs", "Asynchronous jobs held (until they expire), by state.", Object.entries(states).map(([state, n]) => [{ state }, n]))
+      + gauge("srgan_queue_depth", "Jobs waiting to run.", [[{}, waiting]])
+      + gauge("srgan_queue_active", "Jobs running (in-process: at most 1; with Redis: on every worker).", [[{}, active]])
+      + gauge("srgan_jobs", "Jobs held (until they expire), by state.", Object.entries(held).map(([state, n]) => [{ state }, n]))
       + gauge("srgan_pool_bytes", "Bytes leased from an upscaler's shared-memory pool now (weights included).", pools.map(([l, s]) => [l, s.currentBytes]))
       + gauge("srgan_pool_peak_bytes", "Most bytes ever leased from an upscaler's pool at once.", pools.map(([l, s]) => [l, s.peakBytes]))
       + gauge("srgan_pool_active_leases", "Leases held from an upscaler's pool now.", pools.map(([l, s]) => [l, s.activeLeases]));
@@ -171,47 +170,6 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   });
 
   return app;
-}
-
-/** One upscaler per network, made when a request first names it and kept until close. */
-class Upscalers {
-  private readonly byRequest = new Map<string, Promise<Upscaler>>();
-  private readonly byNetwork = new Map<string, Upscaler>();
-
-  constructor(private readonly options: UpscalerOptions) {}
-
-  get(model: string, scale: number | undefined): Promise<Upscaler> {
-    const key = `${model}|${scale ?? ""}`;
-    let p = this.byRequest.get(key);
-    if (!p) {
-      p = this.create(model, scale);
-      this.byRequest.set(key, p);
-      p.catch(() => this.byRequest.delete(key)); // a failed creation (bad scale, say) is not remembered
-    }
-    return p;
-  }
-
-  /** `?model=natural` and `?model=natural&scale=4` are one network: keep the first upscaler made for it. */
-  private async create(model: string, scale: number | undefined): Promise<Upscaler> {
-    const up = await createUpscaler({ ...this.options, model, scale });
-    const key = `${model}|${up.scale}`;
-    const existing = this.byNetwork.get(key);
-    if (existing) {
-      await up.dispose();
-      return existing;
-    }
-    this.byNetwork.set(key, up);
-    return up;
-  }
-
-  ready() {
-    return [...this.byNetwork.values()].map((up) => ({ up, stats: up.stats() }));
-  }
-
-  async dispose(): Promise<void> {
-    await Promise.allSettled(this.byRequest.values());
-    await Promise.all([...this.byNetwork.values()].map((up) => up.dispose()));
-  }
 }
 
 interface Query {
@@ -248,18 +206,11 @@ function intParam(name: string, value: string, min: number, max: number): number
 
 const badRequest = (message: string) => new ServiceError("ERR_BAD_REQUEST", 400, message);
 
-/** The same bytes `srgan upscale` writes for this format and quality. */
-async function encode(img: RgbaImage, format: ImageFormat, quality: number | undefined): Promise<Buffer> {
-  if (format === "jpeg") return Buffer.from(encodeImage(img, "jpeg", { quality }));
-  const parts: Uint8Array[] = [];
-  for await (const part of encodePngStreaming(img)) parts.push(part);
-  return Buffer.concat(parts);
-}
-
 const STATUS_BY_CODE: Record<string, number> = {
   ERR_IMAGE_TOO_LARGE: 413, ERR_OUT_OF_MEMORY: 413,
   ERR_IMAGE_DECODE: 400, ERR_IMAGE_ENCODE: 400, ERR_INVALID_INPUT: 400, ERR_SCALE: 400,
   ERR_ABORTED: 503, ERR_DISPOSED: 503,
+  ERR_BAD_REQUEST: 400, ERR_QUEUE_UNAVAILABLE: 503, // failures that came back from a Redis worker
 };
 
 /** The HTTP answer for an error: our codes keep their code; Fastify's 4xx (body too large, bad headers) become ours. */
@@ -290,6 +241,7 @@ function checkOptions(options: ServerOptions) {
   int("resultTtl", 1, 7 * 24 * 3600);
   if (options.onError !== undefined && typeof options.onError !== "function") throw new TypeError("options.onError must be a function");
   if (options.model !== undefined && typeof options.model !== "string") throw new TypeError("options.model must be a built-in name or a network file's path");
+  if (options.redis !== undefined) checkRedisUrl("options.redis", options.redis);
   resolveOptions(options); // the upscaler options, checked now rather than at the first request
   return o;
 }
