@@ -7,7 +7,11 @@ import { MAX_MEMORY_BYTES } from "../runtime/engine.js";
 import { hardwareThreads, hasNodeApis } from "../platform/features.js";
 
 export interface UpscalerOptions {
-  /** Built-in name (`bicubic`, `bilinear`, `nearest`), a path or URL to a network file, its bytes, or a graph. Default: the built-in default. */
+  /**
+   * Built-in name (`natural`, `natural-fast`, `natural-real`, `bicubic`, `bilinear`, `nearest`), 'auto'
+   * (`natural-real` for JPEG inputs, `natural` for the rest, by upscale()'s `format` option), a path or
+   * URL to a network file, its bytes, or a graph. Default: the built-in default.
+   */
   model?: ModelSource;
   /**
    * Upscaling factor. Picks the built-in network of that scale (`natural` has ×4 and ×2; `bicubic`,

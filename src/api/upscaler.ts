@@ -1,30 +1,41 @@
 // SPDX-License-Identifier: MIT
-// The public Upscaler: option checks, the network, and the choice of backend per job (WebGL when asked
-// for and working, else wasm). Tiling, the tile queue, memory retries, progress and abort are the
-// scheduler's (src/runtime/scheduler.ts); running a tile is the backends'.
+// The public Upscaler: option checks, the network (with model 'auto' two of them, one picked per job by
+// the input's format), and the choice of backend per job (WebGL when asked for and working, else wasm).
+// Tiling, the tile queue, memory retries, progress and abort are the scheduler's
+// (src/runtime/scheduler.ts); running a tile is the backends'.
 import { checkImageSides, ContextLostError, shown, SrganError, throwIfAborted } from "../errors.js";
 import type { WebglRunner, WebglStats } from "../backends/webgl/index.js";
 import { Engine } from "../runtime/engine.js";
 import type { PoolStats } from "../runtime/counters.js";
-import { checkOutputSize, upscaleInTiles, type UpscaledImage, type UpscaleOptions } from "../runtime/scheduler.js";
+import { checkOutputSize, upscaleInTiles, type UpscaledImage, type UpscaleOptions as JobOptions } from "../runtime/scheduler.js";
 import { disposedError, WasmBackend } from "../runtime/wasm-backend.js";
 import { prepareNetwork } from "../runtime/network.js";
 import { DeferredRunner, InlineRunner, type TileRunner } from "../runtime/runner.js";
 import type { Lease } from "../runtime/buffer-pool.js";
 import { loadNetwork } from "../model/load.js";
-import { resizeGraph, DEFAULT_MODEL } from "../model/builtin.js";
+import { AUTO_MODEL, autoModel, resizeGraph, DEFAULT_MODEL, DEFAULT_SCALE } from "../model/builtin.js";
 import { validateGraph } from "../model/graph.js";
 import type { ValidatedGraph } from "../model/types.js";
 import { checkRgbaImage, MAX_IMAGE_SIDE, type RgbaImage } from "../image/rgba.js";
 import type { WasmVariantOption } from "../backends/wasm/module.js";
+import type { ImageFormat } from "../image/codec.js";
 import { resolveOptions, type ResolvedOptions, type UpscalerOptions } from "./options.js";
 
 export type { RgbaImage } from "../image/rgba.js";
-export type { Progress, UpscaleOptions } from "../runtime/scheduler.js";
+export type { Progress } from "../runtime/scheduler.js";
+
+export interface UpscaleOptions extends JobOptions {
+  /**
+   * The format of the file the pixels came from (readImageInfo(bytes).format). With model 'auto' it
+   * picks the network: `natural-real` for 'jpeg', `natural` otherwise (also when left out).
+   */
+  format?: ImageFormat;
+}
 
 export interface UpscalerInfo {
   /** The backend of the last job (before any job: the one the next job will try first). */
   backend: "wasm" | "webgl";
+  /** The network of the last job (before any job: the default one; with model 'auto', `natural`). */
   model: string;
   scale: number;
   parameters: number;
@@ -38,16 +49,34 @@ export interface UpscalerInfo {
 
 export async function createUpscaler(options: UpscalerOptions = {}): Promise<Upscaler> {
   const opts = resolveOptions(options);
-  const graph = await loadNetwork(opts.model ?? DEFAULT_MODEL, { scale: opts.scale });
+  // 'auto' holds both networks autoModel chooses from (one where the scale has no natural-real).
+  const at = opts.scale ?? DEFAULT_SCALE;
+  const names = opts.model === AUTO_MODEL ? [...new Set([autoModel("png", at), autoModel("jpeg", at)])] : [opts.model ?? DEFAULT_MODEL];
+  const graphs = await Promise.all(names.map((name) => loadNetwork(name, { scale: opts.scale })));
   const engine = await Engine.create({ memoryLimit: opts.memoryLimit, wasmVariant: opts.wasmVariant as WasmVariantOption });
-  const net = prepareNetwork(engine, graph, { conv: opts.convAlgorithm });
-  const alpha = prepareNetwork(engine, validateGraph(resizeGraph("bicubic", graph.scale, 1)));
-  const gpu = opts.backend === "wasm" ? null : await createGpuRunner(graph, opts);
-  const weights = [net.weightsLease, alpha.weightsLease];
+  const nets = graphs.map((g) => prepareNetwork(engine, g, { conv: opts.convAlgorithm }));
+  const alpha = prepareNetwork(engine, validateGraph(resizeGraph("bicubic", graphs[0].scale, 1)));
+  const gpus: Array<WebglRunner | null> = [];
+  try {
+    for (const g of graphs) gpus.push(opts.backend === "wasm" ? null : await createGpuRunner(g, opts));
+  } catch (e) {
+    for (const gpu of gpus) gpu?.dispose(); // browsers cap live GL contexts
+    throw e;
+  }
+  const weights = [...nets.map((n) => n.weightsLease), alpha.weightsLease];
   const startRunner = async () => (opts.threads > 0 ? createWorkerRunner(engine, opts, weights) : new InlineRunner(engine));
   // On the GPU the wasm workers are only a fallback: start them when a job first needs them.
-  const runner = gpu ? new DeferredRunner(startRunner) : await startRunner();
-  return new Upscaler(engine, runner, new WasmBackend(engine, net, alpha, runner, opts.tileSize), gpu, opts);
+  const runner = gpus.some((g) => g) ? new DeferredRunner(startRunner) : await startRunner();
+  const routes = nets.map((net, i) => ({ name: names[i], wasm: new WasmBackend(engine, net, alpha, runner, opts.tileSize), gpu: gpus[i] }));
+  return new Upscaler(engine, runner, routes, weights, opts);
+}
+
+/** One network of an upscaler and the backends that run it. */
+interface Route {
+  /** What the model was asked for as (with 'auto': autoModel's name). */
+  name: unknown;
+  wasm: WasmBackend;
+  gpu: WebglRunner | null;
 }
 
 // Loaded lazily so wasm-only bundles never include the WebGL backend.
@@ -70,20 +99,24 @@ async function createWorkerRunner(engine: Engine, opts: ResolvedOptions, weights
 export class Upscaler {
   private disposed = false;
   private lastBackend: "wasm" | "webgl";
+  /** The route of the last job (before any job: the first, the default network). */
+  private last: Route;
 
   /** @internal use createUpscaler() */
   constructor(
     private readonly engine: Engine,
     private readonly runner: TileRunner,
-    private readonly wasm: WasmBackend,
-    private readonly gpu: WebglRunner | null,
+    private readonly routes: Route[],
+    private readonly weights: Lease[],
     private readonly opts: Pick<ResolvedOptions, "backend" | "tileSize" | "memoryLimit">,
   ) {
-    this.lastBackend = gpu ? "webgl" : "wasm";
+    this.last = routes[0];
+    this.lastBackend = this.last.gpu ? "webgl" : "wasm";
   }
 
+  /** The network of the last job (see info().model). */
   get graph(): ValidatedGraph {
-    return this.wasm.graph;
+    return this.last.wasm.graph;
   }
 
   get scale(): number {
@@ -105,12 +138,12 @@ export class Upscaler {
   }
 
   /**
-   * Pool accounting from the Atomics counters (weights included: they hold one lease), and, when the
-   * WebGL backend is in use, its texture pool's current/peak bytes under `webgl`.
+   * Pool accounting from the Atomics counters (weights included: they hold one lease each), and, when
+   * the WebGL backend is in use, its texture pool's current/peak bytes under `webgl`.
    */
   stats(): PoolStats & { webgl?: WebglStats } {
     const s = this.engine.pool.stats();
-    return this.gpu ? { ...s, webgl: this.gpu.stats() } : s;
+    return this.last.gpu ? { ...s, webgl: this.last.gpu.stats() } : s;
   }
 
   /**
@@ -118,17 +151,22 @@ export class Upscaler {
    * @example
    * const up = await createUpscaler({ model: "bicubic" });
    * const out = await up.upscale({ data, width, height }); // out.width === width * up.scale
+   * @example
+   * const up = await createUpscaler({ model: "auto" }); // natural-real for JPEG files, natural for the rest
+   * const out = await up.upscale(decodeImage(bytes), { format: readImageInfo(bytes).format });
    */
   async upscale(image: RgbaImage, options: UpscaleOptions = {}): Promise<UpscaledImage> {
     if (this.disposed) throw disposedError();
     checkRgbaImage(image);
-    const { signal } = checkUpscaleOptions(options);
+    const { signal, format } = checkUpscaleOptions(options);
     throwIfAborted(signal);
     // Before either backend: an output no array can hold fails the same way on both.
     checkOutputSize(image.width, image.height, this.scale);
-    if (this.gpu && !this.gpu.lost) {
+    const route = this.routes.length === 1 ? this.routes[0] : this.routes.find((r) => r.name === autoModel(format, this.scale))!;
+    this.last = route;
+    if (route.gpu && !route.gpu.lost) {
       try {
-        const out = await this.gpu.upscale(image, options);
+        const out = await route.gpu.upscale(image, options);
         this.lastBackend = "webgl";
         return out;
       } catch (e) {
@@ -140,7 +178,7 @@ export class Upscaler {
       }
     }
     this.lastBackend = "wasm";
-    return upscaleInTiles(this.wasm, image, options);
+    return upscaleInTiles(route.wasm, image, options);
   }
 
   /**
@@ -152,7 +190,7 @@ export class Upscaler {
   checkSize(width: number, height: number): void {
     checkImageSides("", width, height, MAX_IMAGE_SIDE);
     checkOutputSize(width, height, this.scale);
-    this.wasm.checkWholeImage(width, height);
+    for (const r of this.routes) r.wasm.checkWholeImage(width, height);
   }
 
   /** Starts a new peak window at the current usage (for measuring one job). */
@@ -164,16 +202,21 @@ export class Upscaler {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    this.gpu?.dispose();
-    await this.wasm.dispose();
+    for (const r of this.routes) {
+      r.gpu?.dispose();
+      r.wasm.stop();
+    }
+    await this.runner.dispose();
+    for (const lease of this.weights) this.engine.pool.release(lease);
   }
 }
 
 function checkUpscaleOptions(o: UpscaleOptions): UpscaleOptions {
   if (o === null || typeof o !== "object") throw new TypeError(`upscale(image, options): options must be an object, got ${shown(o)}`);
-  const { signal, onProgress } = o;
+  const { signal, onProgress, format } = o;
   const isSignal = typeof signal === "object" && signal !== null && typeof signal.aborted === "boolean" && typeof signal.addEventListener === "function";
   if (signal !== undefined && !isSignal) throw new TypeError(`options.signal must be an AbortSignal, got ${shown(signal)}`);
   if (onProgress !== undefined && typeof onProgress !== "function") throw new TypeError(`options.onProgress must be a function, got ${shown(onProgress)}`);
+  if (format !== undefined && format !== "png" && format !== "jpeg") throw new TypeError(`options.format must be 'png' or 'jpeg', got ${shown(format)}`);
   return o;
 }

@@ -19,7 +19,7 @@ export async function loadNetwork(source: ModelSource, opts: { scale?: number } 
   const { scale } = opts;
   if (scale !== undefined && (!Number.isInteger(scale) || scale < 1 || scale > 8)) throw new RangeError(`options.scale must be an integer in [1, 8], got ${String(scale)}`);
   if (source === AUTO_MODEL) {
-    throw new TypeError(`options.model 'auto' picks a network per input file, so it needs the file: the CLI does it (--model auto); in code, name the network with autoModel(readImageInfo(bytes).format)`);
+    throw new TypeError(`model 'auto' is two networks, one picked per input file: createUpscaler({ model: 'auto' }) holds both (upscale(image, { format }) picks); to load one, name it with autoModel(readImageInfo(bytes).format)`);
   }
   if (typeof source === "string" && (BUILTIN_NAMES as readonly string[]).includes(source)) {
     const at = scale ?? DEFAULT_SCALE;

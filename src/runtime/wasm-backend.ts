@@ -12,6 +12,7 @@ import type { Engine } from "./engine.js";
 import { runPlanWasm, runStepWasm } from "./executor.js";
 import type { PreparedNetwork } from "./network.js";
 import { planExecution, type ExecutionPlan } from "./plan.js";
+import { paddedBytes } from "./align.js";
 import { DeferredRunner, type TileRunner } from "./runner.js";
 import { largestFitting, runLayerMajor, type ImageJob, type TileBackend } from "./scheduler.js";
 import { tileInput, tileOutput } from "./tile-task.js";
@@ -113,7 +114,7 @@ export class WasmBackend implements TileBackend<Lease> {
     const { plan, alphaPlan } = this.plansFor(padded.h, padded.w, bands);
     const s = this.scale;
     const rgbaPtr = lease.ptr;
-    const arenaPtr = rgbaPtr + align(padded.w * padded.h * 4);
+    const arenaPtr = rgbaPtr + paddedBytes(padded.w * padded.h * 4);
     const outPtr = arenaPtr + plan.arenaBytes + (hasAlpha ? alphaPlan.arenaBytes : 0);
     const mem = this.engine.u8(0, lease.ptr + lease.bytes);
     for (let row = 0; row < padded.h; row++) {
@@ -195,11 +196,9 @@ export class WasmBackend implements TileBackend<Lease> {
   private tileBytes(tile: Tile, hasAlpha: boolean, bands = 1): number {
     const { w, h } = tile.padded;
     const { plan, alphaPlan } = this.plansFor(h, w, bands);
-    return align(w * h * 4) + plan.arenaBytes + (hasAlpha ? alphaPlan.arenaBytes : 0) + align(tile.core.w * this.scale * tile.core.h * this.scale * 4);
+    return paddedBytes(w * h * 4) + plan.arenaBytes + (hasAlpha ? alphaPlan.arenaBytes : 0) + paddedBytes(tile.core.w * this.scale * tile.core.h * this.scale * 4);
   }
 }
-
-const align = (n: number) => Math.ceil(n / 64) * 64;
 
 export function disposedError(duringJob = false): SrganError {
   return new SrganError("ERR_DISPOSED", duringJob

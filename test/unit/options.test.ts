@@ -75,18 +75,45 @@ test("scale picks the built-in of that scale; a scale no network has, or a misma
   }
 });
 
-test("model 'auto': autoModel picks natural-real for JPEG at ×4, natural otherwise; createUpscaler asks for the file", async () => {
+test("model 'auto': autoModel picks natural-real for JPEG at ×4, natural otherwise; the upscaler holds both and picks per job", async () => {
   const { autoModel } = await import("../../src/model/builtin.js");
+  const { loadNetwork } = await import("../../src/model/load.js");
   assert.is(autoModel("jpeg"), "natural-real");
   assert.is(autoModel("png"), "natural");
   assert.is(autoModel(undefined), "natural");
   assert.is(autoModel("jpeg", 2), "natural"); // no natural-real at ×2
   try {
-    await createUpscaler({ model: "auto", threads: 0 });
-    assert.unreachable("'auto' needs the input file");
+    await loadNetwork("auto");
+    assert.unreachable("'auto' is two networks");
   } catch (e) {
     assert.instance(e, TypeError);
-    assert.match((e as Error).message, /autoModel\(readImageInfo\(bytes\)\.format\)/);
+    assert.match((e as Error).message, /createUpscaler\(\{ model: 'auto' \}\)/);
+  }
+  const auto = await createUpscaler({ model: "auto", threads: 0 });
+  const real = await createUpscaler({ model: "natural-real", threads: 0 });
+  const natural = await createUpscaler({ model: "natural", threads: 0 });
+  try {
+    assert.is(auto.info().model, natural.info().model, "before any job: natural");
+    const img = { data: new Uint8ClampedArray(12 * 10 * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 37) % 256)), width: 12, height: 10 };
+    const same = (a: { data: Uint8ClampedArray }, b: { data: Uint8ClampedArray }) => a.data.every((v, i) => v === b.data[i]);
+    assert.ok(same(await auto.upscale(img, { format: "jpeg" }), await real.upscale(img)), "JPEG: natural-real's output");
+    assert.is(auto.info().model, real.info().model);
+    assert.ok(same(await auto.upscale(img, { format: "png" }), await natural.upscale(img)), "PNG: natural's output");
+    assert.is(auto.info().model, natural.info().model);
+    assert.ok(same(await auto.upscale(img), await natural.upscale(img)), "no format: natural");
+    try {
+      await auto.upscale(img, { format: "gif" as never });
+      assert.unreachable();
+    } catch (e) {
+      assert.instance(e, TypeError);
+      assert.match((e as Error).message, /options\.format/);
+    }
+    const x2 = await createUpscaler({ model: "auto", scale: 2, threads: 0 });
+    assert.is((await x2.upscale(img, { format: "jpeg" })).width, 24, "×2 has natural only");
+    await x2.dispose();
+    assert.is(auto.stats().activeLeases, 3, "two networks' weights and the alpha resize");
+  } finally {
+    for (const up of [auto, real, natural]) await up.dispose();
   }
 });
 
