@@ -89,8 +89,9 @@ async function main() {
     for (const [name, fn] of tasks) bench.add(name, fn);
     await bench.run();
     for (const t of bench.tasks) {
-      perRound.set(t.name, [...(perRound.get(t.name) ?? []), t.result!.latency.p50!]);
-      samples.set(t.name, (samples.get(t.name) ?? 0) + t.result!.latency.samplesCount);
+      if (t.result.state !== "completed") throw new Error(`${t.name}: ${t.result.state}`);
+      perRound.set(t.name, [...(perRound.get(t.name) ?? []), t.result.latency.p50!]);
+      samples.set(t.name, (samples.get(t.name) ?? 0) + t.result.latency.samplesCount);
     }
   }
   const rows = tasks.map(([name]) => {

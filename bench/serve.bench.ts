@@ -8,12 +8,12 @@ import { encodePng } from "../src/image/codec.js";
 const N = Number(process.argv[2] ?? 40), C = Number(process.argv[3] ?? 4);
 const MODEL = process.env.SRGAN_BENCH_MODEL ?? "natural";
 
-function png(size: number): Uint8Array {
+function png(size: number): Uint8Array<ArrayBuffer> {
   const data = new Uint8ClampedArray(size * size * 4);
   for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
     data.set([(x * 255) / size, (y * 255) / size, (x ^ y) & 255, 255], (y * size + x) * 4);
   }
-  return encodePng({ data, width: size, height: size });
+  return encodePng({ data, width: size, height: size }) as Uint8Array<ArrayBuffer>; // never on a SharedArrayBuffer, as fetch's types want
 }
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];

@@ -47,7 +47,10 @@ for (let round = 0; round < ROUNDS; round++) {
   const bench = new Bench({ time: TIME_MS, warmup: true, warmupIterations: 2, iterations: 5 });
   for (const [name, run] of Object.entries(cases)) bench.add(name, run);
   await bench.run();
-  for (const t of bench.tasks) (perRound[t.name] ??= []).push(t.result!.latency.p50!);
+  for (const t of bench.tasks) {
+    if (t.result.state !== "completed") throw new Error(`${t.name}: ${t.result.state}`);
+    (perRound[t.name] ??= []).push(t.result.latency.p50!);
+  }
 }
 const ms = Object.fromEntries(Object.entries(perRound).map(([k, v]) => [k, median(v)]));
 console.log(`${ARCH} ×${SCALE}, one ${PATCH}×${PATCH} patch, forward + backward, one thread (${engine.shared.module.variant}); median of ${ROUNDS} round medians`);

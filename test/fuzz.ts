@@ -150,7 +150,7 @@ function readers(): Reader[] {
 }
 
 function mutate(r: Reader, seed: Uint8Array, rand: Rand): { bytes: Uint8Array; how: string } {
-  let b = new Uint8Array(seed); // a copy, even of a Node Buffer (whose slice() is a view)
+  let b: Uint8Array = new Uint8Array(seed); // a copy, even of a Node Buffer (whose slice() is a view)
   const kind = int(rand, r.name === "srnet" || r.name === "checkpoint" ? 5 : 4);
   let how: string;
   if (kind === 0) {

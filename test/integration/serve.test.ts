@@ -43,8 +43,9 @@ async function start(options: ServerOptions): Promise<{ app: FastifyInstance; ur
   return { app, url: await app.listen({ host: "127.0.0.1", port: 0 }) };
 }
 
+// fetch's types refuse a view that might be on a SharedArrayBuffer; these bytes never are.
 const post = (url: string, body: Uint8Array, init: RequestInit = {}) =>
-  fetch(url, { method: "POST", body, headers: { "content-type": "image/png" }, ...init });
+  fetch(url, { method: "POST", body: body as Uint8Array<ArrayBuffer>, headers: { "content-type": "image/png" }, ...init });
 
 async function bytes(r: Response): Promise<Uint8Array> {
   return new Uint8Array(await r.arrayBuffer());

@@ -67,7 +67,7 @@ test("whole-image-statistics network: layer-major bands on 3 threads equal one t
 
 test("concurrent callers on one upscaler get the same results as sequential calls", async () => {
   const images = Array.from({ length: 9 }, () => randomImage(rand, randInt(rand, 5, 40), randInt(rand, 5, 40)));
-  const expected = [];
+  const expected: Awaited<ReturnType<Upscaler["upscale"]>>[] = [];
   for (const img of images) expected.push(await inline.upscale(img));
   const before = baseline(threaded);
   const got = await Promise.all(images.map((img) => threaded.upscale(img)));
@@ -84,7 +84,7 @@ test("race detection: random delays around every task reorder completions; outpu
   runner.run = async (task) => { await sleep(); const done = await inner(task); await sleep(); return done; };
   try {
     const images = [randomImage(rand, 29, 17), randomImage(rand, 8, 40), randomImage(rand, 33, 33)];
-    const expected = [];
+    const expected: Awaited<ReturnType<Upscaler["upscale"]>>[] = [];
     for (const img of images) expected.push(await inline.upscale(img));
     const baselineStats = baseline(up);
     for (let round = 0; round < 4; round++) {

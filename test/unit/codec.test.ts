@@ -372,7 +372,7 @@ function expectDecodeError(bytes: Uint8Array, label: string, pattern?: RegExp) {
   try {
     decodeImage(bytes);
   } catch (e) {
-    if (!(e instanceof ImageDecodeError) || e.code !== "ERR_IMAGE_DECODE") assert.unreachable(`${label}: threw ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
+    if (!(e instanceof ImageDecodeError) || e.code !== "ERR_IMAGE_DECODE") return assert.unreachable(`${label}: threw ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
     if (pattern && !pattern.test(e.message)) assert.unreachable(`${label}: message '${e.message}' does not match ${pattern}`);
     return;
   }

@@ -24,7 +24,7 @@ async function rejects(p: Promise<unknown> | (() => unknown), re: RegExp, label:
   try {
     await (typeof p === "function" ? p() : p);
   } catch (e) {
-    if (!(e instanceof ModelFormatError)) assert.unreachable(`${label}: threw ${(e as Error)?.name}: ${(e as Error)?.message}`);
+    if (!(e instanceof ModelFormatError)) return assert.unreachable(`${label}: threw ${(e as Error)?.name}: ${(e as Error)?.message}`);
     assert.match(e.message, re, label);
     return;
   }

@@ -9,7 +9,7 @@ import { train, type TrainOptions, type TrainResult } from "../../src/train/trai
 import { decodeCheckpoint, encodeCheckpoint } from "../../src/train/checkpoint.js";
 import { PatchSampler, cutPatch, makePairs, type Pair } from "../../src/train/data.js";
 import { Rng } from "../../src/train/rng.js";
-import { buildNetwork, deepenNetwork, macsPerPixel } from "../../src/train/arch.js";
+import { buildNetwork, deepenNetwork, macsPerPixel, resolveArch } from "../../src/train/arch.js";
 import { encodeNetwork, decodeNetwork } from "../../src/model/format.js";
 import { resizeGraph } from "../../src/model/builtin.js";
 import { createUpscaler } from "../../src/api/upscaler.js";
@@ -235,7 +235,7 @@ test("patches: LR and HR cut at matching places under every flip/rotation", asyn
 test("architectures: the default family validates and counts its multiply-adds", () => {
   const g = buildNetwork("natural-fast", { scale: 4 });
   assert.is(g.nodes.length, 11); // 8 convs, pixel-shuffle, resize, add
-  assert.is(macsPerPixel("natural-fast", 4), 9 * (3 * 32 + 6 * 32 * 32 + 32 * 48));
+  assert.is(macsPerPixel(resolveArch("natural-fast"), 4), 9 * (3 * 32 + 6 * 32 * 32 + 32 * 48));
   assert.throws(() => buildNetwork("w0b1", { scale: 4 }), /width/);
   assert.throws(() => buildNetwork("huge", { scale: 4 }), /arch must be/);
 });
@@ -246,7 +246,7 @@ test("deepenNetwork: identity layers leave the outputs bit-identical and add tra
   assert.is(deep.nodes.length, g.nodes.length + 2);
   assert.is(deep.nodes.filter((n) => n.op === "Conv2D").length, 5);
   assert.is(deep.meta!.arch, "w6b3");
-  assert.is(deep.meta!.macsPerPixel, macsPerPixel("w6b3", 2));
+  assert.is(deep.meta!.macsPerPixel, macsPerPixel(resolveArch("w6b3"), 2));
   const img = { data: Uint8ClampedArray.from({ length: 4 * 9 * 7 }, (_, i) => (i * 37) % 256), width: 9, height: 7 };
   const run = async (graph: typeof g) => {
     const up = await createUpscaler({ model: graph, threads: 0 });
