@@ -149,13 +149,12 @@ export class WasmBackend implements TileBackend<Lease> {
     }
   }
 
-  /** Stops the threads and returns the weights to the pool; jobs still running fail with ERR_DISPOSED. */
-  async dispose(): Promise<void> {
-    if (this.disposed) return;
+  /**
+   * Marks the backend disposed: jobs still running fail with ERR_DISPOSED. The threads, the weights
+   * and the engine are the upscaler's to end (its networks share them).
+   */
+  stop(): void {
     this.disposed = true;
-    await this.runner.dispose();
-    this.engine.pool.release(this.net.weightsLease);
-    this.engine.pool.release(this.alphaNet.weightsLease);
   }
 
   /** A worker that died is replaced by the pool; the task's inputs are untouched, so run it once more. */
