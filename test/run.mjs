@@ -1,9 +1,24 @@
 // Runs every test/**/*.test.ts with uvu (TypeScript through tsx, against src/), streaming its output,
 // then prints one summary line "N passed, N failed, N skipped". Pass a regex to run a subset:
 //   node test/run.mjs conv2d
-import { spawn } from "node:child_process";
+// --fresh-wasm first rebuilds what is generated from assembly/ (wasm/ and its bindings) if assembly/ is
+// newer: what `npm run test:unit` does in place of the whole build, since src/ runs through tsx as it is.
+import { execFileSync, spawn } from "node:child_process";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 
-const pattern = process.argv[2] ? `${process.argv[2]}.*\\.test\\.ts$` : "\\.test\\.ts$";
+const args = process.argv.slice(2);
+if (args[0] === "--fresh-wasm") {
+  args.shift();
+  if (wasmStale()) {
+    const { scripts } = JSON.parse(readFileSync("package.json", "utf8"));
+    for (const step of ["build:wasm", "gen:bindings"].filter((s) => scripts[s])) {
+      console.log(`wasm/ is older than assembly/: npm run ${step}`);
+      execFileSync("npm", ["run", "--silent", step], { stdio: "inherit" });
+    }
+  }
+}
+const pattern = args[0] ? `${args[0]}.*\\.test\\.ts$` : "\\.test\\.ts$";
 const child = spawn(process.execPath, ["--import", "tsx", "node_modules/uvu/bin.js", "test", pattern], { stdio: ["ignore", "pipe", "inherit"] });
 let out = "";
 child.stdout.on("data", (d) => { out += d; process.stdout.write(d); });
@@ -13,3 +28,11 @@ const total = num("Total"), passed = num("Passed"), skipped = num("Skipped");
 const failed = status === 0 ? total - passed - skipped : Math.max(1, total - passed - skipped);
 console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(status === 0 && total > 0 ? 0 : 1);
+
+/** True when a kernel binary is missing or older than a file it is built from. */
+function wasmStale() {
+  const mtime = (p) => { try { return statSync(p).mtimeMs; } catch { return NaN; } };
+  const built = Math.min(...["wasm/kernels.simd.wasm", "wasm/kernels.relaxed.wasm"].map(mtime));
+  const sources = ["asconfig.json", "scripts/build-wasm.mjs", ...readdirSync("assembly", { recursive: true }).map((f) => join("assembly", f))];
+  return !(built >= Math.max(...sources.map(mtime)));
+}
