@@ -10,6 +10,7 @@ import type { ConvAlgorithm } from "../ops/op.js";
 import type { Kernels } from "../backends/wasm/abi.js";
 import type { NetworkHandle } from "../runtime/network.js";
 import type { PlanStep, Slot, TensorSlot } from "../runtime/plan.js";
+import { paddedBytes } from "../runtime/align.js";
 import { runStepWasm } from "../runtime/executor.js";
 import { UnsupportedError } from "../errors.js";
 import { getBackward, packTransposed, trainableOps, type GradTarget } from "./backward.js";
@@ -119,16 +120,12 @@ export interface TrainPlan {
   arenaBytes: number;
 }
 
-// As runtime/plan.ts: 64-byte aligned, 16 bytes of slack past every tensor (kernels' vector loads of a
-// channel tail may read up to 12 bytes beyond it).
-const roundUp = (n: number) => Math.ceil((n + 16) / 64) * 64;
-
 export function planImage(prog: TrainProgram, h: number, w: number): TrainPlan {
   const { spec, graph } = prog;
   const shapes = new Map<string, Shape>([[spec.input, { h, w, c: spec.channels }]]);
   let at = 0;
   const place = (bytes: number): Slot => {
-    const s = { offset: at, bytes: roundUp(bytes) };
+    const s = { offset: at, bytes: paddedBytes(bytes) };
     at += s.bytes;
     return s;
   };
@@ -181,7 +178,7 @@ export function packedLayout(arrays: Record<string, Float32Array>[]): { offsets:
   let at = 0;
   const offsets = arrays.map((a) => {
     const o: Record<string, number> = {};
-    for (const [role, arr] of Object.entries(a)) { o[role] = at; at += roundUp(arr.length * 4); }
+    for (const [role, arr] of Object.entries(a)) { o[role] = at; at += paddedBytes(arr.length * 4); }
     return o;
   });
   return { offsets, bytes: Math.max(64, at) };
