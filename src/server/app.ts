@@ -47,7 +47,8 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 export async function createServer(options: ServerOptions = {}): Promise<FastifyInstance> {
   const o = checkOptions(options);
   const model = options.model ?? DEFAULT_MODEL;
-  const upscalers = new Upscalers({ threads: o.threads, tileSize: o.tileSize, memoryLimit: o.memoryLimit, convAlgorithm: o.convAlgorithm, wasmVariant: o.wasmVariant });
+  // With Redis the workers upscale; the server's upscalers only check sizes, so they need no threads.
+  const upscalers = new Upscalers({ threads: options.redis ? 0 : o.threads, tileSize: o.tileSize, memoryLimit: o.memoryLimit, convAlgorithm: o.convAlgorithm, wasmVariant: o.wasmVariant });
   // The server's own network is made now: a wrong model or scale fails here, not as every request's 400.
   await upscalers.get(model, options.scale);
   const finished = new Counter("srgan_jobs_finished_total", "Jobs (synchronous and queued) that ended, by state.");
