@@ -49,6 +49,7 @@ export function denoReadFile(): ((url: URL) => Promise<Uint8Array<ArrayBuffer>>)
 /**
  * A path (relative to the working directory) as a file: URL, with the platform's separators, drive
  * letters and escapes right (pathToFileURL); undefined where there is no file system (browsers).
+ * On Node before 20.16 it throws checkNodeVersion's ERR_UNSUPPORTED: that Node could not read the file.
  */
 export function pathToFileUrl(path: string): URL | undefined {
   checkNodeVersion();
