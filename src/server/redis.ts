@@ -151,8 +151,9 @@ export class RedisBackend implements JobBackend {
       const done = (o: Outcome) => { signal.removeEventListener("abort", abort); resolve(o); };
       // A job already started elsewhere cannot be stopped from here: it finishes and its result expires.
       const abort = () => { this.waiters.delete(id); void job.remove().catch(() => {}); done({ error: new AbortError(signal.reason) }); };
-      signal.addEventListener("abort", abort, { once: true });
       this.waiters.set(id, done);
+      if (signal.aborted) return abort();
+      signal.addEventListener("abort", abort, { once: true });
       // The job may have ended before the waiter was set: look once now (QueueEvents is already listening).
       void this.outcome(id).then((o) => { if (o && this.waiters.get(id) === done) this.settle(id, o); }, () => {});
     });

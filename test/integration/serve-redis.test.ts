@@ -261,6 +261,20 @@ if (haveRedis()) {
     console.log(`  (the killed worker's job was completed by another ${((performance.now() - t0) / 1000).toFixed(1)} s after the kill; --stalled-after 2)`);
   });
 
+  test("closing a --redis server answers its synchronous requests in flight (their jobs finish on the workers), then refuses", async () => {
+    const app = await createServer({ model: "natural", threads: 0, redis });
+    const url = await app.listen({ host: "127.0.0.1", port: 0 });
+    await work({ model: "natural", threads: 1 });
+    const inFlight = post(`${url}/v1/upscale`, slow);
+    await until("the job to run", async () => (/\nsrgan_queue_active 1\n/.test(await (await fetch(`${url}/metrics`)).text()) ? true : undefined));
+    const closing = app.close();
+    const r = await inFlight;
+    assert.is(r.status, 200);
+    assert.ok((await bytes(r)).length > 1000);
+    await closing;
+    assert.instance(await fetch(`${url}/healthz`).catch((e: Error) => e), Error, "nothing listens any more");
+  });
+
   test("srgan worker: SIGTERM stops taking jobs, finishes the running one, exits 0", async () => {
     const url = await serve({ model: "natural", threads: 0 });
     const w = await workerProcess(redis, ["--model", "natural", "--threads", "1"]);
