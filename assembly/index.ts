@@ -13,6 +13,7 @@ export { u8_to_f32, f32_to_u8, srgb_to_linear_f32, linear_to_srgb_f32 } from "./
 
 // Training (issue 5): backward passes, losses and the optimiser; see assembly/kernels/backward/.
 export { conv2d_grad_weight_f32 } from "./kernels/backward/conv2d_grad";
+export { winograd_grad_weight_f23_f32 } from "./kernels/backward/winograd_grad";
 export { prelu_grad_f32 } from "./kernels/backward/activation_grad";
 export { pixel_shuffle_grad_f32 } from "./kernels/backward/pixel_shuffle_grad";
 export { l1_loss_f32, charbonnier_loss_f32 } from "./kernels/backward/loss";
@@ -26,4 +27,4 @@ export { RESIZE_NEAREST, RESIZE_BILINEAR, RESIZE_BICUBIC, RESIZE_BOX } from "./k
 export { GRAD_ACCUMULATE } from "./kernels/backward/conv2d_grad";
 
 // Bumped whenever an export's signature or meaning changes; checked by the loader.
-export const ABI_VERSION: i32 = 3;
+export const ABI_VERSION: i32 = 4;

@@ -1,8 +1,8 @@
 // End-to-end upscaling benchmark: 256×256 → 1024×1024 for the bicubic baseline, the shipped `natural`,
 // `natural-fast` and `natural-real` networks and srgan-rust's natural.rsr, 512×512 → 1024×1024 for `natural` ×2, 1 vs 2 threads, medians, GFLOP/s of its convolutions; cold start (create + first
 // upscale); then a 2048×2048 input's peak RSS in a fresh process. Run: node --import tsx bench/e2e.bench.ts
-// Our networks run with both 3×3 algorithms (convAlgorithm 'direct' and 'winograd'; GFLOP/s count the
-// direct method's FLOPs); natural.rsr has whole-image statistics and always runs direct.
+// Our networks and natural.rsr run with both 3×3 algorithms (convAlgorithm 'direct' and 'winograd';
+// GFLOP/s count the direct method's FLOPs).
 import { Bench } from "tinybench";
 import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync, mkdirSync } from "node:fs";
@@ -69,7 +69,7 @@ async function main() {
   const models: Array<[string, string | Graph]> = [["bicubic", "bicubic"], ...Object.entries(nets)];
   const cases = new Map<string, { label: string; threads: number; conv: string }>();
   for (const [label, model] of models) {
-    const convs = label.startsWith("natural") && !label.endsWith(".rsr") ? ["direct", "winograd"] as const : ["auto"] as const;
+    const convs = label.startsWith("natural") ? ["direct", "winograd"] as const : ["auto"] as const;
     for (const conv of convs) {
       for (const threads of [1, 2]) {
         const up = await createUpscaler({ model, threads, convAlgorithm: conv });

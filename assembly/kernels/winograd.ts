@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
-// Winograd F(2×2, 3×3) convolution: NHWC, 3×3, stride 1, zero "same" padding, one input, fused bias
-// and activation. 16 multiplies per 2×2 output block and channel pair instead of 36 (2.25× fewer).
+// Winograd F(2×2, 3×3) convolution: NHWC, 3×3, stride 1, zero "same" padding, fused bias and
+// activation. 16 multiplies per 2×2 output block and channel pair instead of 36 (2.25× fewer).
+// flags bit 0 (CONV_ACCUMULATE, as conv2d_f32): add to the existing output instead of the bias, so a
+// layer that sums convolutions of several inputs (srgan-rust's) runs one call per input.
 //
 // Per 2×2 output block ("tile") at (2·ty, 2·tx), with d its 4×4 input window starting at one pixel up
 // and left, g a 3×3 kernel (Lavin & Gray 2015):
@@ -18,8 +20,9 @@
 //
 // Scratch (see winogradScratchBytes in src/ops/conv2d.ts): V [16][TILES][cinP] then M [16][TILES][coP8].
 // Weights U: [cb][kl][ci][8], cout zero padded to a multiple of 8 (as the direct kernel's blocks).
-import { madd, storeLanes } from "../util/simd";
+import { madd, loadLanes, storeLanes } from "../util/simd";
 import { activate } from "./activation";
+import { CONV_ACCUMULATE } from "./conv2d";
 
 // Tiles per chunk: one chunk's V and M stay in L2 while the GEMMs sweep them; a multiple of 4.
 export const WINO_TILES: i32 = 16;
@@ -27,8 +30,9 @@ export const WINO_TILES: i32 = 16;
 // Computes output rows [y0, y1): the block rows covering them, storing only rows inside [y0, y1).
 export function winograd_f23_f32(
   inPtr: usize, h: i32, w: i32, cin: i32, uPtr: usize, biasPtr: usize, cout: i32,
-  outPtr: usize, y0: i32, y1: i32, act: i32, actParamPtr: usize, scratchPtr: usize,
+  outPtr: usize, y0: i32, y1: i32, flags: i32, act: i32, actParamPtr: usize, scratchPtr: usize,
 ): i32 {
+  const accumulate = (flags & CONV_ACCUMULATE) != 0;
   const cinP = (cin + 3) & ~3;
   const coP8 = (cout + 7) & ~7;
   const tilesX = (w + 1) >> 1;
@@ -38,20 +42,20 @@ export function winograd_f23_f32(
     for (let tx0 = 0; tx0 < tilesX; tx0 += WINO_TILES) {
       const nt = min(WINO_TILES, tilesX - tx0);
       const ntG = (nt + 3) & ~3; // GEMMs run on groups of 4 tiles; the extra tiles are computed and dropped
-      for (let t = 0; t < ntG; t++) inputTransform(inPtr, h, w, cin, cinP, ty << 1, (tx0 + t) << 1, vPtr + (<usize>(t * cinP) << 2));
+      for (let t = 0; t < ntG; t++) inputTransform(inPtr, h, w, cin, ty << 1, (tx0 + t) << 1, vPtr + (<usize>(t * cinP) << 2), <usize>(WINO_TILES * cinP) << 2);
       gemm(vPtr, uPtr, mPtr, cin, cinP, coP8, ntG);
       for (let t = 0; t < nt; t++) {
-        outputTransform(mPtr + (<usize>(t * coP8) << 2), coP8, biasPtr, cout, outPtr, h, w, ty << 1, (tx0 + t) << 1, y0, y1, act, actParamPtr);
+        outputTransform(mPtr + (<usize>(t * coP8) << 2), coP8, biasPtr, cout, outPtr, h, w, ty << 1, (tx0 + t) << 1, y0, y1, accumulate, act, actParamPtr);
       }
     }
   }
   return 0;
 }
 
-// V[kl] of one tile (stride WINO_TILES·cinP between kl) for every 4 input channels. Pixels outside
-// the image are zero (the padding); channels past cin in the last vector are never read by the GEMM.
-function inputTransform(inPtr: usize, h: i32, w: i32, cin: i32, cinP: i32, oy: i32, ox: i32, v: usize): void {
-  const klStride = <usize>(WINO_TILES * cinP) << 2;
+// V[kl] of the tile whose outputs start at (oy, ox), for every 4 input channels, klStride bytes apart.
+// Pixels outside the image are zero (the padding); channels past cin in the last vector are never used.
+// Shared with the weight gradient (backward/winograd_grad.ts).
+export function inputTransform(inPtr: usize, h: i32, w: i32, cin: i32, oy: i32, ox: i32, v: usize, klStride: usize): void {
   const px = <usize>cin << 2;
   const rowBytes = <usize>w * px;
   const base = inPtr + <usize>(oy - 1) * rowBytes + <usize>(ox - 1) * px; // window's (0, 0); may lie outside
@@ -151,10 +155,11 @@ function gemm(vPtr: usize, uPtr: usize, mPtr: usize, cin: i32, cinP: i32, coP8: 
   }
 }
 
-// Y = Aᵀ M A + bias, activated, for one tile: only pixels inside the image and rows [y0, y1).
+// Y = Aᵀ M A + (existing output or bias), activated, for one tile: only pixels inside the image and
+// rows [y0, y1). Bias and output are read only for channels < cout (a dynamic bias is a bare tensor).
 function outputTransform(
   m: usize, coP8: i32, biasPtr: usize, cout: i32, outPtr: usize, h: i32, w: i32, oy: i32, ox: i32,
-  y0: i32, y1: i32, act: i32, actParamPtr: usize,
+  y0: i32, y1: i32, accumulate: bool, act: i32, actParamPtr: usize,
 ): void {
   const klStride = <usize>(WINO_TILES * coP8) << 2;
   const coPad = (cout + 3) & ~3;
@@ -182,17 +187,23 @@ function outputTransform(
       const m0 = v128.load(p + 3 * klStride), m1 = v128.load(p + 7 * klStride), m2 = v128.load(p + 11 * klStride), m3 = v128.load(p + 15 * klStride);
       s03 = f32x4.add(f32x4.add(m0, m1), m2); s13 = f32x4.sub(f32x4.sub(m1, m2), m3);
     }
-    const b = biasPtr != 0 ? v128.load(biasPtr + (<usize>co << 2)) : f32x4.splat(0);
     const lanes = min(4, cout - co);
     const oc = <usize>co << 2;
+    const b = biasPtr != 0 && !accumulate ? loadLanes(biasPtr + oc, lanes) : f32x4.splat(0);
     // Y = s A: y0 = s0 + s1 + s2, y1 = s1 − s2 − s3 (columns l of s).
     if (row0) {
-      storeLanes(o + oc, activate(f32x4.add(f32x4.add(f32x4.add(s00, s01), s02), b), act, actParamPtr, co, coPad), lanes);
-      if (col1) storeLanes(o + px + oc, activate(f32x4.add(f32x4.sub(f32x4.sub(s01, s02), s03), b), act, actParamPtr, co, coPad), lanes);
+      store4(o + oc, f32x4.add(f32x4.add(s00, s01), s02), b, accumulate, lanes, act, actParamPtr, co, coPad);
+      if (col1) store4(o + px + oc, f32x4.sub(f32x4.sub(s01, s02), s03), b, accumulate, lanes, act, actParamPtr, co, coPad);
     }
     if (row1) {
-      storeLanes(oDown + oc, activate(f32x4.add(f32x4.add(f32x4.add(s10, s11), s12), b), act, actParamPtr, co, coPad), lanes);
-      if (col1) storeLanes(oDown + px + oc, activate(f32x4.add(f32x4.sub(f32x4.sub(s11, s12), s13), b), act, actParamPtr, co, coPad), lanes);
+      store4(oDown + oc, f32x4.add(f32x4.add(s10, s11), s12), b, accumulate, lanes, act, actParamPtr, co, coPad);
+      if (col1) store4(oDown + px + oc, f32x4.sub(f32x4.sub(s11, s12), s13), b, accumulate, lanes, act, actParamPtr, co, coPad);
     }
   }
+}
+
+// out = act(y + (accumulate ? out : b)) on the first `lanes` channels.
+@inline function store4(p: usize, y: v128, b: v128, accumulate: bool, lanes: i32, act: i32, actParamPtr: usize, co: i32, coPad: i32): void {
+  const init = accumulate ? loadLanes(p, lanes) : b;
+  storeLanes(p, activate(f32x4.add(y, init), act, actParamPtr, co, coPad), lanes);
 }

@@ -23,11 +23,12 @@ export const WINOGRAD_AUTO_MIN_CHANNELS = 12;
 /** Tiles per chunk of the Winograd kernel (WINO_TILES in assembly/kernels/winograd.ts). */
 const WINO_TILES = 16;
 
-/** Winograd F(2×2,3×3) applies: 3×3, one image input, a static (or no) bias. */
-const winogradApplies = (node: GraphNode) => attrsOf(node).k === 3 && imageInputCount(node) === 1 && !attrsOf(node).dynamicBias;
-
+/**
+ * Per image input: Winograd F(2×2,3×3) or the direct kernel. A node with several inputs (srgan-rust's
+ * layers) runs one call per input, adding into the output, so each input takes its own choice.
+ */
 function useWinograd(node: GraphNode, cin: number, algo: ConvAlgorithm): boolean {
-  if (!winogradApplies(node) || algo === "direct") return false;
+  if (attrsOf(node).k !== 3 || algo === "direct") return false;
   return algo === "winograd" || Math.min(cin, attrsOf(node).cout) >= WINOGRAD_AUTO_MIN_CHANNELS;
 }
 
@@ -37,31 +38,29 @@ function useWinograd(node: GraphNode, cin: number, algo: ConvAlgorithm): boolean
  */
 const winogradScratchBytes = (cin: number, cout: number) => 16 * WINO_TILES * (((cin + 7) & ~7) + ((cout + 7) & ~7)) * 4;
 
-// Winograd's G (4×3): U = G g Gᵀ.
-const G = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]];
-
 /**
  * [cout][3][3][cin] → U = G g Gᵀ per (co, ci), in f64, laid out [cout/8][kl][ci][8] (cout zero padded
  * to a multiple of 8): the Winograd GEMM walks one 8-channel block of one kl with a constant stride.
+ * G's rows are (1, 0, 0), ½(1, 1, 1), ½(1, −1, 1), (0, 0, 1); training repacks every step, so the
+ * rows are written out rather than multiplied through.
  */
 export function packWinograd(src: Float32Array, cout: number, cin: number): Float32Array {
   const blocks = (cout + 7) >> 3;
   const u = new Float32Array(blocks * 16 * cin * 8);
-  const t = new Float64Array(12); // G g (4×3); training repacks every step, so this stays cheap
+  const t = new Float64Array(12); // G g (4×3)
+  const tap = cin; // next kernel column in src
   for (let o = 0; o < cout; o++) {
+    const dst = (o >> 3) * 16 * cin * 8 + (o & 7);
     for (let c = 0; c < cin; c++) {
-      for (let k = 0; k < 4; k++) {
-        for (let j = 0; j < 3; j++) {
-          let s = 0;
-          for (let i = 0; i < 3; i++) s += G[k][i] * src[((o * 3 + i) * 3 + j) * cin + c];
-          t[k * 3 + j] = s;
-        }
+      const g = o * 9 * cin + c;
+      for (let j = 0; j < 3; j++) {
+        const g0 = src[g + j * tap], g1 = src[g + (3 + j) * tap], g2 = src[g + (6 + j) * tap];
+        t[j] = g0; t[3 + j] = 0.5 * (g0 + g1 + g2); t[6 + j] = 0.5 * (g0 - g1 + g2); t[9 + j] = g2;
       }
       for (let k = 0; k < 4; k++) {
-        for (let l = 0; l < 4; l++) {
-          const s = t[k * 3] * G[l][0] + t[k * 3 + 1] * G[l][1] + t[k * 3 + 2] * G[l][2];
-          u[(((o >> 3) * 16 + k * 4 + l) * cin + c) * 8 + (o & 7)] = s;
-        }
+        const t0 = t[k * 3], t1 = t[k * 3 + 1], t2 = t[k * 3 + 2];
+        const at = dst + (k * 4 * cin + c) * 8;
+        u[at] = t0; u[at + cin * 8] = 0.5 * (t0 + t1 + t2); u[at + 2 * cin * 8] = 0.5 * (t0 - t1 + t2); u[at + 3 * cin * 8] = t2;
       }
     }
   }
@@ -101,7 +100,8 @@ export const Conv2D: OpDef = {
   },
   halo: (node) => attrsOf(node).k >> 1,
   scale: () => 1,
-  scratchBytes: (node, inputs, out) => winogradApplies(node) ? winogradScratchBytes(inputs[0].c, out.c) : 0,
+  scratchBytes: (node, inputs, out) =>
+    attrsOf(node).k === 3 ? winogradScratchBytes(Math.max(...inputs.slice(0, imageInputCount(node)).map((x) => x.c)), out.c) : 0,
   pack(node, weights, options?: PackOptions) {
     const { k, cout } = attrsOf(node);
     const cp = pad4(cout);
@@ -119,7 +119,7 @@ export const Conv2D: OpDef = {
           for (let c = 0; c < cin; c++) p[(((o >> 3) * k * k + t) * cin + c) * 8 + (o & 7)] = src[(o * k * k + t) * cin + c];
       out[`kernel${i}`] = p;
       // Winograd weights are packed beside the direct ones; their presence selects the kernel.
-      if (useWinograd(node, cin, options?.conv ?? "direct")) out.winograd0 = packWinograd(src, cout, cin);
+      if (useWinograd(node, cin, options?.conv ?? "direct")) out[`winograd${i}`] = packWinograd(src, cout, cin);
     }
     if (node.weights.bias) {
       const b = new Float32Array(cp);
@@ -133,15 +133,13 @@ export const Conv2D: OpDef = {
     const n = imageInputCount(node);
     const { h, w } = output.shape;
     const bias = dynamicBias ? inputs[n].ptr : (packed.bias ?? 0);
-    if (packed.winograd0 !== undefined) {
-      kn.winograd_f23_f32(inputs[0].ptr, h, w, inputs[0].shape.c, packed.winograd0, bias, cout, output.ptr, y0, y1,
-        actCode(node), packed.actParams ?? 0, scratchPtr);
-      return;
-    }
     for (let i = 0; i < n; i++) {
       const last = i === n - 1;
-      kn.conv2d_f32(inputs[i].ptr, h, w, inputs[i].shape.c, packed[`kernel${i}`], i === 0 ? bias : 0, k, cout,
-        output.ptr, y0, y1, i === 0 ? 0 : CONV_ACCUMULATE, last ? actCode(node) : 0, last ? (packed.actParams ?? 0) : 0);
+      const [biasPtr, flags, act, actParams] = [i === 0 ? bias : 0, i === 0 ? 0 : CONV_ACCUMULATE, last ? actCode(node) : 0, last ? (packed.actParams ?? 0) : 0];
+      const { ptr, shape: { c: cin } } = inputs[i];
+      const wino = packed[`winograd${i}`];
+      if (wino !== undefined) kn.winograd_f23_f32(ptr, h, w, cin, wino, biasPtr, cout, output.ptr, y0, y1, flags, act, actParams, scratchPtr);
+      else kn.conv2d_f32(ptr, h, w, cin, packed[`kernel${i}`], biasPtr, k, cout, output.ptr, y0, y1, flags, act, actParams);
     }
   },
   reference({ node, inputs, output, weights, y0, y1 }) {

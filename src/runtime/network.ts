@@ -28,14 +28,11 @@ export interface PreparedNetwork {
 }
 
 export function prepareNetwork(engine: Engine, graph: ValidatedGraph, options: PackOptions = {}): PreparedNetwork {
-  // Whole-image-statistics networks run as concurrent row bands of one step, which would share the
-  // step's one scratch region; the direct kernel needs none, so they stay on it.
-  const packOptions: PackOptions = graph.global ? { ...options, conv: "direct" } : options;
   // Every weight role is copied as stored unless the op packs it into another layout.
   const perNode = graph.nodes.map((node) => {
     const raw: Record<string, Float32Array> = {};
     for (const [role, name] of Object.entries(node.weights)) raw[role] = graph.weights[name].data;
-    return { ...raw, ...(getOp(node.op)!.pack?.(node, graph.weights, packOptions) ?? {}) };
+    return { ...raw, ...(getOp(node.op)!.pack?.(node, graph.weights, options) ?? {}) };
   });
   const total = perNode.reduce((s, arrays) => s + Object.values(arrays).reduce((t, a) => t + paddedBytes(4 * a.length), 0), 0);
   const lease = engine.pool.lease(Math.max(total, 64));

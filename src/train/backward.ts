@@ -31,7 +31,7 @@ export interface BackwardCall {
   paramGrads: Record<string, number>;
   /** Scratch as large as the largest tensor (for gradients that must be added, not written). */
   tmpPtr: number;
-  /** The forward step's op scratch (free again in the backward; Conv2D's fits both directions). */
+  /** The step's scratch: the forward op's, grown to BackwardDef.scratchBytes (free again in the backward). */
   scratchPtr: number;
 }
 
@@ -54,6 +54,8 @@ export interface BackwardDef {
   readonly name: string;
   /** Throws (naming what is unsupported) unless this node can be trained; needsGrad[i]: input i wants a gradient. */
   check(node: GraphNode, needsGrad: boolean[]): void;
+  /** Scratch the backward needs at scratchPtr, if more than the forward op's. */
+  scratchBytes?(node: GraphNode, inputs: Shape[], output: Shape): number;
   wasm(call: BackwardCall): void;
   reference(call: RefBackwardCall): void;
 }
@@ -97,18 +99,32 @@ export function packTransposed(node: GraphNode, w: Float32Array, cin: number, co
   return Conv2D.pack!(transposedNode(node, cin), { t: { shape: [cin, k, k, cout], data: t } }, { conv });
 }
 
+/** Blocks per chunk of winograd_grad_weight_f23_f32 (WGRAD_TILES in assembly/kernels/backward/winograd_grad.ts). */
+const WGRAD_TILES = 32;
+
+/** That kernel's scratch: V [16][WGRAD_TILES][cin padded to 8], A dY Aᵀ [16][WGRAD_TILES][cout padded to 4], dU [16][cout4][cin8]. */
+export function winogradGradScratchBytes(cin: number, cout: number): number {
+  const cin8 = (cin + 7) & ~7, co4 = (cout + 3) & ~3;
+  return 16 * (WGRAD_TILES * (cin8 + co4) + co4 * cin8) * 4;
+}
+
 export const Conv2DGrad: BackwardDef = {
   name: "Conv2D",
   check(node) {
     if (node.inputs.length !== 1 || node.attrs.dynamicBias) throw unsupported(node, "has several inputs or a dynamic bias; only single-input convs with a static bias train");
     if ((node.attrs.act ?? "none") !== "none") throw new ModelFormatError(`training: Conv2D '${node.output}' still has a fused activation (the program splits them)`);
   },
+  scratchBytes: (node, [x], out) => (node.attrs.k === 3 ? winogradGradScratchBytes(x.c, out.c) : 0),
   wasm(call) {
     const { k, node, inputs: [x], dOutPtr, dInputs: [dx], packed, paramGrads } = call;
     const { h, w, c: cin } = x.shape;
     const kk = node.attrs.k as number, cout = node.attrs.cout as number;
-    const rc = k.conv2d_grad_weight_f32(x.ptr, h, w, cin, dOutPtr, cout, kk, paramGrads.kernel0, paramGrads.bias ?? 0, GRAD_ACCUMULATE);
-    if (rc !== 0) throw new ModelFormatError(`conv2d_grad_weight_f32 rejected ${h}×${w}×${cin} k${kk} → ${cout}`);
+    // The weight gradient follows the forward's 3×3 algorithm (Winograd weights packed: Winograd).
+    if (packed.winograd0 !== undefined) {
+      k.winograd_grad_weight_f23_f32(x.ptr, h, w, cin, dOutPtr, cout, paramGrads.kernel0, paramGrads.bias ?? 0, GRAD_ACCUMULATE, call.scratchPtr);
+    } else {
+      k.conv2d_grad_weight_f32(x.ptr, h, w, cin, dOutPtr, cout, kk, paramGrads.kernel0, paramGrads.bias ?? 0, GRAD_ACCUMULATE);
+    }
     if (!dx) return;
     const target = dx.accumulate ? call.tmpPtr : dx.ptr;
     Conv2D.wasm(k, {

@@ -143,7 +143,7 @@ export function planImage(prog: TrainProgram, h: number, w: number): TrainPlan {
     shapes.set(node.output, out);
     act[node.output] = tensor(node.output);
     largest = Math.max(largest, out.h * out.w * out.c * 4, ...ins.map((s) => s.h * s.w * s.c * 4));
-    const sb = op.scratchBytes?.(node, ins, out) ?? 0;
+    const sb = Math.max(op.scratchBytes?.(node, ins, out) ?? 0, getBackward(node.op)?.scratchBytes?.(node, ins, out) ?? 0);
     steps.push({ nodeIndex: i, inputs: node.inputs.map((n) => act[n]), output: act[node.output], scratch: sb > 0 ? place(sb) : { offset: 0, bytes: 0 } });
   });
   const grad: Record<string, TensorSlot> = {};

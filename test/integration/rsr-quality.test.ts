@@ -10,6 +10,7 @@ import { createUpscaler, type RgbaImage, type Upscaler } from "../../src/api/ups
 import { decodeImage } from "../../src/image/codec.js";
 import { cropToMultiple, downscale, type DownscaleMethod } from "../../src/image/resample.js";
 import { psnr } from "../../src/metrics/quality.js";
+import type { ConvAlgorithm } from "../../src/ops/op.js";
 import { haveShared, SHARED } from "../helpers.js";
 
 const test = suite("rsr quality");
@@ -36,11 +37,13 @@ const TOL = 0.01;
 // half-up rounding would bias them all upward (anime.rsr on Set5 would then miss by 0.012 dB).
 
 if (haveShared("srgan-rust .rsr PSNR acceptance on Set5/Set14")) {
-  const ups = new Map<Model, Upscaler>();
-  const upscaler = async (model: Model) => {
+  const ups = new Map<string, Upscaler>();
+  // The default convAlgorithm ('auto') runs Winograd on the layers of 12+ channels.
+  const upscaler = async (model: Model, convAlgorithm: ConvAlgorithm = "auto") => {
     // The whole image is one tile (global means), activations ≈ 0.85 KB per LR pixel: 256 MiB is ample.
-    if (!ups.has(model)) ups.set(model, await createUpscaler({ model: `${SHARED}data/srgan-rust/${model}.rsr`, threads: 0, memoryLimit: 256 << 20 }));
-    return ups.get(model)!;
+    const key = `${model} ${convAlgorithm}`;
+    if (!ups.has(key)) ups.set(key, await createUpscaler({ model: `${SHARED}data/srgan-rust/${model}.rsr`, threads: 0, memoryLimit: 256 << 20, convAlgorithm }));
+    return ups.get(key)!;
   };
   const pairs = new Map<string, { hr: RgbaImage; lr: RgbaImage }[]>();
   const load = async (set: string, method: DownscaleMethod) => {
@@ -72,6 +75,26 @@ if (haveShared("srgan-rust .rsr PSNR acceptance on Set5/Set14")) {
       }
       const got = `RGB ${rgb.toFixed(3)} / Y ${y.toFixed(3)}`;
       assert.ok(Math.abs(rgb - c.rgb) <= TOL && Math.abs(y - c.y) <= TOL, `${got}, expected RGB ${c.rgb} / Y ${c.y}`);
+    });
+  }
+
+  // Issue 13's acceptance for .rsr networks: Winograd against the direct kernel on every Set14 image.
+  for (const model of ["natural", "anime"] as const) {
+    test(`${model}.rsr on Set14: Winograd output within 1 level of direct on ≥ 99.9 % of bytes; PSNR moves < 0.005 dB`, async () => {
+      const wino = await upscaler(model, "winograd"), direct = await upscaler(model, "direct");
+      let bytes = 0, off = 0, worst = 0, dPsnr = 0;
+      for (const { hr, lr } of await load("Set14", "bicubic")) {
+        const a = await wino.upscale(lr), b = await direct.upscale(lr);
+        for (let i = 0; i < a.data.length; i++) {
+          const d = Math.abs(a.data[i] - b.data[i]);
+          if (d > 1) off++;
+          worst = Math.max(worst, d);
+        }
+        bytes += a.data.length;
+        dPsnr += (psnr(hr, a, { shave: 4 }) - psnr(hr, b, { shave: 4 })) / 14;
+      }
+      assert.ok(off / bytes <= 0.001, `${off} of ${bytes} bytes differ by more than 1 (worst ${worst})`);
+      assert.ok(Math.abs(dPsnr) < 0.005, `Set14 PSNR moved by ${dPsnr.toFixed(4)} dB`);
     });
   }
 

@@ -9,6 +9,7 @@ import { runPlanWasm, runPlanReference, runStepWasm } from "../../src/runtime/ex
 import type { ConvAlgorithm } from "../../src/ops/op.js";
 import { planTiles } from "../../src/runtime/tiler.js";
 import { WINOGRAD_AUTO_MIN_CHANNELS } from "../../src/ops/conv2d.js";
+import { getOp } from "../../src/ops/registry.js";
 import { rng, randomArray, randInt, assertClose, assertBitIdentical, firstMismatch } from "../helpers.js";
 
 const test = suite("Conv2D");
@@ -172,6 +173,72 @@ test("Winograd: 'auto' takes it from WINOGRAD_AUTO_MIN_CHANNELS on, 'direct' nev
   assert.equal(packs(16, [16], 3, "direct"), [false, false, false]);
   assert.equal(packs(4, [5], 3, "winograd"), [false, true, false]);
   assert.equal(packs(16, [16], 5, "winograd"), [false, false, false]);
+});
+
+// srgan-rust's layers: several image inputs summed, a bias computed from global means. Each input takes
+// its own kernel (Winograd adds into the output); row bands on their own scratch give the whole's bits.
+function multiInputGraph(rand: () => number, c1: number, co: number): Graph {
+  return {
+    name: "multi", scale: 1, input: "x", output: "y",
+    nodes: [
+      { op: "Conv2D", inputs: ["x"], output: "a", attrs: { k: 3, cout: c1, act: "relu" }, weights: { kernel0: "k0" } },
+      { op: "GlobalMean", inputs: ["a"], output: "m", attrs: {}, weights: {} },
+      { op: "Dense", inputs: ["m"], output: "d", attrs: { units: co }, weights: { matrix0: "m0" } },
+      { op: "Conv2D", inputs: ["a", "x", "d"], output: "b", attrs: { k: 3, cout: co, dynamicBias: true, act: "spline" }, weights: { kernel0: "k1", kernel1: "k2", spline: "sp" } },
+      { op: "Conv2D", inputs: ["b"], output: "y", attrs: { k: 1, cout: 3 }, weights: { kernel0: "head" } },
+    ],
+    weights: {
+      k0: { shape: [c1, 3, 3, 3], data: randomArray(c1 * 27, rand, -0.5, 0.5) },
+      m0: { shape: [c1, co], data: randomArray(c1 * co, rand) },
+      k1: { shape: [co, 3, 3, c1], data: randomArray(co * 9 * c1, rand, -0.3, 0.3) },
+      k2: { shape: [co, 3, 3, 3], data: randomArray(co * 27, rand, -0.3, 0.3) },
+      sp: { shape: [3, co], data: randomArray(3 * co, rand, 0, 1.5) },
+      head: { shape: [3, 1, 1, co], data: randomArray(3 * co, rand) },
+    },
+  };
+}
+
+test("Winograd, several inputs and a dynamic bias: matches the f64 reference", () => {
+  const rand = rng(45);
+  for (let trial = 0; trial < 8; trial++) {
+    const h = trial === 0 ? 1 : randInt(rand, 1, 19), w = trial <= 1 ? 1 : randInt(rand, 1, 23);
+    const c1 = randInt(rand, 1, 40), co = randInt(rand, 1, 40);
+    const { wasm, ref, net } = runBoth(multiInputGraph(rand, c1, co), h, w, rand, "winograd");
+    assert.equal(Object.keys(net.handle.packed[3]).filter((r) => r.startsWith("winograd")), ["winograd0", "winograd1"]);
+    engine.pool.release(net.weightsLease);
+    assertClose(wasm, ref, WINOGRAD_TOL, `${h}x${w} ${c1}+3->${co}`);
+  }
+});
+
+test("plan with 3 bands: each band's scratch is its own; banded runs on them equal the whole bit for bit", () => {
+  const rand = rng(46);
+  const g = validateGraph(multiInputGraph(rand, 16, 24));
+  const net = prepareNetwork(engine, g, { conv: "auto" }); // input 0 Winograd, input 1 (3 channels) direct
+  assert.equal(Object.keys(net.handle.packed[3]).filter((r) => r.startsWith("winograd")), ["winograd0"]);
+  const h = 17, w = 21, bands = 3;
+  const plan = planExecution(g, h, w, bands);
+  const overlap = (a: number, n: number, b: number, m: number) => a < b + m && b < a + n;
+  for (const step of plan.steps) {
+    const { offset, bytes } = step.scratch;
+    if (!bytes) continue;
+    assert.ok(offset + bands * bytes <= plan.arenaBytes);
+    for (const t of [...step.inputs, step.output]) assert.not.ok(overlap(offset, bands * bytes, t.offset, t.bytes), `step ${step.nodeIndex}: scratch overlaps ${t.name}`);
+  }
+  const lease = engine.pool.lease(plan.arenaBytes * 2);
+  const x = randomArray(h * w * 3, rand, 0, 1);
+  for (const base of [lease.ptr, lease.ptr + plan.arenaBytes]) engine.f32(base + plan.input.offset, x.length).set(x);
+  runPlanWasm(engine.kernels, net.handle, plan, lease.ptr);
+  const b = lease.ptr + plan.arenaBytes;
+  for (const step of plan.steps) {
+    const H = step.output.shape.h;
+    if (!getOp(g.nodes[step.nodeIndex].op)!.bandable) { runStepWasm(engine.kernels, net.handle, step, b, 0, H); continue; }
+    // Interleaved as concurrent threads would run them: band 2's rows first, each band on its own scratch.
+    for (let i = bands - 1; i >= 0; i--) runStepWasm(engine.kernels, net.handle, step, b, Math.round((i * H) / bands), Math.round(((i + 1) * H) / bands), i);
+  }
+  const n = h * w * 3;
+  assertBitIdentical(engine.f32(b + plan.output.offset, n), engine.f32(lease.ptr + plan.output.offset, n), "banded");
+  engine.pool.release(lease);
+  engine.pool.release(net.weightsLease);
 });
 
 test("a wrong result would be caught (the comparison can fail)", () => {

@@ -10,7 +10,7 @@ import { Conv2D } from "../../src/ops/conv2d.js";
 import { PixelShuffle } from "../../src/ops/pixel-shuffle.js";
 import { Activation } from "../../src/ops/activation.js";
 import { GRAD_ACCUMULATE, ShuffleOrder } from "../../src/backends/wasm/abi.js";
-import { ActivationGrad, AddGrad, Conv2DGrad, PixelShuffleGrad, packTransposed, type BackwardCall } from "../../src/train/backward.js";
+import { ActivationGrad, AddGrad, Conv2DGrad, PixelShuffleGrad, packTransposed, winogradGradScratchBytes, type BackwardCall } from "../../src/train/backward.js";
 import { lossRef, lossWasm } from "../../src/train/loss.js";
 import { adamRef, adamStep, learningRate } from "../../src/train/optim.js";
 import { compileProgram, flattenParams, imageGrad, packAll, packedLayout, planImage, trainingHandle } from "../../src/train/program.js";
@@ -125,6 +125,15 @@ for (const variant of ["simd", "relaxed"] as const) {
         // Accumulate mode adds: twice the first result (x2 is exact in float).
         eng.kernels.conv2d_grad_weight_f32(xp, h, w, cin, dzp, cout, k, dWp, dbp, GRAD_ACCUMULATE);
         assertNear(mem.get(dWp, W.length), dW.map((v) => 2 * v), 2 * tol, 2 * tol, `${label} wasm dW accumulated`);
+        if (k === 3) {
+          // Winograd F(2×2,3×3) weight gradient: the same sums, rounded differently.
+          const scratchPtr = mem.put(Math.ceil(winogradGradScratchBytes(cin, cout) / 4));
+          eng.kernels.winograd_grad_weight_f23_f32(xp, h, w, cin, dzp, cout, dWp, dbp, 0, scratchPtr);
+          assertNear(mem.get(dWp, W.length), dW, tol, tol, `${label} wasm Winograd dW`);
+          assertNear(mem.get(dbp, cout), db, tol, tol, `${label} wasm Winograd db`);
+          eng.kernels.winograd_grad_weight_f23_f32(xp, h, w, cin, dzp, cout, dWp, dbp, GRAD_ACCUMULATE, scratchPtr);
+          assertNear(mem.get(dWp, W.length), dW.map((v) => 2 * v), 2 * tol, 2 * tol, `${label} wasm Winograd dW accumulated`);
+        }
         // dX with the direct kernel, and (3×3) the Winograd kernel in the forward's scratch.
         for (const conv of ["direct", "winograd"] as const) {
           const wt = packTransposed(node, Float32Array.from(W), cin, conv);

@@ -15,6 +15,7 @@ import { Engine } from "../../src/runtime/engine.js";
 import { prepareNetwork } from "../../src/runtime/network.js";
 import { planExecution } from "../../src/runtime/plan.js";
 import { runPlanReference, runPlanWasm } from "../../src/runtime/executor.js";
+import type { ConvAlgorithm } from "../../src/ops/op.js";
 import { assertClose, haveShared, randomArray, rng, SHARED } from "../helpers.js";
 import { bincode, payload, randomArrays, rsrFile } from "../rsr-writer.js";
 
@@ -100,8 +101,8 @@ function direct(h: RsrHyper, arrays: RsrArray[], x: Float32Array, H: number, W: 
 
 const engine = await Engine.create({ memoryLimit: 128 << 20, wasmVariant: "simd" });
 
-function runBoth(vg: ValidatedGraph, x: Float32Array, H: number, W: number) {
-  const net = prepareNetwork(engine, vg);
+function runBoth(vg: ValidatedGraph, x: Float32Array, H: number, W: number, conv: ConvAlgorithm = "direct") {
+  const net = prepareNetwork(engine, vg, { conv });
   const plan = planExecution(vg, H, W);
   const lease = engine.pool.lease(plan.arenaBytes * 2);
   try {
@@ -164,6 +165,9 @@ if (FILES.length) {
     const arrays = Object.values(g.weights).map((w) => ({ shape: w.shape, data: w.data }));
     assertClose(ref, direct(g.meta as unknown as RsrHyper, arrays, x, H, W), 2e-6, "reference vs direct");
     assertClose(wasm, ref, 2e-6, "wasm vs reference");
+    // Winograd on every 3×3 input (even the 3-channel ones 'auto' leaves direct): its transforms add a
+    // few roundings per output.
+    assertClose(runBoth(g, x, H, W, "winograd").wasm, ref, 1e-5, "Winograd wasm vs reference");
   });
 }
 
@@ -190,6 +194,7 @@ for (const [t, h] of HYPERS.entries()) {
     const { wasm, ref } = runBoth(g, x, H, W);
     assertClose(ref, direct(h, arrays, x, H, W), 1e-5, "reference vs direct");
     assertClose(wasm, ref, 1e-4, "wasm vs reference");
+    assertClose(runBoth(g, x, H, W, "winograd").wasm, ref, 1e-4, "Winograd wasm vs reference");
   });
 }
 

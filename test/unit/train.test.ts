@@ -105,6 +105,15 @@ test("same seed ⇒ bit-identical weights: twice with 2 worker threads, and with
   assert.not.ok(weightsOf(a).every((w, i) => w.every((v, j) => v === weightsOf(e)[i][j])), "another seed gives other weights");
 });
 
+test("same seed with Winograd 3×3 (forward, input and weight gradients): 2 threads = inline, and not the direct kernels' bits", async () => {
+  const opts = base({ steps: 6, validation: { every: 0, count: 0 }, convAlgorithm: "winograd" });
+  const a = await train({ ...opts, threads: 2 });
+  const b = await train({ ...opts, threads: 0 });
+  assertSameWeights(a, b, "Winograd threads 2 vs inline");
+  const direct = await train({ ...opts, threads: 0, convAlgorithm: "direct" });
+  assert.not.ok(weightsOf(a).every((w, i) => w.every((v, j) => v === weightsOf(direct)[i][j])), "Winograd ran");
+});
+
 test("abort → checkpoint → resume continues identically", async () => {
   const { mkdtemp, rm, readFile } = await import("node:fs/promises");
   const { tmpdir } = await import("node:os");

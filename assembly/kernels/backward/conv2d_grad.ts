@@ -142,7 +142,7 @@ function tapBlock4(
 }
 
 // db[co] += Σ_p dZ[p, co]: 4 channels per vector over all pixels, then one masked add into db.
-function biasGrad(dzPtr: usize, pixels: i32, cout: i32, dbPtr: usize): void {
+export function biasGrad(dzPtr: usize, pixels: i32, cout: i32, dbPtr: usize): void {
   const step = <usize>cout << 2;
   for (let co = 0; co < cout; co += 4) {
     let acc = f32x4.splat(0);

@@ -17,7 +17,7 @@ export const RESIZE_BILINEAR = 1;
 export const RESIZE_BICUBIC = 2;
 export const RESIZE_BOX = 3;
 export const GRAD_ACCUMULATE = 1;
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 
 /** The kernels of one instance; pointers are byte offsets into the shared memory. */
 export interface Kernels {
@@ -30,7 +30,7 @@ export interface Kernels {
    * assembly/kernels/winograd.ts:
    * Computes output rows [y0, y1): the block rows covering them, storing only rows inside [y0, y1).
    */
-  winograd_f23_f32(inPtr: number, h: number, w: number, cin: number, uPtr: number, biasPtr: number, cout: number, outPtr: number, y0: number, y1: number, act: number, actParamPtr: number, scratchPtr: number): number;
+  winograd_f23_f32(inPtr: number, h: number, w: number, cin: number, uPtr: number, biasPtr: number, cout: number, outPtr: number, y0: number, y1: number, flags: number, act: number, actParamPtr: number, scratchPtr: number): number;
   /**
    * assembly/kernels/activation.ts:
    * out[p, c] = act(in[p, c]) for pixels [p0, p1) of a tensor with `channels` channels. in may equal out.
@@ -104,6 +104,11 @@ export interface Kernels {
    */
   conv2d_grad_weight_f32(xPtr: number, h: number, w: number, cin: number, dzPtr: number, cout: number, k: number, dwPtr: number, dbPtr: number, flags: number): number;
   /**
+   * assembly/kernels/backward/winograd_grad.ts:
+   * flags bit 0 (GRAD_ACCUMULATE): add to dW and db instead of overwriting them. dbPtr may be 0.
+   */
+  winograd_grad_weight_f23_f32(xPtr: number, h: number, w: number, cin: number, dzPtr: number, cout: number, dwPtr: number, dbPtr: number, flags: number, scratchPtr: number): number;
+  /**
    * assembly/kernels/backward/activation_grad.ts:
    * slopePtr: slopes packed to ⌈c⌉₄ (as the forward's actParams). dSlopePtr: c floats, always added to
    * (pixel by pixel in order, so the sum is the same on every thread). flags bit 0: add to dz.
@@ -138,9 +143,9 @@ export function bindKernels(exports: WebAssembly.Exports): Kernels {
       if (rc !== 0) throw new KernelError("conv2d_f32", rc, { inPtr, h, w, cin, weightPtr, biasPtr, k, cout, outPtr, y0, y1, flags, act, actParamPtr });
       return rc;
     },
-    winograd_f23_f32: (inPtr, h, w, cin, uPtr, biasPtr, cout, outPtr, y0, y1, act, actParamPtr, scratchPtr) => {
-      const rc = e.winograd_f23_f32(inPtr, h, w, cin, uPtr, biasPtr, cout, outPtr, y0, y1, act, actParamPtr, scratchPtr);
-      if (rc !== 0) throw new KernelError("winograd_f23_f32", rc, { inPtr, h, w, cin, uPtr, biasPtr, cout, outPtr, y0, y1, act, actParamPtr, scratchPtr });
+    winograd_f23_f32: (inPtr, h, w, cin, uPtr, biasPtr, cout, outPtr, y0, y1, flags, act, actParamPtr, scratchPtr) => {
+      const rc = e.winograd_f23_f32(inPtr, h, w, cin, uPtr, biasPtr, cout, outPtr, y0, y1, flags, act, actParamPtr, scratchPtr);
+      if (rc !== 0) throw new KernelError("winograd_f23_f32", rc, { inPtr, h, w, cin, uPtr, biasPtr, cout, outPtr, y0, y1, flags, act, actParamPtr, scratchPtr });
       return rc;
     },
     activation_f32: (inPtr, outPtr, p0, p1, channels, act, paramPtr) => {
@@ -211,6 +216,11 @@ export function bindKernels(exports: WebAssembly.Exports): Kernels {
     conv2d_grad_weight_f32: (xPtr, h, w, cin, dzPtr, cout, k, dwPtr, dbPtr, flags) => {
       const rc = e.conv2d_grad_weight_f32(xPtr, h, w, cin, dzPtr, cout, k, dwPtr, dbPtr, flags);
       if (rc !== 0) throw new KernelError("conv2d_grad_weight_f32", rc, { xPtr, h, w, cin, dzPtr, cout, k, dwPtr, dbPtr, flags });
+      return rc;
+    },
+    winograd_grad_weight_f23_f32: (xPtr, h, w, cin, dzPtr, cout, dwPtr, dbPtr, flags, scratchPtr) => {
+      const rc = e.winograd_grad_weight_f23_f32(xPtr, h, w, cin, dzPtr, cout, dwPtr, dbPtr, flags, scratchPtr);
+      if (rc !== 0) throw new KernelError("winograd_grad_weight_f23_f32", rc, { xPtr, h, w, cin, dzPtr, cout, dwPtr, dbPtr, flags, scratchPtr });
       return rc;
     },
     prelu_grad_f32: (dyPtr, zPtr, slopePtr, dzPtr, dSlopePtr, pixels, c, flags) => {
