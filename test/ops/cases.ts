@@ -121,7 +121,7 @@ const PROBES: Record<string, Spec> = {
   } satisfies Spec]))),
   "Add same shape": { build: (b, r) => { const c = randInt(r, 1, 9); return b.probe("add", c, 1, b.op("Add", ["x", b.act("x", c, "relu")])); } },
   "Add broadcast of a [1,1,c] mean": { build: (b, r) => { const c = randInt(r, 1, 9); return b.probe("add-mean", c, 1, b.op("Add", ["x", b.op("GlobalMean", ["x"])])); } },
-  // Dense on two inputs with bias and activation, to n units (≠ c) added over a 1×1 conv of the image.
+  // Dense on two inputs with bias and activation, to n units (drawn apart from c), added over a 1×1 conv of the image to n channels.
   "GlobalMean then Dense (two inputs, bias, spline)": {
     build: (b, r) => {
       const c = randInt(r, 1, 9), n = randInt(r, 1, 13);
