@@ -2,11 +2,14 @@
 // of 64² and 256², `natural` on 2 threads, C clients each sending requests back to back for a fixed
 // count; throughput and p50/p99 latency, and the server's RSS before and after. Bounded: N requests
 // per case. Run: node --import tsx bench/serve.bench.ts [N=40] [C=4]
-import { createServer } from "../src/server/index.js";
+// With SRGAN_BENCH_REDIS=redis://HOST:PORT the jobs go through BullMQ on that Redis to one worker in
+// this process (2 threads; the server itself runs none): the same figures for the --redis path.
+import { createServer, createWorker } from "../src/server/index.js";
 import { encodePng } from "../src/image/codec.js";
 
 const N = Number(process.argv[2] ?? 40), C = Number(process.argv[3] ?? 4);
 const MODEL = process.env.SRGAN_BENCH_MODEL ?? "natural";
+const REDIS = process.env.SRGAN_BENCH_REDIS;
 
 function png(size: number): Uint8Array<ArrayBuffer> {
   const data = new Uint8ClampedArray(size * size * 4);
@@ -19,10 +22,11 @@ function png(size: number): Uint8Array<ArrayBuffer> {
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
-const app = await createServer({ model: MODEL, threads: 2, queue: 64 });
+const app = await createServer({ model: MODEL, threads: 2, queue: 64, redis: REDIS });
+const worker = REDIS ? await createWorker({ redis: REDIS, model: MODEL, threads: 2 }) : undefined;
 const url = await app.listen({ host: "127.0.0.1", port: 0 });
 try {
-  console.log(`srgan serve load: ${MODEL}, 2 threads, ${N} requests per case from ${C} concurrent clients (Node ${process.version})`);
+  console.log(`srgan serve load: ${MODEL}, 2 threads, ${N} requests per case from ${C} concurrent clients, ${REDIS ? "through Redis to 1 worker" : "in-process"} (Node ${process.version})`);
   for (const size of [64, 256]) {
     const body = png(size);
     const send = async () => {
@@ -49,4 +53,5 @@ try {
   }
 } finally {
   await app.close();
+  await worker?.close();
 }
