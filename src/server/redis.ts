@@ -48,12 +48,13 @@ const unreachable = (url: string, cause: unknown) =>
  */
 async function probe(url: string): Promise<void> {
   const client = new Redis(url, { lazyConnect: true, retryStrategy: () => null, connectTimeout: CONNECT_MS, maxRetriesPerRequest: 0 });
-  client.on("error", () => {}); // connect() and ping() reject with it
+  let cause: unknown; // the socket's error (ECONNREFUSED…), more telling than connect()'s "Connection is closed"
+  client.on("error", (e) => { cause ??= e; });
   try {
     await client.connect();
     await client.ping();
   } catch (e) {
-    throw unreachable(url, e);
+    throw unreachable(url, cause ?? e);
   } finally {
     client.disconnect();
   }
