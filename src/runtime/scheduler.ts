@@ -102,9 +102,11 @@ export async function upscaleInTiles<R>(backend: TileBackend<R>, image: RgbaImag
   });
 }
 
-// Bands wait for every thread at each layer (a round trip to each): they must give each thread at
-// least MIN_BAND_ROWS rows and save more than BAND_MARGIN of the estimated time.
+// Bands wait for every thread at each layer (a round trip to each, some 0.1 ms): each thread's band
+// must be large enough for that to be small (MIN_BAND_ROWS rows and MIN_BAND_PIXELS pixels, a few ms
+// of a layer of `natural`), and bands must save more than BAND_MARGIN of the estimated time.
 const MIN_BAND_ROWS = 16;
+const MIN_BAND_PIXELS = 128 * 128;
 const BAND_MARGIN = 0.05;
 
 /**
@@ -121,7 +123,7 @@ export function planLayout(width: number, height: number, opts: { tileSize: numb
   const area = (t: Tile) => t.padded.w * t.padded.h;
   const [ownSpan, thinSpan] = [makespan(own.map(area), threads), makespan(thin.map(area), threads)];
   const bandSpan = own.reduce((sum, t) => sum + area(t), 0) / threads;
-  const bandable = own.every((t) => t.padded.h >= MIN_BAND_ROWS * threads);
+  const bandable = own.every((t) => t.padded.h >= MIN_BAND_ROWS * threads && area(t) >= MIN_BAND_PIXELS * threads);
   if (bandable && bandSpan * (1 + BAND_MARGIN) < Math.min(ownSpan, thinSpan)) return { tiles: own, bands: threads };
   return ownSpan <= thinSpan ? { tiles: own, bands: 1 } : { tiles: thin, bands: 1 };
 }
@@ -155,8 +157,9 @@ export async function runTiles<R>(work: TileWork<R>, tiles: readonly Tile[], { s
   const inFlight = new Set<Promise<void>>();
   const runOne = async (tile: Tile, resource: R) => {
     try {
-      // A whole-image network is one long tile: report each of its layers (tilesDone stays 0 until it ends).
-      const onLayer = (f: number) => onProgress?.({ fraction: f, tilesDone: 0, tilesTotal: 1, tile: tile.core });
+      // A job of one tile (whole-image networks; one tile in row bands) reports each of its layers
+      // (tilesDone stays 0 until it ends); with several tiles in flight only tiles count.
+      const onLayer = (f: number) => { if (tiles.length === 1) onProgress?.({ fraction: f, tilesDone: 0, tilesTotal: 1, tile: tile.core }); };
       await work.run(tile, resource, onLayer);
       done++;
       onProgress?.({ fraction: done / tiles.length, tilesDone: done, tilesTotal: tiles.length, tile: tile.core });

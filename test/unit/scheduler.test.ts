@@ -100,6 +100,16 @@ test("disposal during a job is what the job reports, not the failure it caused",
   assert.is(await codeOf(runTiles(w, tiles)), "ERR_DISPOSED");
 });
 
+test("layer progress is reported for a job of one tile only (with several, tiles in flight would interleave)", async () => {
+  const seen: string[] = [];
+  for (const ts of [tiles.slice(0, 1), tiles.slice(0, 3)]) {
+    const { w } = work(100, 2, async () => {});
+    w.run = async (_t, _r, onLayer) => { onLayer(0.5); };
+    await runTiles(w, ts, { onProgress: (p) => seen.push(`${p.tilesDone}/${p.tilesTotal}@${p.fraction.toFixed(2)}`) });
+  }
+  assert.equal(seen, ["0/1@0.50", "1/1@1.00", "1/3@0.33", "2/3@0.67", "3/3@1.00"]);
+});
+
 test("largestFitting bisects to the largest side that fits, and gives the minimum when none does", () => {
   assert.is(largestFitting(8, 256, (t) => t <= 100), 100);
   assert.is(largestFitting(8, 256, () => true), 256);
@@ -131,6 +141,7 @@ test("layout: one tile per thread when that keeps them busy, row bands when tile
   assert.is(lay(768, 256, 2), "3×2", "three tiles on two threads: bands, no idle thread for the last tile");
   assert.is(lay(4096, 4096, 4), "256×1");
   assert.is(lay(40, 40, 3, 2), "2×1", "too few rows for a band per thread: thinner tiles");
+  assert.is(lay(67, 45, 2), "2×1", "bands too small to pay for a barrier per layer: thinner tiles");
   assert.is(lay(64, 64, 3, Infinity), "1×1", "whole-image networks: one tile (their bands are the backend's)");
 });
 
