@@ -129,8 +129,12 @@ export function deepenNetwork(g: Graph, layers: number): Graph {
   }
   const nodes = [...g.nodes], weights = { ...g.weights };
   let tensor = last.output;
+  // Names not taken yet: a network deepened before already has deepen0, deepen1, …
+  const taken = new Set(g.nodes.flatMap((n) => [n.output, ...Object.values(n.weights ?? {})]));
+  let next = 0;
   for (let i = 0; i < layers; i++) {
-    const name = `deepen${i}`, out = `${name}.out`;
+    while (taken.has(`deepen${next}.out`) || taken.has(`deepen${next}.kernel`)) next++;
+    const name = `deepen${next++}`, out = `${name}.out`;
     const kernel = new Float32Array(width * k * k * width), centre = (k * k - 1) / 2;
     for (let c = 0; c < width; c++) kernel[(c * k * k + centre) * width + c] = 1;
     weights[`${name}.kernel`] = { shape: [width, k, k, width], data: kernel };

@@ -262,6 +262,10 @@ test("deepenNetwork: identity layers leave the outputs bit-identical and add tra
     try { return await up.upscale(img); } finally { await up.dispose(); }
   };
   assertBitIdentical((await run(deep)).data, (await run(g)).data);
+  // Deepening a deepened network picks new layer names.
+  const twice = deepenNetwork(deep, 2);
+  assert.is(twice.meta!.arch, "w6b5");
+  assertBitIdentical((await run(twice)).data, (await run(g)).data);
   assert.throws(() => deepenNetwork(resizeGraph("bicubic", 2), 1), /no body layer/);
 });
 
