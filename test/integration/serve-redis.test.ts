@@ -7,7 +7,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer as netServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +18,7 @@ import { createServer, createWorker, type ServerOptions, type SrganWorker, type 
 import { encodePng } from "../../src/image/codec.js";
 import { main } from "../../src/cli/main.js";
 import { randomImage, rng } from "../helpers.js";
+import { assertError, bytes, cliBytes, picture, post, until } from "../serve-helpers.js";
 
 const test = suite("serve-redis");
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -38,40 +39,10 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Polls `f` every 20 ms until it returns a value, for at most `ms`. */
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  for (const t0 = Date.now(); Date.now() - t0 < ms;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-}
-
-function picture(w: number, h: number, seed: number): Uint8Array {
-  const rand = rng(seed);
-  const data = new Uint8ClampedArray(w * h * 4);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    data.set([(x * 255) / w, (y * 255) / h, 128 + 60 * Math.sin(x / 3) * rand(), 255], (y * w + x) * 4);
-  }
-  return encodePng({ data, width: w, height: h });
-}
-
 const small = picture(40, 28, 1);
 const other = picture(33, 21, 2);
 const slow = encodePng(randomImage(rng(5), 256, 256)); // natural on 256², one thread: ≥ 0.5 s
 const truncated = picture(30, 20, 3).subarray(0, -40);
-
-// fetch's types refuse a view that might be on a SharedArrayBuffer; these bytes never are.
-const post = (url: string, body: Uint8Array) => fetch(url, { method: "POST", body: body as Uint8Array<ArrayBuffer>, headers: { "content-type": "image/png" } });
-const bytes = async (r: Response) => new Uint8Array(await r.arrayBuffer());
-
-async function assertError(r: Response, status: number, code: string, message?: RegExp): Promise<void> {
-  const body = await r.json() as { code: string; message: string };
-  assert.is(r.status, status, `status for ${JSON.stringify(body)}`);
-  assert.is(body.code, code, body.message);
-  if (message) assert.match(body.message, message);
-}
 
 type Status = { id: string; state: string; progress: number; error?: { code: string; message: string } };
 const status = async (url: string, id: string) => (await fetch(`${url}/v1/jobs/${id}`)).json() as Promise<Status>;
@@ -82,19 +53,6 @@ const submit = async (url: string, body: Uint8Array, query = "") => {
 };
 const finished = (url: string, id: string, ms = 60_000) =>
   until(`job ${id} to end`, async () => { const s = await status(url, id); return s.state === "completed" || s.state === "failed" ? s : undefined; }, ms);
-
-async function cliBytes(dir: string, input: Uint8Array, ext: string, args: string[]): Promise<Uint8Array> {
-  const inPath = join(dir, "cli-in.png"), outPath = join(dir, `cli-out.${ext}`);
-  writeFileSync(inPath, input);
-  const write = process.stdout.write;
-  process.stdout.write = (() => true) as typeof process.stdout.write;
-  try {
-    assert.is(await main(["upscale", inPath, outPath, "--overwrite", "--threads", "1", ...args]), 0);
-  } finally {
-    process.stdout.write = write;
-  }
-  return readFileSync(outPath);
-}
 
 /** `srgan worker` as a child process; resolves once it says it is taking jobs. */
 async function workerProcess(redis: string, args: string[]): Promise<{ child: ChildProcess; log: () => string; exited: Promise<number | null> }> {
@@ -163,7 +121,7 @@ if (haveRedis()) {
       { body: other, query: "?model=bicubic&scale=3", ext: "png", args: ["--model", "bicubic", "--scale", "3"] },
     ];
     const want = [];
-    for (const c of cases) want.push(await cliBytes(dir, c.body, c.ext, c.args));
+    for (const c of cases) want.push(await cliBytes(dir, c.body, c.ext, [...c.args, "--threads", "1"]));
     const picks = Array.from({ length: 16 }, (_, i) => i % cases.length);
     const [sync, ids] = await Promise.all([
       Promise.all(picks.map((k) => post(`${url}/v1/upscale${cases[k].query}`, cases[k].body))),
@@ -257,7 +215,7 @@ if (haveRedis()) {
     assert.is(done.state, "completed", JSON.stringify(done));
     assert.equal(taken, [id], "worker B completed it");
     const r = await fetch(`${url}/v1/jobs/${id}/result`);
-    assert.ok(Buffer.from(await bytes(r)).equals(await cliBytes(dir, slow, "png", ["--model", "natural"])), "the CLI's bytes");
+    assert.ok(Buffer.from(await bytes(r)).equals(await cliBytes(dir, slow, "png", ["--model", "natural", "--threads", "1"])), "the CLI's bytes");
     console.log(`  (the killed worker's job was completed by another ${((performance.now() - t0) / 1000).toFixed(1)} s after the kill; --stalled-after 2)`);
   });
 

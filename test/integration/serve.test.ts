@@ -5,33 +5,22 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { createServer, type ServerOptions } from "../../src/server/index.js";
 import { encodePng } from "../../src/image/codec.js";
-import { main } from "../../src/cli/main.js";
 import { JobQueue } from "../../src/server/queue.js";
 import { ServiceError, type SrganError } from "../../src/errors.js";
 import { randomImage, rng } from "../helpers.js";
 import { blackPng, jpegClaiming } from "../bombs.js";
+import { assertError, bytes, cliBytes, picture, post, sample, until } from "../serve-helpers.js";
 
 const test = suite("serve");
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "srgan-serve-"));
-
-/** A smooth image with some noise, so networks and encoders have real work. */
-function picture(w: number, h: number, seed: number): Uint8Array {
-  const rand = rng(seed);
-  const data = new Uint8ClampedArray(w * h * 4);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    const i = (y * w + x) * 4;
-    data.set([(x * 255) / w, (y * 255) / h, 128 + 60 * Math.sin(x / 3) * rand(), 255], i);
-  }
-  return encodePng({ data, width: w, height: h });
-}
 
 const small = picture(40, 28, 1);
 const other = picture(33, 21, 2);
@@ -43,55 +32,7 @@ async function start(options: ServerOptions): Promise<{ app: FastifyInstance; ur
   return { app, url: await app.listen({ host: "127.0.0.1", port: 0 }) };
 }
 
-// fetch's types refuse a view that might be on a SharedArrayBuffer; these bytes never are.
-const post = (url: string, body: Uint8Array, init: RequestInit = {}) =>
-  fetch(url, { method: "POST", body: body as Uint8Array<ArrayBuffer>, headers: { "content-type": "image/png" }, ...init });
-
-async function bytes(r: Response): Promise<Uint8Array> {
-  return new Uint8Array(await r.arrayBuffer());
-}
-
-/** An error answer: status, JSON {code, message}, nothing else. */
-async function assertError(r: Response, status: number, code: string, message?: RegExp): Promise<void> {
-  const body = await r.json() as { code: string; message: string };
-  assert.is(r.status, status, `status for ${JSON.stringify(body)}`);
-  assert.match(r.headers.get("content-type") ?? "", /^application\/json/);
-  assert.equal(Object.keys(body).sort(), ["code", "message"]);
-  assert.is(body.code, code, body.message);
-  if (message) assert.match(body.message, message);
-}
-
-/** Polls `f` every 20 ms until it returns a value, for at most `ms`. */
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  for (const t0 = Date.now(); Date.now() - t0 < ms;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-}
-
-/** The value of one sample in Prometheus text, e.g. sample(text, 'srgan_queue_active'). */
-function sample(text: string, series: string): number | undefined {
-  const line = text.split("\n").find((l) => l.startsWith(series + " "));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
-
 const metrics = async (url: string) => (await fetch(`${url}/metrics`)).text();
-
-/** `srgan upscale` in this process: the bytes it writes for `input` with `args`. */
-async function cliBytes(input: Uint8Array, ext: string, args: string[]): Promise<Uint8Array> {
-  const inPath = join(dir, "cli-in.png"), outPath = join(dir, `cli-out.${ext}`);
-  writeFileSync(inPath, input);
-  const write = process.stdout.write;
-  process.stdout.write = (() => true) as typeof process.stdout.write; // its summary line
-  try {
-    assert.is(await main(["upscale", inPath, outPath, "--overwrite", ...args]), 0);
-  } finally {
-    process.stdout.write = write;
-  }
-  return readFileSync(outPath);
-}
 
 // Tiled on 2 threads in the server, one thread and whole tiles in the CLI: the same bytes either way.
 const fastOptions: ServerOptions = { model: "natural-fast", threads: 2, tileSize: 16 };
@@ -109,7 +50,7 @@ test("POST /v1/upscale answers the CLI's bytes (PNG, JPEG with quality, another 
       assert.is(r.status, 200, query);
       assert.is(r.headers.get("content-type"), ext === "png" ? "image/png" : "image/jpeg");
       const got = await bytes(r);
-      const want = await cliBytes(small, ext, [...args, "--threads", "1"]);
+      const want = await cliBytes(dir, small, ext, [...args, "--threads", "1"]);
       assert.ok(Buffer.from(got).equals(want), `${query || "defaults"}: ${got.length} bytes vs the CLI's ${want.length}`);
     }
   } finally {
