@@ -2,14 +2,14 @@
 // `srgan batch IN_DIR OUT_DIR`: every image through one upscaler (the network and workers are set
 // up once). Resumable: an existing output means "done" when it is a whole image of the expected size
 // (anything else is redone). A bad file is reported and skipped; the exit status says if any were.
-import { mkdir, readdir, stat } from "node:fs/promises";
+import { mkdir, open, readdir, stat } from "node:fs/promises";
 import { dirname, extname, join, relative, resolve, sep } from "node:path";
 import { createUpscaler, type Upscaler } from "../api/upscaler.js";
 import { AUTO_MODEL, autoModel } from "../model/builtin.js";
 import { detectImageFormat, formatFromName, hasEndMarker, MAX_IMAGE_PIXELS, readImageInfo, type ImageFormat } from "../image/codec.js";
 import { ImageTooLargeError, SrganError, UsageError } from "../errors.js";
 import { choiceFlag, intFlag, parse, upscalerOptions, UPSCALER_FLAGS, UPSCALER_HELP, type Command } from "./args.js";
-import { exists, ioError, openImage, readBytes, sameFile, seconds, writeImage } from "./io.js";
+import { exists, ioError, openImage, sameFile, seconds, writeImage } from "./io.js";
 import { progressBar } from "./progress.js";
 import { errorLine } from "./report.js";
 
@@ -129,19 +129,34 @@ Example:
 async function unfinished(path: string, width: number, height: number): Promise<string | undefined> {
   if (!(await exists(path))) return undefined;
   try {
-    const bytes = await readBytes(path);
+    // The header and the end marker are all it takes: outputs can be hundreds of MB.
+    const { head, tail } = await headAndTail(path);
     let info: { format: ImageFormat; width: number; height: number };
     try {
-      info = readImageInfo(bytes, { maxPixels: MAX_IMAGE_PIXELS });
+      info = readImageInfo(head, { maxPixels: MAX_IMAGE_PIXELS });
     } catch (e) {
       if (!(e instanceof ImageTooLargeError)) throw e;
-      info = { format: detectImageFormat(bytes)!, width: e.width, height: e.height }; // a big output is still ours
+      info = { format: detectImageFormat(head)!, width: e.width, height: e.height }; // a big output is still ours
     }
-    if (!hasEndMarker(bytes, info.format)) return `${path} is truncated`;
+    if (!hasEndMarker(tail, info.format)) return `${path} is truncated`;
     if (info.width !== width || info.height !== height) return `${path} is ${info.width}×${info.height}, not ${width}×${height}`;
     return "";
   } catch (e) {
     return `${path} is not a readable image (${errorLine(e)})`;
+  }
+}
+
+/** The first 64 KiB of a file (where our PNG and JPEG headers are) and its last 12 bytes. */
+async function headAndTail(path: string): Promise<{ head: Uint8Array; tail: Uint8Array }> {
+  const f = await open(path, "r");
+  try {
+    const { size } = await f.stat();
+    const head = new Uint8Array(Math.min(size, 65536)), tail = new Uint8Array(Math.min(size, 12));
+    await f.read(head, 0, head.length, 0);
+    await f.read(tail, 0, tail.length, size - tail.length);
+    return { head, tail };
+  } finally {
+    await f.close();
   }
 }
 
