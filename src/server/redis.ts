@@ -168,11 +168,11 @@ export class RedisBackend implements JobBackend {
 
   /** A finished job's outcome, or undefined while it waits or runs. */
   private async outcome(id: string): Promise<Outcome | undefined> {
+    const state = await (await this.queue.getJob(id))?.getState();
+    if (state !== "completed" && state !== "failed") return undefined;
+    // Read the job after its state: a copy fetched before it finished has no returnvalue/failedReason.
     const job = await this.queue.getJob(id);
-    const state = await job?.getState();
-    if (state === "completed") return { value: job!.returnvalue as JobReturn };
-    if (state === "failed") return { error: parseFailure(job!.failedReason) };
-    return undefined;
+    return state === "completed" ? { value: job!.returnvalue as JobReturn } : { error: parseFailure(job!.failedReason) };
   }
 
   private async find(id: string): Promise<BullJob | undefined> {
@@ -189,7 +189,10 @@ export class RedisBackend implements JobBackend {
     if (bull === "unknown") return undefined;
     const state: JobState = bull === "active" || bull === "completed" || bull === "failed" ? bull : "waiting";
     const progress = state === "completed" ? 1 : typeof job.progress === "number" ? job.progress : 0;
-    return { id, state, progress, ...(state === "failed" ? { error: parseFailure(job.failedReason) } : {}) };
+    if (state !== "failed") return { id, state, progress };
+    // The copy above may predate the failure (no failedReason yet): read it again.
+    const failed = (await this.redis(this.queue.getJob(id))) ?? job;
+    return { id, state, progress, error: parseFailure(failed.failedReason) };
   }
 
   async result(id: string): Promise<JobResult | undefined> {
