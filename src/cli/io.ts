@@ -2,6 +2,7 @@
 // File access for the CLI: reads and writes that fail with one-line IoErrors naming the path, image
 // files in and out, and atomic writes (temp file + rename, src/platform/files.ts) so an interrupted run
 // never leaves a half-written output that a resumed batch would mistake for a finished one.
+import { once } from "node:events";
 import { rm, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { IoError, ImageEncodeError, ioError, SrganError, UsageError } from "../errors.js";
@@ -135,4 +136,11 @@ export async function loadModel(nameOrPath: string): Promise<LoadedModel> {
   } catch (e) {
     throw prefixPath(e, nameOrPath);
   }
+}
+
+/** Resolves when a long-running command (serve, worker) is told to stop: Ctrl-C (`signal`) or SIGTERM. */
+export async function untilStopped(signal: AbortSignal): Promise<void> {
+  const sigterm = new AbortController();
+  process.once("SIGTERM", () => sigterm.abort());
+  await Promise.race([once(signal, "abort"), once(sigterm.signal, "abort")]);
 }

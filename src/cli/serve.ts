@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 // `srgan serve`: the HTTP service (src/server) on a host and port until SIGTERM or Ctrl-C, which stop
 // it gracefully: no new requests, every accepted job finishes, then the process exits 0.
-import { once } from "node:events";
 import { DEFAULT_MODEL } from "../model/builtin.js";
 import { bytesFlag, intFlag, parse, upscalerOptions, UPSCALER_FLAGS, UPSCALER_HELP, type Command } from "./args.js";
 import { errorLine } from "./report.js";
+import { untilStopped } from "./io.js";
 
 export const command: Command = {
   help: `Usage: srgan serve [options]
@@ -60,9 +60,7 @@ Example:
     const port = intFlag("serve", "port", values.port, 0, 65535) ?? 8080;
     const address = await app.listen({ host: values.host ?? "127.0.0.1", port });
     ctx.out(`srgan serve: listening on ${address} (model ${model}${values.redis ? "; jobs on Redis" : ""}; SIGTERM or Ctrl-C to stop)`);
-    const sigterm = new AbortController();
-    process.once("SIGTERM", () => sigterm.abort());
-    await Promise.race([once(ctx.signal, "abort"), once(sigterm.signal, "abort")]);
+    await untilStopped(ctx.signal);
     ctx.err("srgan serve: stopping: no new requests; finishing the accepted jobs");
     await app.close();
     ctx.err("srgan serve: stopped");

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 // `srgan worker`: runs the jobs `srgan serve --redis` queues, until SIGTERM or Ctrl-C, which stop it
 // gracefully: no new jobs, the running one finishes, then the process exits 0.
-import { once } from "node:events";
 import { UsageError } from "../errors.js";
 import { DEFAULT_MODEL } from "../model/builtin.js";
 import { checkRedisUrl } from "../server/backend.js";
 import { intFlag, parse, upscalerOptions, UPSCALER_FLAGS, UPSCALER_HELP, type Command } from "./args.js";
 import { errorLine } from "./report.js";
+import { untilStopped } from "./io.js";
 
 /** --redis URL, checked as a usage error. */
 export function redisFlag(command: string, value: string): string {
@@ -59,9 +59,7 @@ Example:
       onError: (e) => ctx.err(`srgan worker: ${errorLine(e)}`),
     });
     ctx.out(`srgan worker: taking jobs from ${new URL(redis).host} (model ${model}; SIGTERM or Ctrl-C to stop)`);
-    const sigterm = new AbortController();
-    process.once("SIGTERM", () => sigterm.abort());
-    await Promise.race([once(ctx.signal, "abort"), once(sigterm.signal, "abort")]);
+    await untilStopped(ctx.signal);
     ctx.err("srgan worker: stopping: no new jobs; finishing the running one");
     await worker.close();
     ctx.err("srgan worker: stopped");

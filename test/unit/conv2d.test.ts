@@ -97,6 +97,24 @@ for (const [variant, eng] of [["simd", engine], ["relaxed", relaxed]] as const) 
   });
 }
 
+/**
+ * Runs `plan` once whole and once step by step through `runBanded` (in a second arena), on the same
+ * random input, and asserts the outputs are bit-identical.
+ */
+function assertBandsMatchWhole(net: ReturnType<typeof prepareNetwork>, plan: ReturnType<typeof planExecution>, rand: () => number,
+  runBanded: (step: (typeof plan.steps)[number], arena: number) => void): void {
+  const lease = engine.pool.lease(plan.arenaBytes * 2);
+  const { h, w, c } = plan.input.shape;
+  const x = randomArray(h * w * c, rand, 0, 1);
+  for (const base of [lease.ptr, lease.ptr + plan.arenaBytes]) engine.f32(base + plan.input.offset, x.length).set(x);
+  runPlanWasm(engine.kernels, net.handle, plan, lease.ptr);
+  const banded = lease.ptr + plan.arenaBytes;
+  for (const step of plan.steps) runBanded(step, banded);
+  const o = plan.output.shape, n = o.h * o.w * o.c;
+  assertBitIdentical(engine.f32(banded + plan.output.offset, n), engine.f32(lease.ptr + plan.output.offset, n), "banded");
+  engine.pool.release(lease);
+}
+
 // Row bands (as threads split a layer) give the whole's bits, for both 3×3 algorithms; odd bands for
 // Winograd, whose 2×2 output tiles a band may cut through.
 for (const [conv, band] of [["direct", 5], ["winograd", 3]] as const) {
@@ -106,19 +124,10 @@ for (const [conv, band] of [["direct", 5], ["winograd", 3]] as const) {
     const net = prepareNetwork(engine, g, { conv });
     assert.is(winogradUsed(net), conv === "winograd");
     const h = 17, w = 21;
-    const plan = planExecution(g, h, w);
-    const lease = engine.pool.lease(plan.arenaBytes * 2);
-    const x = randomArray(h * w * 3, rand, 0, 1);
-    for (const base of [lease.ptr, lease.ptr + plan.arenaBytes]) engine.f32(base + plan.input.offset, x.length).set(x);
-    runPlanWasm(engine.kernels, net.handle, plan, lease.ptr);
-    const b = lease.ptr + plan.arenaBytes;
-    for (const step of plan.steps) {
+    assertBandsMatchWhole(net, planExecution(g, h, w), rand, (step, arena) => {
       const H = step.output.shape.h;
-      for (let y = 0; y < H; y += band) runStepWasm(engine.kernels, net.handle, step, b, y, Math.min(H, y + band));
-    }
-    const n = h * w * 3;
-    assertBitIdentical(engine.f32(b + plan.output.offset, n), engine.f32(lease.ptr + plan.output.offset, n), "banded");
-    engine.pool.release(lease);
+      for (let y = 0; y < H; y += band) runStepWasm(engine.kernels, net.handle, step, arena, y, Math.min(H, y + band));
+    });
     engine.pool.release(net.weightsLease);
   });
 }
@@ -224,20 +233,12 @@ test("plan with 3 bands: each band's scratch is its own; banded runs on them equ
     assert.ok(offset + bands * bytes <= plan.arenaBytes);
     for (const t of [...step.inputs, step.output]) assert.not.ok(overlap(offset, bands * bytes, t.offset, t.bytes), `step ${step.nodeIndex}: scratch overlaps ${t.name}`);
   }
-  const lease = engine.pool.lease(plan.arenaBytes * 2);
-  const x = randomArray(h * w * 3, rand, 0, 1);
-  for (const base of [lease.ptr, lease.ptr + plan.arenaBytes]) engine.f32(base + plan.input.offset, x.length).set(x);
-  runPlanWasm(engine.kernels, net.handle, plan, lease.ptr);
-  const b = lease.ptr + plan.arenaBytes;
-  for (const step of plan.steps) {
+  assertBandsMatchWhole(net, plan, rand, (step, arena) => {
     const H = step.output.shape.h;
-    if (!getOp(g.nodes[step.nodeIndex].op)!.bandable) { runStepWasm(engine.kernels, net.handle, step, b, 0, H); continue; }
+    if (!getOp(g.nodes[step.nodeIndex].op)!.bandable) { runStepWasm(engine.kernels, net.handle, step, arena, 0, H); return; }
     // Interleaved as concurrent threads would run them: band 2's rows first, each band on its own scratch.
-    for (let i = bands - 1; i >= 0; i--) runStepWasm(engine.kernels, net.handle, step, b, Math.round((i * H) / bands), Math.round(((i + 1) * H) / bands), i);
-  }
-  const n = h * w * 3;
-  assertBitIdentical(engine.f32(b + plan.output.offset, n), engine.f32(lease.ptr + plan.output.offset, n), "banded");
-  engine.pool.release(lease);
+    for (let i = bands - 1; i >= 0; i--) runStepWasm(engine.kernels, net.handle, step, arena, Math.round((i * H) / bands), Math.round(((i + 1) * H) / bands), i);
+  });
   engine.pool.release(net.weightsLease);
 });
 
