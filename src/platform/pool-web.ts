@@ -161,7 +161,7 @@ export class WebPool implements TileRunner {
   // No abort here: the scheduler stops between tasks (see TileRunner.run), so a worker is never
   // terminated while it may still write into a lease that is about to be handed back.
   async run(task: WorkerTask): Promise<TileDone> {
-    if (this.inline && task.kind === "band") return this.inline.run(task);
+    if (this.inline && task.kind !== "tile") return this.inline.run(task);
     let slot: Slot | undefined;
     for (;;) {
       if (this.disposed) throw new SrganError("ERR_DISPOSED", "the upscaler was disposed");

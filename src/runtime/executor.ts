@@ -2,7 +2,7 @@
 // Runs a plan's steps against an arena in the shared memory: with the wasm kernels (any thread) or with
 // the plain-TypeScript reference ops (the oracle the tests compare against).
 import type { Kernels } from "../backends/wasm/abi.js";
-import type { Graph } from "../model/types.js";
+import type { Graph, GraphNode } from "../model/types.js";
 import { getOp } from "../ops/registry.js";
 import type { TensorPtr } from "../ops/op.js";
 import type { NetworkHandle } from "./network.js";
@@ -12,12 +12,16 @@ const at = (arenaPtr: number, t: TensorSlot): TensorPtr => ({ ptr: arenaPtr + t.
 
 /** Runs output rows [y0, y1) of one step with the wasm kernels, on the scratch of `band` (< plan.bands). */
 export function runStepWasm(k: Kernels, net: NetworkHandle, step: PlanStep, arenaPtr: number, y0: number, y1: number, band = 0): void {
-  const node = net.nodes[step.nodeIndex];
+  runNodeWasm(k, net.nodes[step.nodeIndex], net.packed[step.nodeIndex], step, arenaPtr, y0, y1, band);
+}
+
+/** runStepWasm with only the step's node and its packed weights (what a band task carries). */
+export function runNodeWasm(k: Kernels, node: GraphNode, packed: Record<string, number>, step: PlanStep, arenaPtr: number, y0: number, y1: number, band: number): void {
   getOp(node.op)!.wasm(k, {
     node,
     inputs: step.inputs.map((t) => at(arenaPtr, t)),
     output: at(arenaPtr, step.output),
-    packed: net.packed[step.nodeIndex],
+    packed,
     scratchPtr: step.scratch.bytes ? arenaPtr + step.scratch.offset + band * step.scratch.bytes : 0,
     y0, y1,
   });

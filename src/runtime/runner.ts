@@ -3,8 +3,7 @@
 // for threads: 0, and the worker pools (platform/pool-node.ts, platform/pool-web.ts) for threads on
 // the same memory.
 import type { Engine } from "./engine.js";
-import { runTile } from "./tile-task.js";
-import { runStepWasm } from "./executor.js";
+import { runTask } from "../worker/run-task.js";
 import type { TileDone, WorkerTask } from "../worker/protocol.js";
 
 export interface TileRunner {
@@ -27,8 +26,7 @@ export class InlineRunner implements TileRunner {
     // Return to the event loop before each task, so an abort (Ctrl-C, a UI button) is seen between tiles.
     await new Promise<void>((resolve) => setTimeout(resolve, 0));
     const t0 = performance.now();
-    if (task.kind === "tile") runTile(this.engine.kernels, task.net, task.alphaNet, task.job);
-    else runStepWasm(this.engine.kernels, task.net, task.step, task.arenaPtr, task.y0, task.y1, task.band);
+    runTask(this.engine.kernels, task);
     return { thread: 0, ms: performance.now() - t0 };
   }
   async dispose(): Promise<void> {}

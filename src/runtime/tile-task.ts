@@ -44,14 +44,14 @@ export function tileInput(k: Kernels, job: TileJob): void {
   k.rgba8_to_f32(job.rgbaPtr, job.arenaPtr + job.plan.input.offset, alphaIn, 0, job.width * job.height);
 }
 
-/** The crop of the network output (and alpha) → RGBA8 at job.outPtr. */
-export function tileOutput(k: Kernels, scale: number, job: TileJob): void {
+/** Rows [y0, y1) (default: all) of the crop of the network output (and alpha) → RGBA8 at job.outPtr. */
+export function tileOutput(k: Kernels, scale: number, job: TileJob, y0 = 0, y1 = job.crop.h * scale): void {
   const { plan, alphaPlan, crop } = job;
   const outW = plan.output.shape.w;
   const cw = crop.w * scale;
   const rgb = job.arenaPtr + plan.output.offset;
   const alpha = alphaPlan ? alphaArena(job) + alphaPlan.output.offset : 0;
-  for (let row = 0; row < crop.h * scale; row++) {
+  for (let row = y0; row < y1; row++) {
     const src = (crop.y * scale + row) * outW + crop.x * scale; // pixel index in the tile's output
     k.f32_to_rgba8(rgb + src * 12, alpha ? alpha + src * 4 : 0, job.outPtr + row * cw * 4, 0, cw);
   }

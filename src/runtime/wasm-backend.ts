@@ -15,7 +15,7 @@ import { planExecution, type ExecutionPlan } from "./plan.js";
 import { paddedBytes } from "./align.js";
 import { DeferredRunner, type TileRunner } from "./runner.js";
 import { largestFitting, runLayerMajor, type ImageJob, type TileBackend } from "./scheduler.js";
-import { tileInput, tileOutput } from "./tile-task.js";
+import { tileInput } from "./tile-task.js";
 import type { Tile } from "./tiler.js";
 
 export class WasmBackend implements TileBackend<Lease> {
@@ -134,12 +134,16 @@ export class WasmBackend implements TileBackend<Lease> {
         bandable: (step) => getOp(net.nodes[step.nodeIndex].op)!.bandable === true,
         parts: bands,
         runWhole: (step) => runStepWasm(k, net, step, arenaPtr, 0, step.output.shape.h),
-        runBand: (step, y0, y1, band) => this.runRetrying({ kind: "band", net, step, arenaPtr, lease, y0, y1, band }),
+        runBand: (step, y0, y1, band) => this.runRetrying({ kind: "band", node: net.nodes[step.nodeIndex], packed: net.packed[step.nodeIndex], step, arenaPtr, lease, y0, y1, band }),
         signal: job.signal,
         onLayer,
       });
       if (tileJob.alphaPlan) runPlanWasm(k, this.alphaNet.handle, tileJob.alphaPlan, arenaPtr + plan.arenaBytes);
-      tileOutput(k, s, tileJob);
+      // The RGBA8 conversion of the output is banded too: on one thread it was the largest serial part.
+      const rows = core.h * s;
+      const parts = Math.min(rows, bands);
+      await Promise.all(Array.from({ length: parts }, (_, i) =>
+        this.runRetrying({ kind: "output", job: tileJob, scale: s, y0: Math.round((i * rows) / parts), y1: Math.round(((i + 1) * rows) / parts), lease })));
     }
     const ow = image.width * s;
     const rowBytes = core.w * s * 4;

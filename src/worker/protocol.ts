@@ -9,6 +9,7 @@ import type { NetworkHandle } from "../runtime/network.js";
 import type { TileJob } from "../runtime/tile-task.js";
 import type { Lease } from "../runtime/buffer-pool.js";
 import type { PlanStep } from "../runtime/plan.js";
+import type { GraphNode } from "../model/types.js";
 
 export interface TileTask {
   kind: "tile";
@@ -25,7 +26,9 @@ export interface TileTask {
  */
 export interface BandTask {
   kind: "band";
-  net: NetworkHandle;
+  /** The step's node and packed weight pointers only: a band task is posted per thread per layer, and the whole network handle made posting it cost more than some bands. */
+  node: GraphNode;
+  packed: Record<string, number>;
   step: PlanStep;
   arenaPtr: number;
   y0: number;
@@ -35,7 +38,20 @@ export interface BandTask {
   lease: Lease;
 }
 
-export type WorkerTask = TileTask | BandTask;
+/**
+ * Output rows [y0, y1) of a layer-major tile, converted to RGBA8 at job.outPtr: the last step of a
+ * band run, split like the layers so no thread converts the whole output alone.
+ */
+export interface OutputBandTask {
+  kind: "output";
+  job: TileJob;
+  scale: number;
+  y0: number;
+  y1: number;
+  lease: Lease;
+}
+
+export type WorkerTask = TileTask | BandTask | OutputBandTask;
 
 export interface TileDone {
   /** Thread index of the worker that ran the tile. */

@@ -2,8 +2,7 @@
 // What every worker does, whatever starts it (piscina in Node, a module Web Worker elsewhere): join the
 // engine once (own kernel instance, same memory), then run tiles.
 import { Engine, type EngineShared } from "../runtime/engine.js";
-import { runTile } from "../runtime/tile-task.js";
-import { runStepWasm } from "../runtime/executor.js";
+import { runTask } from "./run-task.js";
 import type { TileDone, WorkerTask } from "./protocol.js";
 
 export class TileWorker {
@@ -19,8 +18,7 @@ export class TileWorker {
     // Own memory holds no copy of the pool's tables: the scheduler's thread keeps the accounts.
     if (!this.ownMemory) pool.setThread(task.lease, thread);
     try {
-      if (task.kind === "tile") runTile(kernels, task.net, task.alphaNet, task.job);
-      else runStepWasm(kernels, task.net, task.step, task.arenaPtr, task.y0, task.y1, task.band);
+      runTask(kernels, task);
     } finally {
       if (!this.ownMemory) pool.setThread(task.lease, 0);
     }
