@@ -1,6 +1,7 @@
 // End-to-end upscaling benchmark: 256×256 → 1024×1024 for the bicubic baseline, the shipped `natural`,
 // `natural-fast` and `natural-real` networks and srgan-rust's natural.rsr, 512×512 → 1024×1024 for `natural` ×2, 1 vs 2 threads, medians, GFLOP/s of its convolutions; cold start (create + first
 // upscale); then a 2048×2048 input's peak RSS in a fresh process. Run: node --import tsx bench/e2e.bench.ts
+// (--only natural,bicubic: just those networks, for a quick look at one of them).
 // Our networks and natural.rsr run with both 3×3 algorithms (convAlgorithm 'direct' and 'winograd';
 // GFLOP/s count the direct method's FLOPs).
 import { Bench } from "tinybench";
@@ -66,7 +67,10 @@ async function main() {
   const rsrPath = new URL("../../shared/data/srgan-rust/natural.rsr", import.meta.url);
   if (existsSync(rsrPath)) nets["natural.rsr"] = await loadNetwork(rsrPath);
   else console.log("skip: srgan-rust natural.rsr (needs ../shared beside the project)");
-  const models: Array<[string, string | Graph]> = [["bicubic", "bicubic"], ...Object.entries(nets)];
+  const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1].split(",") : null;
+  for (const label of Object.keys(nets)) if (only && !only.includes(label)) delete nets[label];
+  const withBicubic = !only || only.includes("bicubic");
+  const models: Array<[string, string | Graph]> = [...(withBicubic ? [["bicubic", "bicubic"] as [string, string]] : []), ...Object.entries(nets)];
   const cases = new Map<string, { label: string; threads: number; conv: string }>();
   for (const [label, model] of models) {
     const convs = label.startsWith("natural") ? ["direct", "winograd"] as const : ["auto"] as const;
@@ -107,9 +111,12 @@ async function main() {
     return c.label === label && c.threads === threads && c.conv === conv;
   })!.medianMs;
   const convsOf = (label: string) => [...new Set([...cases.values()].filter((c) => c.label === label).map((c) => c.conv))];
-  console.log(`thread scaling 1→2: bicubic ${(ms("bicubic", 1, "auto") / ms("bicubic", 2, "auto")).toFixed(2)}×` +
-    Object.entries(nets).map(([label, g]) => convsOf(label).map((conv) => `, ${label}${conv === "auto" ? "" : ` ${conv}`} ${(ms(label, 1, conv) / ms(label, 2, conv)).toFixed(2)}×`).join("") +
-      ` (${macsPerPixel(g)} MACs per input pixel)`).join(""));
+  const scaling = [
+    ...(withBicubic ? [`bicubic ${(ms("bicubic", 1, "auto") / ms("bicubic", 2, "auto")).toFixed(2)}×`] : []),
+    ...Object.entries(nets).map(([label, g]) => convsOf(label).map((conv) => `${label}${conv === "auto" ? "" : ` ${conv}`} ${(ms(label, 1, conv) / ms(label, 2, conv)).toFixed(2)}×`).join(", ") +
+      ` (${macsPerPixel(g)} MACs per input pixel)`),
+  ];
+  console.log(`thread scaling 1→2: ${scaling.join(", ")}`);
   for (const label of Object.keys(nets).filter((l) => convsOf(l).includes("winograd"))) {
     console.log(`${label}: winograd vs direct, 1 thread ${(ms(label, 1, "direct") / ms(label, 1, "winograd")).toFixed(2)}×, 2 threads ${(ms(label, 2, "direct") / ms(label, 2, "winograd")).toFixed(2)}×`);
   }
