@@ -18,6 +18,7 @@ export { prelu_grad_f32 } from "./kernels/backward/activation_grad";
 export { pixel_shuffle_grad_f32 } from "./kernels/backward/pixel_shuffle_grad";
 export { l1_loss_f32, charbonnier_loss_f32 } from "./kernels/backward/loss";
 export { adam_f32 } from "./kernels/backward/adam";
+export { matmul_f32 } from "./kernels/backward/matmul";
 
 // Codes and flag bits the kernels take (exported so that the TypeScript side reads them from here).
 export { ACT_NONE, ACT_RELU, ACT_LEAKY, ACT_PRELU, ACT_SPLINE } from "./kernels/activation";
@@ -25,6 +26,7 @@ export { CONV_ACCUMULATE } from "./kernels/conv2d";
 export { ORDER_TF, ORDER_TORCH } from "./kernels/pixel_shuffle";
 export { RESIZE_NEAREST, RESIZE_BILINEAR, RESIZE_BICUBIC, RESIZE_BOX } from "./kernels/resize";
 export { GRAD_ACCUMULATE } from "./kernels/backward/conv2d_grad";
+export { MATMUL_ACCUMULATE } from "./kernels/backward/matmul";
 
 // Bumped whenever an export's signature or meaning changes; checked by the loader.
-export const ABI_VERSION: i32 = 4;
+export const ABI_VERSION: i32 = 5;

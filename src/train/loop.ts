@@ -18,7 +18,6 @@ import { adamStep, learningRate, type Schedule } from "./optim.js";
 import type { Pair } from "./data.js";
 import { encodeCheckpoint, type Checkpoint, type HistoryEntry } from "./checkpoint.js";
 import { Rng, deriveSeed } from "./rng.js";
-import { BranchFolder } from "./reparam.js";
 import type { TrainOptions, TrainResult } from "./options.js";
 import type { RunPlan, Session } from "./session.js";
 
@@ -41,9 +40,12 @@ export async function runLoop(session: Session, plan: RunPlan, o: TrainOptions):
     engine.f32(buf.v, P).fill(0);
   }
   // With training branches the kernels are packed from their folded sums (reparam.ts).
-  const folder = BranchFolder.of(spec, graph);
-  const folded = folder ? new Float32Array(P) : params;
-  const packParams = () => { folder?.fold(params, folded); return packAll(prog, folded); };
+  const fold = buf.fold;
+  const packParams = () => {
+    if (!fold) return packAll(prog, params);
+    fold.folder.foldWasm(engine, buf.p, fold.effective);
+    return packAll(prog, engine.f32(fold.effective, P));
+  };
   const handle = trainingHandle(spec, buf.weights.ptr, buf.offsets);
   const nLr = run.patchSize * run.patchSize * 3, nHr = nLr * s * s;
 
@@ -114,7 +116,7 @@ export async function runLoop(session: Session, plan: RunPlan, o: TrainOptions):
     // Sum the images' gradients in image order: the same bits whatever thread computed which.
     engine.f32(buf.g, P).set(engine.f32(buf.gradPtrs[0], P));
     for (let i = 1; i < B; i++) k.add_f32(buf.g, buf.gradPtrs[i], buf.g, 0, P);
-    folder?.chain(params, engine.f32(buf.g, P));
+    fold?.folder.chainWasm(engine, buf.p, buf.g, fold.scratch);
     const lr = learningRate(step, schedule);
     adamStep(k, buf, P, step, lr, run.adam);
 

@@ -9,6 +9,8 @@
 // branches change is the optimisation: Adam steps each branch parameter on its own (the centre tap
 // moves faster), and S ∘ E is a product, so its updates are not those of a plain kernel.
 import type { Graph, Weight } from "../model/graph.js";
+import type { Engine } from "../runtime/engine.js";
+import { MATMUL_ACCUMULATE } from "../backends/wasm/abi.js";
 import { Rng } from "./rng.js";
 
 /** One folded kernel's branch weights (names in the graph's weight table). */
@@ -82,7 +84,7 @@ function foldOne(kernel: Float32Array, shape: number[], c: Float32Array, e: Floa
  * The part of a ProgramSpec (./program.ts) the folder reads, spelled out so that this file, which
  * program.ts imports, does not import it back.
  */
-interface ParamLayout { params: Record<string, { shape: number[]; offset: number; length: number }> }
+interface ParamLayout { params: Record<string, { shape: number[]; offset: number; length: number }>; paramCount: number }
 
 /** Fold and chain rule over the flat parameter vector of a program (spec.params layout). */
 export class BranchFolder {
@@ -104,6 +106,47 @@ export class BranchFolder {
     effective.set(params);
     for (const b of this.table) {
       foldOne(this.view(effective, b.kernel), this.spec.params[b.kernel].shape, this.view(params, b.centre), this.view(params, b.expand), this.view(params, b.squeeze));
+    }
+  }
+
+  /**
+   * fold() on vectors in the engine's memory (byte pointers), with the matmul kernel: what the training
+   * loop runs every step (the TypeScript fold() is its reference).
+   */
+  foldWasm(engine: Engine, paramsPtr: number, effectivePtr: number): void {
+    const P = this.spec.params;
+    const at = (ptr: number, name: string) => ptr + 4 * P[name].offset;
+    engine.f32(effectivePtr, this.spec.paramCount).set(engine.f32(paramsPtr, this.spec.paramCount));
+    for (const b of this.table) {
+      const [cout, k, , cin] = P[b.kernel].shape, taps = k * k, m = P[b.expand].length / cin;
+      const kernel = engine.f32(at(effectivePtr, b.kernel), P[b.kernel].length), c = engine.f32(at(paramsPtr, b.centre), cout * cin);
+      const mid = (taps - 1) / 2;
+      for (let o = 0; o < cout; o++) for (let i = 0; i < cin; i++) kernel[(o * taps + mid) * cin + i] += c[o * cin + i];
+      // K[(o,t), i] += Σⱼ S[(o,t), j] · E[j, i]
+      engine.kernels.matmul_f32(at(paramsPtr, b.squeeze), at(paramsPtr, b.expand), at(effectivePtr, b.kernel), cout * taps, cin, m, MATMUL_ACCUMULATE);
+    }
+  }
+
+  /** Floats of scratch chainWasm needs (transposed copies of one layer's E and S). */
+  scratchFloats(): number {
+    return Math.max(0, ...this.table.map((b) => this.spec.params[b.expand].length + this.spec.params[b.squeeze].length));
+  }
+
+  /** chain() on vectors in the engine's memory (byte pointers), with the matmul kernel; scratch of scratchFloats() floats. */
+  chainWasm(engine: Engine, paramsPtr: number, gradPtr: number, scratchPtr: number): void {
+    const P = this.spec.params;
+    const at = (ptr: number, name: string) => ptr + 4 * P[name].offset;
+    for (const b of this.table) {
+      const [cout, k, , cin] = P[b.kernel].shape, taps = k * k, mid = (taps - 1) / 2, M = cout * taps;
+      const m = P[b.expand].length / cin;
+      const dW = engine.f32(at(gradPtr, b.kernel), M * cin), dC = engine.f32(at(gradPtr, b.centre), cout * cin);
+      for (let o = 0; o < cout; o++) dC.set(dW.subarray((o * taps + mid) * cin, (o * taps + mid + 1) * cin), o * cin);
+      const eT = engine.f32(scratchPtr, cin * m), sT = engine.f32(scratchPtr + 4 * cin * m, m * M);
+      transpose(engine.f32(at(paramsPtr, b.expand), m * cin), m, cin, eT);
+      transpose(engine.f32(at(paramsPtr, b.squeeze), M * m), M, m, sT);
+      // dS = dW · Eᵀ,  dE = Sᵀ · dW
+      engine.kernels.matmul_f32(at(gradPtr, b.kernel), scratchPtr, at(gradPtr, b.squeeze), M, m, cin, 0);
+      engine.kernels.matmul_f32(scratchPtr + 4 * cin * m, at(gradPtr, b.kernel), at(gradPtr, b.expand), m, cin, M, 0);
     }
   }
 
@@ -135,4 +178,9 @@ export class BranchFolder {
       }
     }
   }
+}
+
+/** out[c, r] = a[r, c] for a rows × cols matrix a (row-major). */
+function transpose(a: Float32Array, rows: number, cols: number, out: Float32Array): void {
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
 }

@@ -15,7 +15,7 @@ import { compileProgram, packAll, packedLayout, planImage, type TrainPlan, type 
 import { centreCrop, jpegPair, makePairs, PatchSampler, readSources, REAL_VAL_QUALITY, type ImageSource, type Pair } from "./data.js";
 import { checkpointGraph, decodeCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { deriveSeed } from "./rng.js";
-import { addBranches } from "./reparam.js";
+import { addBranches, BranchFolder } from "./reparam.js";
 import { InlineGradRunner, type GradRunner } from "./grad-task.js";
 import { posInt, resolveLoop, resolveRun, type LoopOptions, type RunOptions, type TrainOptions } from "./options.js";
 
@@ -85,6 +85,8 @@ export interface StepBuffers {
   /** One contiguous share [first, end) of the batch per thread (T round trips per step instead of B), each with its arena. */
   shares: [number, number][];
   arenas: Lease[];
+  /** With training branches (reparam.ts): the folded parameters the weights are packed from, and the chain rule's scratch. */
+  fold?: { folder: BranchFolder; effective: number; scratch: number };
 }
 
 /** The engine, the runner and the leased buffers of one training run. */
@@ -93,8 +95,8 @@ export class Session {
   readonly buffers: StepBuffers;
 
   private constructor(readonly engine: Engine, readonly runner: GradRunner, readonly prog: TrainProgram, readonly imagePlan: TrainPlan,
-    layout: { offsets: Record<string, number>[]; bytes: number }, run: RunOptions) {
-    this.buffers = this.leaseBuffers(layout, run);
+    layout: { offsets: Record<string, number>[]; bytes: number }, run: RunOptions, folder: BranchFolder | undefined) {
+    this.buffers = this.leaseBuffers(layout, run, folder);
   }
 
   static async open(plan: RunPlan, memoryLimit: number | undefined, variant: WasmVariantOption): Promise<Session> {
@@ -105,19 +107,20 @@ export class Session {
     // Packed sizes follow the shapes only, so zeros lay out what every step's weights will fill.
     const layout = packedLayout(packAll(prog, new Float32Array(P)));
     const n = run.patchSize * run.patchSize * 3;
-    const need = 16 * P + layout.bytes + run.batchSize * (4 * n * (1 + run.scale * run.scale) + 4 * P + 256) + Math.max(1, threads) * (imagePlan.arenaBytes + 65536);
+    const folder = BranchFolder.of(prog.spec, plan.graph);
+    const need = 16 * P + (folder ? 4 * (P + folder.scratchFloats()) : 0) + layout.bytes + run.batchSize * (4 * n * (1 + run.scale * run.scale) + 4 * P + 256) + Math.max(1, threads) * (imagePlan.arenaBytes + 65536);
     const limit = memoryLimit ?? Math.min(MAX_MEMORY_BYTES, Math.ceil(need * 1.25) + (64 << 20));
     const engine = await Engine.create({ memoryLimit: limit, wasmVariant: variant });
     const runner = threads > 0 ? (await import("./grad-pool.js")).GradPool.create(engine, threads) : new InlineGradRunner(engine);
     try {
-      return new Session(engine, runner, prog, imagePlan, layout, run);
+      return new Session(engine, runner, prog, imagePlan, layout, run, folder);
     } catch (e) {
       await runner.dispose();
       throw e;
     }
   }
 
-  private leaseBuffers(layout: { offsets: Record<string, number>[]; bytes: number }, run: RunOptions): StepBuffers {
+  private leaseBuffers(layout: { offsets: Record<string, number>[]; bytes: number }, run: RunOptions, folder: BranchFolder | undefined): StepBuffers {
     const P = this.prog.spec.paramCount, B = run.batchSize;
     const vecBytes = paddedBytes(4 * P);
     try {
@@ -138,6 +141,7 @@ export class Session {
         })),
         shares,
         arenas: shares.map(() => this.lease(this.imagePlan.arenaBytes)),
+        fold: folder && { folder, effective: this.lease(vecBytes).ptr, scratch: this.lease(4 * folder.scratchFloats() + 16).ptr },
       };
     } catch (e) {
       this.releaseAll();

@@ -11,6 +11,8 @@ import { addBranches, branchesOf, BranchFolder, foldGraph } from "../../src/trai
 import { Rng } from "../../src/train/rng.js";
 import { train, type TrainOptions } from "../../src/train/trainer.js";
 import { assertBitIdentical } from "../helpers.js";
+import { Engine } from "../../src/runtime/engine.js";
+import { MATMUL_ACCUMULATE } from "../../src/backends/wasm/abi.js";
 
 const test = suite("reparam");
 const rng = new Rng(11);
@@ -106,6 +108,65 @@ test("chain(): branch gradients match finite differences of the fold", () => {
       }
     }
   }
+});
+
+// The matmul kernel under foldWasm/chainWasm, against a float64 reference: shapes around its 4-row ×
+// 8-column blocks and tails (1×1, n % 8 in 1..7, m % 4 in 1..3, k = 0), with and without accumulating.
+test("matmul_f32 matches a float64 reference on random shapes, both builds", async () => {
+  for (const wasmVariant of ["simd", "relaxed"] as const) {
+    const engine = await Engine.create({ memoryLimit: 16 << 20, wasmVariant });
+    const shapes: [number, number, number][] = [[1, 1, 1], [1, 1, 0], [4, 8, 3], [5, 9, 7], [3, 13, 1], [7, 4, 5], [9, 15, 17], [48, 48, 432], [2, 3, 64]];
+    for (let r = 0; r < 6; r++) shapes.push([1 + Math.floor(rng.next() * 20), 1 + Math.floor(rng.next() * 30), Math.floor(rng.next() * 40)]);
+    for (const [m, n, k] of shapes) {
+      for (const accumulate of [false, true]) {
+        const a = random(m * k, 1), b = random(k * n, 1), c0 = random(m * n, 1);
+        const lease = engine.pool.lease(4 * (m * k + k * n + m * n) + 64);
+        const aPtr = lease.ptr, bPtr = aPtr + 4 * m * k, cPtr = bPtr + 4 * k * n;
+        engine.f32(aPtr, m * k).set(a);
+        engine.f32(bPtr, k * n).set(b);
+        engine.f32(cPtr, m * n).set(c0);
+        engine.kernels.matmul_f32(aPtr, bPtr, cPtr, m, n, k, accumulate ? MATMUL_ACCUMULATE : 0);
+        const got = engine.f32(cPtr, m * n).slice();
+        engine.pool.release(lease);
+        for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+          let want = accumulate ? c0[i * n + j] : 0, mag = Math.abs(want);
+          for (let p = 0; p < k; p++) { want += a[i * k + p] * b[p * n + j]; mag += Math.abs(a[i * k + p] * b[p * n + j]); }
+          assert.ok(Math.abs(got[i * n + j] - want) <= 1e-6 * (1 + mag), `${wasmVariant} ${m}×${n}×${k}${accumulate ? " acc" : ""} [${i},${j}]: ${got[i * n + j]} vs ${want}`);
+        }
+      }
+    }
+    assert.throws(() => engine.kernels.matmul_f32(0, 0, 0, -1, 1, 1, 0), /matmul_f32/);
+  }
+});
+
+test("foldWasm / chainWasm (what training runs) agree with the TypeScript fold / chain", async () => {
+  // w5b1: 5 channels (not divisible by 4), ×3 so the head has 5 → 27 channels.
+  const g = addBranches(buildNetwork("w5b1", { scale: 3, seed: 4 }), 6);
+  const prog = compileProgram(g);
+  const folder = BranchFolder.of(prog.spec, g)!;
+  const P = prog.spec.paramCount;
+  const params = random(P, 0.5), grad = random(P, 1);
+  const engine = await Engine.create({ memoryLimit: 16 << 20 });
+  const lease = engine.pool.lease(4 * (3 * P + folder.scratchFloats()) + 64);
+  const [pPtr, ePtr, gPtr, sPtr] = [0, 1, 2, 3].map((i) => lease.ptr + 4 * P * i);
+  engine.f32(pPtr, P).set(params);
+  engine.f32(gPtr, P).set(grad);
+  folder.foldWasm(engine, pPtr, ePtr);
+  folder.chainWasm(engine, pPtr, gPtr, sPtr);
+  const eff = new Float32Array(P), refGrad = grad.slice();
+  folder.fold(params, eff);
+  folder.chain(params, refGrad);
+  const close = (a: Float32Array, b: Float32Array, what: string) => {
+    let changed = 0;
+    for (let i = 0; i < P; i++) {
+      assert.ok(Math.abs(a[i] - b[i]) <= 1e-5 * (1 + Math.abs(b[i])), `${what}[${i}]: ${a[i]} vs ${b[i]}`);
+      if (b[i] !== params[i] && b[i] !== grad[i]) changed++;
+    }
+    assert.ok(changed > 0, `${what} changed something (the comparison can fail)`);
+  };
+  close(engine.f32(ePtr, P), eff, "folded");
+  close(engine.f32(gPtr, P), refGrad, "chained gradient");
+  engine.pool.release(lease);
 });
 
 test("training with branches: reproducible on any thread count, resumable, saved as a plain network", async () => {

@@ -17,7 +17,8 @@ export const RESIZE_BILINEAR = 1;
 export const RESIZE_BICUBIC = 2;
 export const RESIZE_BOX = 3;
 export const GRAD_ACCUMULATE = 1;
-export const ABI_VERSION = 4;
+export const MATMUL_ACCUMULATE = 1;
+export const ABI_VERSION = 5;
 
 /** The kernels of one instance; pointers are byte offsets into the shared memory. */
 export interface Kernels {
@@ -132,6 +133,11 @@ export interface Kernels {
   charbonnier_loss_f32(yPtr: number, tPtr: number, gradPtr: number, n: number, scale: number, eps: number): number;
   /** assembly/kernels/backward/adam.ts */
   adam_f32(pPtr: number, gPtr: number, mPtr: number, vPtr: number, n: number, lr: number, beta1: number, beta2: number, eps: number, bc1: number, bc2: number, weightDecay: number): number;
+  /**
+   * assembly/kernels/backward/matmul.ts:
+   * flags bit 0 (MATMUL_ACCUMULATE): add to C instead of overwriting it. A, B and C must not overlap.
+   */
+  matmul_f32(aPtr: number, bPtr: number, cPtr: number, m: number, n: number, k: number, flags: number): number;
 }
 
 /** The instance's kernels, each status-returning one wrapped to throw KernelError on a non-zero status. */
@@ -238,6 +244,11 @@ export function bindKernels(exports: WebAssembly.Exports): Kernels {
     adam_f32: (pPtr, gPtr, mPtr, vPtr, n, lr, beta1, beta2, eps, bc1, bc2, weightDecay) => {
       const rc = e.adam_f32(pPtr, gPtr, mPtr, vPtr, n, lr, beta1, beta2, eps, bc1, bc2, weightDecay);
       if (rc !== 0) throw new KernelError("adam_f32", rc, { pPtr, gPtr, mPtr, vPtr, n, lr, beta1, beta2, eps, bc1, bc2, weightDecay });
+      return rc;
+    },
+    matmul_f32: (aPtr, bPtr, cPtr, m, n, k, flags) => {
+      const rc = e.matmul_f32(aPtr, bPtr, cPtr, m, n, k, flags);
+      if (rc !== 0) throw new KernelError("matmul_f32", rc, { aPtr, bPtr, cPtr, m, n, k, flags });
       return rc;
     },
   };

@@ -6,7 +6,7 @@ import {
   RESIZE_BICUBIC, RESIZE_BILINEAR, RESIZE_BOX, RESIZE_NEAREST,
 } from "./abi.generated.js";
 
-export { ABI_VERSION, CONV_ACCUMULATE, GRAD_ACCUMULATE, bindKernels, type Kernels } from "./abi.generated.js";
+export { ABI_VERSION, CONV_ACCUMULATE, GRAD_ACCUMULATE, MATMUL_ACCUMULATE, bindKernels, type Kernels } from "./abi.generated.js";
 
 export const Act = { none: ACT_NONE, relu: ACT_RELU, leaky: ACT_LEAKY, prelu: ACT_PRELU, spline: ACT_SPLINE } as const;
 export type ActName = keyof typeof Act;
