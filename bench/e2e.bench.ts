@@ -127,6 +127,7 @@ async function main() {
   const bigResult = JSON.parse(big.stdout.trim().split("\n").pop()!);
   const mb = (b: number) => +(b / 1048576).toFixed(0);
   console.log(`2048×2048 → 8192×8192 bicubic, 2 threads: ${bigResult.ms.toFixed(0)} ms, peak RSS ${mb(bigResult.peakRss)} MiB (output RGBA ${mb(bigResult.outputBytes)} MiB; budget output + 300 = ${mb(bigResult.outputBytes) + 300} MiB), pool peak ${mb(bigResult.poolPeak)} MiB`);
+  if (only) return; // a partial run does not replace the full results
   mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
   writeFileSync(new URL("./results/e2e-latest.json", import.meta.url), JSON.stringify({
     machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version }, date: new Date().toISOString(), rows, coldMs, big: bigResult,
