@@ -149,7 +149,7 @@ maybe("default network: natural loads before Upscale, progress counts tiles, tim
   await page.waitForSelector("html[data-ready]");
   assert.is(await page.inputValue("#model"), "natural", "natural is the default");
   await page.waitForSelector("#net[data-state=ready]", { timeout: 30_000 }); // before any click: no wait after Upscale
-  assert.match((await page.textContent("#net"))!, /^natural: ×4, 272k parameters, ready in \d+ ms\.$/);
+  assert.match((await page.textContent("#net"))!, /^natural: ×4, 314k parameters, ready in \d+ ms\.$/);
   await page.fill("#threads", "2");
   await page.setInputFiles("#file", pngPath);
   await page.waitForSelector("#run:not([disabled])");

@@ -14,7 +14,7 @@ const test = suite("shipped networks");
 // Each shipped network on the protocol it is for: clean bicubic LR, and for natural-real also the
 // LR saved as JPEG q75 (`srgan eval MODEL DIR --jpeg 75`). Values are recorded in docs/models.md.
 const RECORDED: { model: string; scale: number; jpeg?: number; Set5: number; Set14: number }[] = [
-  { model: "natural", scale: 4, Set5: 31.235, Set14: 28.005 },
+  { model: "natural", scale: 4, Set5: 31.294, Set14: 28.030 },
   { model: "natural-fast", scale: 4, Set5: 30.527, Set14: 27.593 },
   { model: "natural", scale: 2, Set5: 37.006, Set14: 32.687 },
   { model: "natural-real", scale: 4, Set5: 30.537, Set14: 27.561 },
@@ -38,7 +38,7 @@ test("natural is the default; the built-ins are small fully convolutional networ
     const info = up.info();
     assert.is(info.model, model ?? "natural");
     assert.is(info.scale, scale);
-    assert.ok(info.parameters > 50_000 && info.parameters < 300_000);
+    assert.ok(info.parameters > 50_000 && info.parameters < 356_866); // below srgan-rust's networks
     assert.ok(Number.isFinite(info.receptiveRadius));
     await up.dispose();
   }
