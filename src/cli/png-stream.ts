@@ -10,13 +10,15 @@ import type { RgbaImage } from "../image/rgba.js";
 import { isOpaque, pngChunk, pngStart } from "../image/png.js";
 
 const BLOCK_BYTES = 1 << 20;
+/** Every IDAT chunk but the last holds exactly this much: where zlib's output breaks depends on timing, so the file's bytes must not. */
+export const IDAT_BYTES = 1 << 20;
 
 /** The PNG file as byte ranges, produced as the consumer (a file write) asks for them. */
 export async function* encodePngStreaming(img: RgbaImage): AsyncGenerator<Uint8Array> {
   const { data, width, height } = img;
   const channels = isOpaque(data) ? 3 : 4;
   const stride = 1 + width * channels; // filter byte + samples
-  const deflate = createDeflate({ level: 6, chunkSize: 1 << 20 }); // 1 MiB IDAT chunks
+  const deflate = createDeflate({ level: 6, chunkSize: IDAT_BYTES });
   const feed = async () => {
     const rowsPerBlock = Math.max(1, Math.floor(BLOCK_BYTES / stride));
     for (let y0 = 0; y0 < height; y0 += rowsPerBlock) {
@@ -35,7 +37,16 @@ export async function* encodePngStreaming(img: RgbaImage): AsyncGenerator<Uint8A
     yield* pngStart(width, height, channels === 3 ? 2 : 6);
     const fed = feed();
     fed.catch(() => {}); // awaited below; if the consumer stops first, its failure is not unhandled
-    for await (const z of deflate) yield* pngChunk("IDAT", z as Uint8Array);
+    let idat = new Uint8Array(IDAT_BYTES), filled = 0;
+    for await (const z of deflate as AsyncIterable<Uint8Array>) {
+      for (let at = 0; at < z.length;) {
+        const n = Math.min(IDAT_BYTES - filled, z.length - at);
+        idat.set(z.subarray(at, at + n), filled);
+        filled += n; at += n;
+        if (filled === IDAT_BYTES) { yield* pngChunk("IDAT", idat); idat = new Uint8Array(IDAT_BYTES); filled = 0; }
+      }
+    }
+    if (filled > 0) yield* pngChunk("IDAT", idat.subarray(0, filled));
     await fed;
     yield* pngChunk("IEND", new Uint8Array(0));
   } finally {

@@ -5,6 +5,7 @@ import * as assert from "uvu/assert";
 import { deflateSync } from "node:zlib";
 import { encode as fastPngEncode } from "fast-png";
 import jpeg from "jpeg-js";
+import { encodePngStreaming, IDAT_BYTES } from "../../src/cli/png-stream.js";
 import { decodeImage, encodePng, encodeJpeg, encodeImage, formatFromName, detectImageFormat, MAX_IMAGE_PIXELS } from "../../src/image/codec.js";
 import { applyOrientation, readExifOrientation } from "../../src/image/exif.js";
 import { ImageDecodeError, ImageTooLargeError, SrganError } from "../../src/errors.js";
@@ -200,6 +201,28 @@ test("encodePng: opaque → RGB, translucent → RGBA; both round-trip exactly",
   const translucent = encodePng({ data, width: w, height: h });
   assert.is(translucent[25], 6, "colour type RGBA");
   assertPixels(decodeImage(translucent), data, w, h, "translucent");
+});
+
+test("encodePngStreaming: the same bytes however fast they are consumed, and the same pixels", async () => {
+  const rand = rng(6);
+  const w = 1200, h = 1000; // several 1 MiB deflate blocks; mostly noise so the output does not shrink to nothing
+  const data = new Uint8ClampedArray(w * h * 4).map((_, i) => ((i & 3) === 3 ? 255 : (i >> 14) % 4 ? randInt(rand, 0, 255) : (i >> 6) & 255));
+  const img = { data, width: w, height: h };
+  const collect = async (pause: boolean) => {
+    const parts: Uint8Array[] = [];
+    for await (const part of encodePngStreaming(img)) {
+      parts.push(part.slice());
+      if (pause) await new Promise((r) => setTimeout(r, 30)); // a slow disk: deflate runs ahead meanwhile
+    }
+    return Buffer.concat(parts);
+  };
+  const fast = await collect(false), slow = await collect(true);
+  assert.ok(fast.equals(slow), "timing changed the bytes");
+  const idat: number[] = [];
+  for (let at = 8; at < fast.length; at += 12 + fast.readUInt32BE(at)) if (fast.toString("latin1", at + 4, at + 8) === "IDAT") idat.push(fast.readUInt32BE(at));
+  assert.ok(idat.length >= 3, `${idat.length} IDAT chunks`);
+  assert.ok(idat.slice(0, -1).every((n) => n === IDAT_BYTES) && idat.at(-1)! <= IDAT_BYTES, `IDAT sizes ${idat}: where zlib happened to break must not show`);
+  assertPixels(decodeImage(fast), data, w, h, "streamed");
 });
 
 // ---- JPEG and EXIF --------------------------------------------------------------------------------
