@@ -16,7 +16,7 @@ export { conv2d_grad_weight_f32 } from "./kernels/backward/conv2d_grad";
 export { winograd_grad_weight_f23_f32 } from "./kernels/backward/winograd_grad";
 export { prelu_grad_f32 } from "./kernels/backward/activation_grad";
 export { pixel_shuffle_grad_f32 } from "./kernels/backward/pixel_shuffle_grad";
-export { l1_loss_f32, charbonnier_loss_f32 } from "./kernels/backward/loss";
+export { l1_loss_f32, charbonnier_loss_f32, l2_loss_f32 } from "./kernels/backward/loss";
 export { adam_f32 } from "./kernels/backward/adam";
 export { matmul_f32 } from "./kernels/backward/matmul";
 
@@ -29,4 +29,4 @@ export { GRAD_ACCUMULATE } from "./kernels/backward/conv2d_grad";
 export { MATMUL_ACCUMULATE } from "./kernels/backward/matmul";
 
 // Bumped whenever an export's signature or meaning changes; checked by the loader.
-export const ABI_VERSION: i32 = 5;
+export const ABI_VERSION: i32 = 6;

@@ -93,7 +93,7 @@ export function trainOptionsFromFlags(v: Partial<Record<keyof typeof FLAGS, stri
     lr: numFlag("lr", str("lr")),
     minLr: numFlag("min-lr", str("min-lr")),
     warmupSteps: intFlag("train", "warmup", str("warmup"), 0, 1e9),
-    loss: choiceFlag("train", "loss", str("loss"), ["l1", "charbonnier"] as const),
+    loss: choiceFlag("train", "loss", str("loss"), ["l1", "charbonnier", "l2"] as const),
     degradation: choiceFlag("train", "degradation", str("degradation"), ["bicubic", "box", "real"] as const),
     augment: v["no-augment"] ? false : undefined,
     reparam: v.reparam ? true : undefined,
@@ -132,7 +132,8 @@ Options:
       --lr X                peak learning rate (default: 5e-4)
       --min-lr X            end of the cosine (default: lr/100)
       --warmup N            linear warm-up steps (default: min(500, 2% of steps))
-      --loss L              l1 or charbonnier (default: l1)
+      --loss L              l1, charbonnier or l2 (default: l1; l2 is what PSNR measures: a short
+                            low-lr fine-tune with it after l1 raises PSNR)
       --degradation D       how LR is made from HR: bicubic or box (once per image), or real
                             (per patch: random blur, noise and JPEG; docs/training.md) (default: bicubic)
       --no-augment          no flips/rotations

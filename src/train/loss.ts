@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The training losses (L1 and Charbonnier) and their gradients: the wasm kernels
+// The training losses (L1, Charbonnier and L2) and their gradients: the wasm kernels
 // (assembly/kernels/backward/loss.ts) run in training; the float64 reference here is their oracle.
 import type { Kernels } from "../backends/wasm/abi.js";
 import type { LossKind } from "./program.js";
@@ -9,7 +9,9 @@ export const DEFAULT_CHARBONNIER_EPS = 1e-3;
 
 /** Summed loss of n elements, and grad = scale·∂ℓ/∂y written at gradPtr. */
 export function lossWasm(k: Kernels, kind: LossKind, yPtr: number, tPtr: number, gradPtr: number, n: number, scale: number, eps = DEFAULT_CHARBONNIER_EPS): number {
-  return kind === "l1" ? k.l1_loss_f32(yPtr, tPtr, gradPtr, n, scale) : k.charbonnier_loss_f32(yPtr, tPtr, gradPtr, n, scale, eps);
+  if (kind === "l1") return k.l1_loss_f32(yPtr, tPtr, gradPtr, n, scale);
+  if (kind === "l2") return k.l2_loss_f32(yPtr, tPtr, gradPtr, n, scale);
+  return k.charbonnier_loss_f32(yPtr, tPtr, gradPtr, n, scale, eps);
 }
 
 /** Float64 reference: { loss: Σℓ, grad: scale·∂ℓ/∂y }. */
@@ -21,6 +23,9 @@ export function lossRef(kind: LossKind, y: ArrayLike<number>, t: ArrayLike<numbe
     if (kind === "l1") {
       loss += Math.abs(d);
       grad[i] = d > 0 ? scale : d < 0 ? -scale : 0;
+    } else if (kind === "l2") {
+      loss += d * d;
+      grad[i] = 2 * scale * d;
     } else {
       const l = Math.sqrt(d * d + eps * eps);
       loss += l;

@@ -139,7 +139,7 @@ export function resolveRun(o: TrainOptions, dataNames: string[], valNames: strin
   const minLr = o.minLr ?? lr / 100;
   if (typeof minLr !== "number" || minLr < 0 || minLr > lr) throw new RangeError(`options.minLr must be in [0, lr], got ${String(o.minLr)}`);
   const loss = o.loss ?? "l1";
-  if (loss !== "l1" && loss !== "charbonnier") throw new RangeError(`options.loss must be 'l1' or 'charbonnier', got '${String(loss)}'`);
+  if (loss !== "l1" && loss !== "charbonnier" && loss !== "l2") throw new RangeError(`options.loss must be 'l1', 'charbonnier' or 'l2', got '${String(loss)}'`);
   const degradation = o.degradation ?? "bicubic";
   if (!["bicubic", "box", "real"].includes(degradation)) throw new RangeError(`options.degradation must be 'bicubic', 'box' or 'real', got '${String(degradation)}'`);
   const adam = { ...ADAM_DEFAULTS, ...o.adam };

@@ -14,6 +14,7 @@ import { paddedBytes } from "../runtime/align.js";
 import { runStepWasm } from "../runtime/executor.js";
 import { UnsupportedError } from "../errors.js";
 import { getBackward, packTransposed, trainableOps, type GradTarget } from "./backward.js";
+import { lossWasm } from "./loss.js";
 import { foldGraph } from "./reparam.js";
 
 /** One weight's place in the flat parameter vector (float offsets, each 16-byte aligned). */
@@ -46,7 +47,7 @@ export interface TrainProgram {
   source: Graph;
 }
 
-export type LossKind = "l1" | "charbonnier";
+export type LossKind = "l1" | "charbonnier" | "l2";
 
 /**
  * Compiles `g` for training. Throws UnsupportedError naming the node when an op has no backward rule
@@ -224,9 +225,7 @@ export function imageGrad(k: Kernels, buffer: ArrayBufferLike, spec: ProgramSpec
   const out = plan.act[spec.output];
   const n = out.shape.h * out.shape.w * out.shape.c;
   const dOut = a + plan.grad[spec.output].offset;
-  const loss = job.loss === "l1"
-    ? k.l1_loss_f32(a + out.offset, job.hrPtr, dOut, n, job.lossScale)
-    : k.charbonnier_loss_f32(a + out.offset, job.hrPtr, dOut, n, job.lossScale, job.eps);
+  const loss = lossWasm(k, job.loss, a + out.offset, job.hrPtr, dOut, n, job.lossScale, job.eps);
 
   f32(job.gradPtr, spec.paramCount).fill(0);
   const written = new Set<string>([spec.output]);

@@ -231,9 +231,9 @@ test("add backward: the gradient reaches both inputs, written then added", () =>
   } finally { mem.release(); }
 });
 
-test("L1 and Charbonnier: reference = finite differences, wasm = reference", () => {
+test("L1, Charbonnier and L2: reference = finite differences, wasm = reference", () => {
   const rand = rng(51);
-  for (const kind of ["l1", "charbonnier"] as const) {
+  for (const kind of ["l1", "charbonnier", "l2"] as const) {
     for (const n of [1, 3, 4, 17, 64]) {
       const y = f64(randomArray(n, rand)), t = f64(randomArray(n, rand));
       if (n > 3) t[2] = y[2]; // d = 0: L1's subgradient is 0 there, in both
@@ -322,7 +322,7 @@ for (const conv of ["direct", "winograd"] as const) for (const [label, make] of 
     const h = 5, w = 7, s = g.scale;
     const x = randomArray(h * w * 3, rand, 0, 1), target = randomArray(h * s * w * s * 3, rand, 0, 1);
     const n = target.length;
-    for (const loss of ["charbonnier", "l1"] as const) {
+    for (const loss of ["charbonnier", "l1", "l2"] as const) {
       const ref = refLossAndGrad(prog, params, x, h, w, target, loss, 1 / n);
       if (loss === "charbonnier") {
         // float64 parameters, perturbed in place; kinks (PReLU at 0) are measure-zero for random data.

@@ -4,6 +4,7 @@
 // mean over the batch's N elements). Four elements per f32x4, scalar tail; elements in order.
 //   L1:          ℓ = |y − t|                      ∂ℓ/∂y = sign(y − t)  (0 where y = t)
 //   Charbonnier: ℓ = √((y − t)² + ε²)             ∂ℓ/∂y = (y − t) / ℓ
+//   L2:          ℓ = (y − t)²                     ∂ℓ/∂y = 2(y − t)   (what PSNR measures)
 
 // Lanes 0,1 and 2,3 of v as f64, added to acc.
 @inline function addF64(acc: v128, v: v128): v128 {
@@ -54,6 +55,26 @@ export function charbonnier_loss_f32(yPtr: usize, tPtr: usize, gradPtr: usize, n
     const l = Mathf.sqrt(d * d + eps * eps);
     tail += <f64>l;
     store<f32>(gradPtr + o, scale * (d / l));
+  }
+  return total(acc, tail);
+}
+
+export function l2_loss_f32(yPtr: usize, tPtr: usize, gradPtr: usize, n: i32, scale: f32): f64 {
+  const s2 = f32x4.splat(2 * scale);
+  let acc = f64x2.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const d = f32x4.sub(v128.load(yPtr + o), v128.load(tPtr + o));
+    acc = addF64(acc, f32x4.mul(d, d));
+    v128.store(gradPtr + o, f32x4.mul(s2, d));
+  }
+  let tail: f64 = 0;
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const d = load<f32>(yPtr + o) - load<f32>(tPtr + o);
+    tail += <f64>(d * d);
+    store<f32>(gradPtr + o, 2 * scale * d);
   }
   return total(acc, tail);
 }

@@ -18,7 +18,7 @@ export const RESIZE_BICUBIC = 2;
 export const RESIZE_BOX = 3;
 export const GRAD_ACCUMULATE = 1;
 export const MATMUL_ACCUMULATE = 1;
-export const ABI_VERSION = 5;
+export const ABI_VERSION = 6;
 
 /** The kernels of one instance; pointers are byte offsets into the shared memory. */
 export interface Kernels {
@@ -131,6 +131,11 @@ export interface Kernels {
    * Returns its result as f64 (not a status).
    */
   charbonnier_loss_f32(yPtr: number, tPtr: number, gradPtr: number, n: number, scale: number, eps: number): number;
+  /**
+   * assembly/kernels/backward/loss.ts:
+   * Returns its result as f64 (not a status).
+   */
+  l2_loss_f32(yPtr: number, tPtr: number, gradPtr: number, n: number, scale: number): number;
   /** assembly/kernels/backward/adam.ts */
   adam_f32(pPtr: number, gPtr: number, mPtr: number, vPtr: number, n: number, lr: number, beta1: number, beta2: number, eps: number, bc1: number, bc2: number, weightDecay: number): number;
   /**
@@ -241,6 +246,7 @@ export function bindKernels(exports: WebAssembly.Exports): Kernels {
     },
     l1_loss_f32: e.l1_loss_f32,
     charbonnier_loss_f32: e.charbonnier_loss_f32,
+    l2_loss_f32: e.l2_loss_f32,
     adam_f32: (pPtr, gPtr, mPtr, vPtr, n, lr, beta1, beta2, eps, bc1, bc2, weightDecay) => {
       const rc = e.adam_f32(pPtr, gPtr, mPtr, vPtr, n, lr, beta1, beta2, eps, bc1, bc2, weightDecay);
       if (rc !== 0) throw new KernelError("adam_f32", rc, { pPtr, gPtr, mPtr, vPtr, n, lr, beta1, beta2, eps, bc1, bc2, weightDecay });
