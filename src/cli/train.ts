@@ -132,8 +132,7 @@ Options:
       --lr X                peak learning rate (default: 5e-4)
       --min-lr X            end of the cosine (default: lr/100)
       --warmup N            linear warm-up steps (default: min(500, 2% of steps))
-      --loss L              l1, charbonnier or l2 (default: l1; l2 is what PSNR measures: a short
-                            low-lr fine-tune with it after l1 raises PSNR)
+      --loss L              l1, charbonnier or l2 (the squared error PSNR measures) (default: l1)
       --degradation D       how LR is made from HR: bicubic or box (once per image), or real
                             (per patch: random blur, noise and JPEG; docs/training.md) (default: bicubic)
       --no-augment          no flips/rotations
