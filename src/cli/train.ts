@@ -8,6 +8,7 @@ import { CONV_ALGORITHMS } from "../ops/op.js";
 import { writeBytesAtomic } from "./io.js";
 import { encodeNetwork } from "../model/format.js";
 import { ARCHS, deepenNetwork, macsPerPixel, resolveArch } from "../train/arch.js";
+import { LOSSES } from "../train/loss.js";
 import { loadNetwork } from "../model/load.js";
 import { train, type TrainOptions, type TrainProgress } from "../train/trainer.js";
 
@@ -93,7 +94,7 @@ export function trainOptionsFromFlags(v: Partial<Record<keyof typeof FLAGS, stri
     lr: numFlag("lr", str("lr")),
     minLr: numFlag("min-lr", str("min-lr")),
     warmupSteps: intFlag("train", "warmup", str("warmup"), 0, 1e9),
-    loss: choiceFlag("train", "loss", str("loss"), ["l1", "charbonnier", "l2"] as const),
+    loss: choiceFlag("train", "loss", str("loss"), LOSSES),
     degradation: choiceFlag("train", "degradation", str("degradation"), ["bicubic", "box", "real"] as const),
     augment: v["no-augment"] ? false : undefined,
     reparam: v.reparam ? true : undefined,

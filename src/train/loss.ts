@@ -2,7 +2,10 @@
 // The training losses (L1, Charbonnier and L2) and their gradients: the wasm kernels
 // (assembly/kernels/backward/loss.ts) run in training; the float64 reference here is their oracle.
 import type { Kernels } from "../backends/wasm/abi.js";
-import type { LossKind } from "./program.js";
+
+/** The training losses, in one list: the options check and the CLI's --loss choices read it. */
+export const LOSSES = ["l1", "charbonnier", "l2"] as const;
+export type LossKind = (typeof LOSSES)[number];
 
 /** Charbonnier's ε default: smooth below ~1/1000 of the 0..1 range, L1 above. */
 export const DEFAULT_CHARBONNIER_EPS = 1e-3;

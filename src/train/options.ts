@@ -8,8 +8,7 @@ import type { ConvAlgorithm } from "../ops/op.js";
 import { hardwareThreads } from "../platform/features.js";
 import { archName, resolveArch, type ArchSpec } from "./arch.js";
 import { ADAM_DEFAULTS, type AdamOptions } from "./optim.js";
-import { DEFAULT_CHARBONNIER_EPS } from "./loss.js";
-import type { LossKind } from "./program.js";
+import { DEFAULT_CHARBONNIER_EPS, LOSSES, type LossKind } from "./loss.js";
 import type { HistoryEntry } from "./checkpoint.js";
 import { DEFAULT_MAX_IMAGE_PIXELS, type Degradation, type ImageSource } from "./data.js";
 
@@ -139,7 +138,7 @@ export function resolveRun(o: TrainOptions, dataNames: string[], valNames: strin
   const minLr = o.minLr ?? lr / 100;
   if (typeof minLr !== "number" || minLr < 0 || minLr > lr) throw new RangeError(`options.minLr must be in [0, lr], got ${String(o.minLr)}`);
   const loss = o.loss ?? "l1";
-  if (loss !== "l1" && loss !== "charbonnier" && loss !== "l2") throw new RangeError(`options.loss must be 'l1', 'charbonnier' or 'l2', got '${String(loss)}'`);
+  if (!(LOSSES as readonly string[]).includes(loss)) throw new RangeError(`options.loss must be 'l1', 'charbonnier' or 'l2', got '${String(loss)}'`);
   const degradation = o.degradation ?? "bicubic";
   if (!["bicubic", "box", "real"].includes(degradation)) throw new RangeError(`options.degradation must be 'bicubic', 'box' or 'real', got '${String(degradation)}'`);
   const adam = { ...ADAM_DEFAULTS, ...o.adam };

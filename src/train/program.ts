@@ -14,7 +14,7 @@ import { paddedBytes } from "../runtime/align.js";
 import { runStepWasm } from "../runtime/executor.js";
 import { UnsupportedError } from "../errors.js";
 import { getBackward, packTransposed, trainableOps, type GradTarget } from "./backward.js";
-import { lossWasm } from "./loss.js";
+import { lossWasm, type LossKind } from "./loss.js";
 import { foldGraph } from "./reparam.js";
 
 /** One weight's place in the flat parameter vector (float offsets, each 16-byte aligned). */
@@ -46,8 +46,6 @@ export interface TrainProgram {
   /** The graph as given (fused activations): what is saved and run for inference. */
   source: Graph;
 }
-
-export type LossKind = "l1" | "charbonnier" | "l2";
 
 /**
  * Compiles `g` for training. Throws UnsupportedError naming the node when an op has no backward rule
