@@ -9,6 +9,7 @@ import { writeBytesAtomic } from "./io.js";
 import { encodeNetwork } from "../model/format.js";
 import { ARCHS, deepenNetwork, macsPerPixel, resolveArch } from "../train/arch.js";
 import { LOSSES } from "../train/loss.js";
+import { DEGRADATIONS } from "../train/data.js";
 import { loadNetwork } from "../model/load.js";
 import { train, type TrainOptions, type TrainProgress } from "../train/trainer.js";
 
@@ -95,7 +96,7 @@ export function trainOptionsFromFlags(v: Partial<Record<keyof typeof FLAGS, stri
     minLr: numFlag("min-lr", str("min-lr")),
     warmupSteps: intFlag("train", "warmup", str("warmup"), 0, 1e9),
     loss: choiceFlag("train", "loss", str("loss"), LOSSES),
-    degradation: choiceFlag("train", "degradation", str("degradation"), ["bicubic", "box", "real"] as const),
+    degradation: choiceFlag("train", "degradation", str("degradation"), DEGRADATIONS),
     augment: v["no-augment"] ? false : undefined,
     reparam: v.reparam ? true : undefined,
     maxImagePixels: intFlag("train", "max-image-pixels", str("max-image-pixels"), 64, 2 ** 28),
@@ -134,8 +135,9 @@ Options:
       --min-lr X            end of the cosine (default: lr/100)
       --warmup N            linear warm-up steps (default: min(500, 2% of steps))
       --loss L              l1, charbonnier or l2 (the squared error PSNR measures) (default: l1)
-      --degradation D       how LR is made from HR: bicubic or box (once per image), or real
-                            (per patch: random blur, noise and JPEG; docs/training.md) (default: bicubic)
+      --degradation D       how LR is made from HR: bicubic or box (once per image), or real or
+                            real-light (per patch: random blur, noise and JPEG; real-light leans on
+                            JPEG with rarer, milder noise and blur; docs/training.md) (default: bicubic)
       --no-augment          no flips/rotations
       --reparam             train each 3×3 conv as 3×3 + 1×1 + 1×1→3×3 branches, folded into one
                             3×3 kernel (no cost at inference; docs/training.md)

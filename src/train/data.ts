@@ -8,14 +8,22 @@ import { cropToMultiple, downscale } from "../image/resample.js";
 import { decodeImage, MAX_IMAGE_PIXELS } from "../image/codec.js";
 import { invalidInput, IoError } from "../errors.js";
 import type { Rng } from "./rng.js";
-import { degradeSquares, REAL } from "./degrade.js";
+import { DEGRADE_MARGIN, degradeSquares, MIXES, type DegradationMix, type MixName } from "./degrade.js";
 import { jpegRoundTrip } from "../image/jpeg-roundtrip.js";
 
 /**
  * How LR is made from HR: `bicubic` (antialiased, as `srgan downscale`) or `box`, once per image; or
- * `real`, randomly per patch (blur, noise, JPEG: degrade.ts), for photographs as users have them.
+ * a mix (`real`, `real-light`), randomly per patch (blur, noise, JPEG: degrade.ts), for photographs as users have them.
  */
-export type Degradation = "bicubic" | "box" | "real";
+export type Degradation = "bicubic" | "box" | MixName;
+
+/** Every `--degradation` name, the per-image ones first. */
+export const DEGRADATIONS = ["bicubic", "box", ...(Object.keys(MIXES) as MixName[])] as const;
+
+/** The per-patch mix a degradation names, or undefined for the per-image ones. */
+export function mixOf(d: Degradation): DegradationMix | undefined {
+  return d === "bicubic" || d === "box" ? undefined : MIXES[d];
+}
 
 /** An RGB8 image (no alpha: training ignores it). */
 
@@ -142,11 +150,13 @@ export function cutPatch(img: Rgb8Image, x0: number, y0: number, n: number, t: n
  */
 export class PatchSampler {
   private readonly usable: Pair[];
-  /** LR pixels around the patch that the `real` degradation works on too (its blur and JPEG see true neighbours). */
+  /** LR pixels around the patch that a per-patch mix works on too (its blur and JPEG see true neighbours). */
   private readonly margin: number;
+  private readonly mix: DegradationMix | undefined;
 
   constructor(pairs: Pair[], readonly patch: number, readonly scale: number, readonly augment: boolean, readonly degradation: Degradation = "bicubic") {
-    this.margin = degradation === "real" ? REAL.margin : 0;
+    this.mix = mixOf(degradation);
+    this.margin = this.mix ? DEGRADE_MARGIN : 0;
     const side = patch + 2 * this.margin;
     this.usable = pairs.filter((p) => p.lr.width >= side && p.lr.height >= side);
     if (this.usable.length === 0) {
@@ -161,7 +171,7 @@ export class PatchSampler {
       const p = this.usable[rng.int(this.usable.length)];
       return { p, x0: rng.int(p.lr.width - side + 1), y0: rng.int(p.lr.height - side + 1), t: this.augment ? rng.int(8) : 0 };
     });
-    const lrs = this.degradation === "real" ? await degradeSquares(rng, draws.map((d) => ({ hr: d.p.hr, x: d.x0 * s, y: d.y0 * s })), side, s) : undefined;
+    const lrs = this.mix ? await degradeSquares(rng, draws.map((d) => ({ hr: d.p.hr, x: d.x0 * s, y: d.y0 * s })), side, s, this.mix) : undefined;
     draws.forEach(({ p, x0, y0, t }, i) => {
       if (lrs) cutPatch(toRgb(lrs[i]), m, m, this.patch, t, slots[i].lr);
       else cutPatch(p.lr, x0, y0, this.patch, t, slots[i].lr);

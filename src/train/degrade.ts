@@ -9,20 +9,40 @@ import { jpegRoundTrip } from "../image/jpeg-roundtrip.js";
 import type { Rng } from "./rng.js";
 import type { Rgb8Image, RgbaImage } from "../image/rgba.js";
 
-/** The chain's probabilities and ranges (docs/training.md explains the choice). */
-export const REAL = {
-  clean: 0.2,             // patches with no blur, noise or JPEG (bicubic LR only)
-  blur: 0.3,              // Gaussian blur of the HR before downscaling
-  blurSigma: [0.1, 0.35], // σ per unit of scale, in HR pixels: 0.4–1.4 at ×4
-  box: 0.15,              // box instead of bicubic downscaling (other cameras' resamplers)
-  noise: 0.4,             // additive noise, σ in levels of 255
-  noiseSigma: [1, 10],
-  grayNoise: 0.4,         // of noisy patches: the same noise on R, G and B (luma noise)
-  shotNoise: 0.3,         // of noisy patches: σ grows with √level (shot noise), else constant
-  jpeg: 0.8,              // of the non-clean patches: a JPEG round trip, one quality per batch
-  jpegQuality: [30, 95],
-  margin: 8,              // LR pixels kept around the patch while degrading, cropped away after
-} as const;
+/** One degradation mix: the chain's probabilities and ranges (docs/training.md explains the choice). */
+export interface DegradationMix {
+  clean: number;                       // patches with no blur, noise or JPEG (bicubic LR only)
+  blur: number;                        // Gaussian blur of the HR before downscaling
+  blurSigma: readonly [number, number]; // σ per unit of scale, in HR pixels
+  box: number;                         // box instead of bicubic downscaling (other cameras' resamplers)
+  noise: number;                       // additive noise, σ in levels of 255
+  noiseSigma: readonly [number, number];
+  grayNoise: number;                   // of noisy patches: the same noise on R, G and B (luma noise)
+  shotNoise: number;                   // of noisy patches: σ grows with √level (shot noise), else constant
+  jpeg: number;                        // of the non-clean patches: a JPEG round trip, one quality per batch
+  jpegQuality: readonly [number, number];
+}
+
+/**
+ * The per-patch mixes, by `--degradation` name. `real`: the first mix (noise and blur as often as
+ * phone photos in poor light have them). `real-light`: the same chain leaning on JPEG — the damage
+ * web and phone photos nearly always have — with blur and noise rarer and milder.
+ */
+export const MIXES = {
+  real: {
+    clean: 0.2, blur: 0.3, blurSigma: [0.1, 0.35], box: 0.15, noise: 0.4, noiseSigma: [1, 10],
+    grayNoise: 0.4, shotNoise: 0.3, jpeg: 0.8, jpegQuality: [30, 95],
+  },
+  "real-light": {
+    clean: 0.1, blur: 0.15, blurSigma: [0.1, 0.3], box: 0.1, noise: 0.2, noiseSigma: [1, 5],
+    grayNoise: 0.4, shotNoise: 0.3, jpeg: 0.95, jpegQuality: [35, 95],
+  },
+} as const satisfies Record<string, DegradationMix>;
+
+export type MixName = keyof typeof MIXES;
+
+/** LR pixels kept around a patch while degrading, cropped away after (blur and JPEG see true neighbours). */
+export const DEGRADE_MARGIN = 8;
 
 const uniform = (rng: Rng, [lo, hi]: readonly [number, number]) => lo + (hi - lo) * rng.next();
 
@@ -67,7 +87,7 @@ export interface Square { hr: Rgb8Image; x: number; y: number }
  * ~60 ms of set-up per image: the JPEG'd squares go through it as one mosaic, on a 16-pixel grid so no
  * 8×8 block (or macroblock, were chroma subsampled) straddles two squares.
  */
-export async function degradeSquares(rng: Rng, squares: Square[], n: number, scale: number): Promise<RgbaImage[]> {
+export async function degradeSquares(rng: Rng, squares: Square[], n: number, scale: number, mix: DegradationMix): Promise<RgbaImage[]> {
   const side = n * scale;
   const lrs: Uint8ClampedArray[] = [], jpegged: number[] = [];
   for (const { hr, x, y } of squares) {
@@ -77,13 +97,13 @@ export async function degradeSquares(rng: Rng, squares: Square[], n: number, sca
         px[d] = hr.data[s]; px[d + 1] = hr.data[s + 1]; px[d + 2] = hr.data[s + 2];
       }
     }
-    const clean = rng.next() < REAL.clean;
-    if (!clean && rng.next() < REAL.blur) blurSquare(px, side, uniform(rng, REAL.blurSigma) * scale);
-    const method = !clean && rng.next() < REAL.box ? "box" : "bicubic";
+    const clean = rng.next() < mix.clean;
+    if (!clean && rng.next() < mix.blur) blurSquare(px, side, uniform(rng, mix.blurSigma) * scale);
+    const method = !clean && rng.next() < mix.box ? "box" : "bicubic";
     // downscale() returns a fresh clamped array: the noise below may write into it (and is clamped).
     const lr = (await downscale({ data: px, width: side, height: side }, scale, method)).data as Uint8ClampedArray;
-    if (!clean && rng.next() < REAL.noise) {
-      const sigma = uniform(rng, REAL.noiseSigma), gray = rng.next() < REAL.grayNoise, shot = rng.next() < REAL.shotNoise;
+    if (!clean && rng.next() < mix.noise) {
+      const sigma = uniform(rng, mix.noiseSigma), gray = rng.next() < mix.grayNoise, shot = rng.next() < mix.shotNoise;
       for (let p = 0; p < n * n; p++) {
         const g = gray ? normal(rng) : 0;
         for (let c = 0; c < 3; c++) {
@@ -92,11 +112,11 @@ export async function degradeSquares(rng: Rng, squares: Square[], n: number, sca
         }
       }
     }
-    if (!clean && rng.next() < REAL.jpeg) jpegged.push(lrs.length);
+    if (!clean && rng.next() < mix.jpeg) jpegged.push(lrs.length);
     lrs.push(lr);
   }
   if (jpegged.length > 0) {
-    const quality = Math.round(uniform(rng, REAL.jpegQuality));
+    const quality = Math.round(uniform(rng, mix.jpegQuality));
     const cell = Math.ceil(n / 16) * 16, cols = Math.ceil(Math.sqrt(jpegged.length)), rows = Math.ceil(jpegged.length / cols);
     const W = cols * cell, mosaic = new Uint8ClampedArray(W * rows * cell * 4).fill(255);
     const at = (i: number, r: number) => ((Math.floor(i / cols) * cell + r) * W + (i % cols) * cell) * 4;

@@ -10,7 +10,7 @@ import { archName, resolveArch, type ArchSpec } from "./arch.js";
 import { ADAM_DEFAULTS, type AdamOptions } from "./optim.js";
 import { DEFAULT_CHARBONNIER_EPS, LOSSES, type LossKind } from "./loss.js";
 import type { HistoryEntry } from "./checkpoint.js";
-import { DEFAULT_MAX_IMAGE_PIXELS, type Degradation, type ImageSource } from "./data.js";
+import { DEFAULT_MAX_IMAGE_PIXELS, DEGRADATIONS, type Degradation, type ImageSource } from "./data.js";
 
 export interface ValidationOptions {
   /** A folder (or images) to validate on; default: `count` images held out of the training data. */
@@ -140,7 +140,7 @@ export function resolveRun(o: TrainOptions, dataNames: string[], valNames: strin
   const loss = o.loss ?? "l1";
   if (!(LOSSES as readonly string[]).includes(loss)) throw new RangeError(`options.loss must be 'l1', 'charbonnier' or 'l2', got '${String(loss)}'`);
   const degradation = o.degradation ?? "bicubic";
-  if (!["bicubic", "box", "real"].includes(degradation)) throw new RangeError(`options.degradation must be 'bicubic', 'box' or 'real', got '${String(degradation)}'`);
+  if (!(DEGRADATIONS as readonly string[]).includes(degradation)) throw new RangeError(`options.degradation must be one of ${DEGRADATIONS.join(", ")}, got '${String(degradation)}'`);
   const adam = { ...ADAM_DEFAULTS, ...o.adam };
   if (!(adam.beta1 >= 0 && adam.beta1 < 1 && adam.beta2 >= 0 && adam.beta2 < 1 && adam.eps > 0 && adam.weightDecay >= 0)) throw new RangeError("options.adam: need 0 ≤ beta1, beta2 < 1, eps > 0, weightDecay ≥ 0");
   return {

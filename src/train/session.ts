@@ -12,7 +12,7 @@ import type { WasmVariantOption } from "../backends/wasm/module.js";
 import { readBytes } from "../platform/files.js";
 import { buildNetwork } from "./arch.js";
 import { compileProgram, packAll, packedLayout, planImage, type TrainPlan, type TrainProgram } from "./program.js";
-import { centreCrop, jpegPair, makePairs, PatchSampler, readSources, REAL_VAL_QUALITY, type ImageSource, type Pair } from "./data.js";
+import { centreCrop, jpegPair, makePairs, mixOf, PatchSampler, readSources, REAL_VAL_QUALITY, type ImageSource, type Pair } from "./data.js";
 import { checkpointGraph, decodeCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { deriveSeed } from "./rng.js";
 import { addBranches, BranchFolder } from "./reparam.js";
@@ -64,9 +64,9 @@ export async function planRun(o: TrainOptions): Promise<RunPlan> {
   if (graph.scale !== run.scale) throw new RangeError(`options.scale is ${run.scale} but the network is ×${graph.scale}`);
   const prog = compileProgram(graph, { conv: o.convAlgorithm ?? "auto" });
   const pairs = await makePairs(trainSources, run.scale, run.degradation, run.maxImagePixels);
-  // `real` networks are validated on the JPEG protocol (clean bicubic LR, then JPEG q75).
+  // Networks for real photos (a per-patch mix) are validated on the JPEG protocol (clean bicubic LR, then JPEG q75).
   const valPairs = (await makePairs(valSources, run.scale, run.degradation, run.maxImagePixels))
-    .map((p) => centreCrop(p, run.scale, loop.valMaxSide)).map((p) => (run.degradation === "real" ? jpegPair(p, REAL_VAL_QUALITY) : p));
+    .map((p) => centreCrop(p, run.scale, loop.valMaxSide)).map((p) => (mixOf(run.degradation) ? jpegPair(p, REAL_VAL_QUALITY) : p));
   const sampler = new PatchSampler(pairs, run.patchSize, run.scale, run.augment, run.degradation);
   return { run, loop, resumed, graph, prog, sampler, valPairs };
 }

@@ -8,6 +8,7 @@ import * as assert from "uvu/assert";
 import { train, type TrainOptions, type TrainResult } from "../../src/train/trainer.js";
 import { decodeCheckpoint, encodeCheckpoint } from "../../src/train/checkpoint.js";
 import { PatchSampler, cutPatch, makePairs, type Pair } from "../../src/train/data.js";
+import { MIXES, type MixName } from "../../src/train/degrade.js";
 import { Rng } from "../../src/train/rng.js";
 import { buildNetwork, deepenNetwork, macsPerPixel, resolveArch } from "../../src/train/arch.js";
 import { encodeNetwork, decodeNetwork } from "../../src/model/format.js";
@@ -269,12 +270,13 @@ test("deepenNetwork: identity layers leave the outputs bit-identical and add tra
   assert.throws(() => deepenNetwork(resizeGraph("bicubic", 2), 1), /no body layer/);
 });
 
-test("real degradation: reproducible, a clean share equal to the bicubic LR, the rest degraded", async () => {
+for (const mixName of Object.keys(MIXES) as MixName[]) test(`${mixName} degradation: reproducible, a clean share equal to the bicubic LR, the rest degraded`, async () => {
+  const mix = MIXES[mixName];
   // A textured 160×160 HR photo stand-in (noise-free, so only the degradation can add noise).
   const w = 160, data = new Uint8ClampedArray(w * w * 4).fill(255);
   for (let i = 0; i < w * w; i++) for (let c = 0; c < 3; c++) data[4 * i + c] = 128 + 100 * Math.sin((i % w) * (0.3 + 0.1 * c) + Math.floor(i / w) * 0.21);
-  const [pair] = await makePairs([{ name: "t", image: { data, width: w, height: w } }], 2, "real");
-  const n = 12, sampler = new PatchSampler([pair], n, 2, false, "real");
+  const [pair] = await makePairs([{ name: "t", image: { data, width: w, height: w } }], 2, mixName);
+  const n = 12, sampler = new PatchSampler([pair], n, 2, false, mixName);
   const draw = async (seed: number) => {
     const slots = Array.from({ length: 64 }, () => ({ lr: new Float32Array(n * n * 3), hr: new Float32Array(4 * n * n * 3) }));
     await sampler.drawBatch(new Rng(seed), slots);
@@ -297,8 +299,10 @@ test("real degradation: reproducible, a clean share equal to the bicubic LR, the
     }
     assert.ok(found, "the HR patch is an unaltered crop of the HR image");
   }
-  // Expected clean share ≈ 0.2 + 0.8 · P(no blur, bicubic, no noise, no JPEG) ≈ 0.26.
-  assert.ok(clean >= 6 && clean <= 30, `clean patches: ${clean} of 64`);
+  // Expected clean share: the clean patches plus the others that drew no blur, bicubic, no noise and no JPEG
+  // (real ≈ 0.26, real-light ≈ 0.13); 4 standard deviations either side.
+  const p = mix.clean + (1 - mix.clean) * (1 - mix.blur) * (1 - mix.box) * (1 - mix.noise) * (1 - mix.jpeg), sd = Math.sqrt(64 * p * (1 - p));
+  assert.ok(clean >= Math.max(1, 64 * p - 4 * sd) && clean <= 64 * p + 4 * sd, `clean patches: ${clean} of 64 (expected ≈ ${(64 * p).toFixed(1)})`);
 });
 
 test.run();
