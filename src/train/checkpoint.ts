@@ -9,6 +9,7 @@
 import { ModelFormatError } from "../errors.js";
 import { crc32 } from "../model/crc32.js";
 import type { Graph, GraphNode, Weight } from "../model/graph.js";
+import { foldGraph } from "./reparam.js";
 
 const MAGIC = [0x53, 0x52, 0x43, 0x4b, 0x50, 0x54, 0, 0]; // "SRCKPT\0\0"
 export const CHECKPOINT_VERSION = 1;
@@ -100,10 +101,18 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
   return { ...header, params: slice(0), m: slice(1), v: slice(2) };
 }
 
-/** The network as it stands in a checkpoint (inference form: `srgan convert CKPT OUT.srnet` writes it). */
-export function checkpointGraph(c: Checkpoint): Graph {
+/** The network as it is trained: with its `--reparam` branches, if any (what a resumed run continues). */
+export function checkpointTrainingGraph(c: Checkpoint): Graph {
   const weights: Record<string, Weight> = {};
   for (const w of c.graph.weights) weights[w.name] = { shape: w.shape, data: c.params.slice(w.offset, w.offset + w.length) };
   const { name, scale, channels, input, output, nodes, meta } = c.graph;
   return { name, scale, channels, input, output, nodes, meta, weights };
+}
+
+/**
+ * The network as it runs (`srgan convert CKPT OUT.srnet` writes it): branches folded into their kernels,
+ * because inference reads only the kernels and would silently drop what the branches add.
+ */
+export function checkpointGraph(c: Checkpoint): Graph {
+  return foldGraph(checkpointTrainingGraph(c));
 }

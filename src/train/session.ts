@@ -13,7 +13,7 @@ import { readBytes } from "../platform/files.js";
 import { buildNetwork } from "./arch.js";
 import { compileProgram, packAll, packedLayout, planImage, type TrainPlan, type TrainProgram } from "./program.js";
 import { centreCrop, jpegPair, makePairs, mixOf, PatchSampler, readSources, REAL_VAL_QUALITY, type ImageSource, type Pair } from "./data.js";
-import { checkpointGraph, decodeCheckpoint, type Checkpoint } from "./checkpoint.js";
+import { checkpointTrainingGraph, decodeCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { deriveSeed } from "./rng.js";
 import { addBranches, BranchFolder } from "./reparam.js";
 import { InlineGradRunner, type GradRunner } from "./grad-task.js";
@@ -58,7 +58,7 @@ export async function planRun(o: TrainOptions): Promise<RunPlan> {
   }
   const loop = resolveLoop(o);
 
-  const base = resumed ? checkpointGraph(resumed) : o.network ?? buildNetwork(o.arch ?? "natural", { scale: run.scale, seed: deriveSeed(run.seed, 0), name: o.name });
+  const base = resumed ? checkpointTrainingGraph(resumed) : o.network ?? buildNetwork(o.arch ?? "natural", { scale: run.scale, seed: deriveSeed(run.seed, 0), name: o.name });
   // A resumed graph already carries its branches (and its run options the flag).
   const graph = run.reparam ? addBranches(base, deriveSeed(run.seed, 2)) : base;
   if (graph.scale !== run.scale) throw new RangeError(`options.scale is ${run.scale} but the network is ×${graph.scale}`);

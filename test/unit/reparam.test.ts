@@ -9,6 +9,7 @@ import { buildNetwork } from "../../src/train/arch.js";
 import { compileProgram } from "../../src/train/program.js";
 import { addBranches, branchesOf, BranchFolder, foldGraph } from "../../src/train/reparam.js";
 import { Rng } from "../../src/train/rng.js";
+import { checkpointGraph, decodeCheckpoint } from "../../src/train/checkpoint.js";
 import { train, type TrainOptions } from "../../src/train/trainer.js";
 import { assertBitIdentical } from "../helpers.js";
 import { Engine } from "../../src/runtime/engine.js";
@@ -170,7 +171,7 @@ test("foldWasm / chainWasm (what training runs) agree with the TypeScript fold /
 });
 
 test("training with branches: reproducible on any thread count, resumable, saved as a plain network", async () => {
-  const { mkdtemp, rm } = await import("node:fs/promises");
+  const { mkdtemp, readFile, rm } = await import("node:fs/promises");
   const { tmpdir } = await import("node:os");
   const { join } = await import("node:path");
   const wave = (k: number) => {
@@ -194,8 +195,12 @@ test("training with branches: reproducible on any thread count, resumable, saved
     const ac = new AbortController();
     await train({ ...opts, checkpoint: ckpt, checkpointEvery: 1000, signal: ac.signal, onProgress: (p) => { if (p.step === 5) ac.abort(); } })
       .then(() => assert.unreachable("aborted"), () => undefined);
-    const resumed = await train({ ...opts, threads: 1, resume: ckpt });
+    const resumed = await train({ ...opts, threads: 1, resume: ckpt, checkpoint: ckpt });
     for (const n of names) assertBitIdentical(resumed.graph.weights[n].data, inline.graph.weights[n].data, `resumed ${n}`);
+    // The checkpoint's network as `srgan convert` exports it is the saved one: branches folded, not dropped.
+    const exported = checkpointGraph(decodeCheckpoint(new Uint8Array(await readFile(ckpt))));
+    assert.equal(Object.keys(exported.weights).sort(), names);
+    for (const n of names) assertBitIdentical(exported.weights[n].data, inline.graph.weights[n].data, `exported ${n}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
