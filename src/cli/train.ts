@@ -7,7 +7,7 @@ import { choiceFlag, intFlag, parse, threadsFlag, type Command } from "./args.js
 import { CONV_ALGORITHMS } from "../ops/op.js";
 import { writeBytesAtomic } from "./io.js";
 import { encodeNetwork } from "../model/format.js";
-import { ARCHS, deepenNetwork, macsPerPixel, resolveArch } from "../train/arch.js";
+import { ARCHS, deepenNetwork, macsPerPixel, resolveArch, widenNetwork } from "../train/arch.js";
 import { LOSSES } from "../train/loss.js";
 import { DEGRADATIONS } from "../train/data.js";
 import { loadNetwork } from "../model/load.js";
@@ -20,6 +20,7 @@ const FLAGS = {
   arch: { type: "string", short: "a" },
   init: { type: "string" },
   "add-layers": { type: "string" },
+  widen: { type: "string" },
   steps: { type: "string", short: "n" },
   batch: { type: "string" },
   patch: { type: "string" },
@@ -129,6 +130,8 @@ Options:
                             (default: natural; ${Object.entries(ARCHS).map(([n, a]) => `${n} ${Math.round(macsPerPixel(a, 4) / 1000)}k`).join(", ")} multiply-adds per LR pixel at ×4)
       --init FILE           start from this network's weights (.srnet; fine-tuning) instead of --arch
       --add-layers N        with --init: first insert N identity conv+PReLU layers after its body
+      --widen W             with --init: then widen its body to W channels (the new channels start
+                            unread, so training starts from the same outputs)
       --batch N             patches per step (default: 16)
       --patch N             LR patch side; HR is N·scale (default: 48)
       --lr X                peak learning rate (default: 5e-4)
@@ -164,12 +167,16 @@ Example:
   async run(argv, ctx) {
     const { values } = parse("train", argv, FLAGS, []);
     const { out, f16, ...opts } = trainOptionsFromFlags(values);
-    if (values["add-layers"] !== undefined && !values.init) throw new UsageError("train: --add-layers needs --init FILE (the network to deepen)");
+    for (const flag of ["add-layers", "widen"] as const) {
+      if (values[flag] !== undefined && !values.init) throw new UsageError(`train: --${flag} needs --init FILE (the network to grow)`);
+    }
     if (values.init !== undefined) {
       if (values.arch !== undefined) throw new UsageError("train: give --init FILE or --arch NAME, not both");
       const layers = intFlag("train", "add-layers", values["add-layers"] as string | undefined, 0, 64) ?? 0;
+      const width = intFlag("train", "widen", values.widen as string | undefined, 1, 512);
       const init = await loadNetwork(values.init as string);
-      opts.network = layers > 0 ? deepenNetwork(init, layers) : init;
+      const deep = layers > 0 ? deepenNetwork(init, layers) : init;
+      opts.network = width !== undefined ? widenNetwork(deep, width, opts.seed) : deep;
       if (opts.name) opts.network.name = opts.name;
     }
     const result = await train({ ...opts, signal: ctx.signal, onProgress: (p) => ctx.err(progressLine(p)) }).catch((e: unknown) => {

@@ -154,3 +154,55 @@ export function deepenNetwork(g: Graph, layers: number): Graph {
   if (typeof g.meta?.macsPerPixel === "number") meta.macsPerPixel = g.meta.macsPerPixel + layers * k * k * width * width;
   return { ...g, nodes, weights, meta };
 }
+
+/**
+ * Net2Net-style widening: every conv + PReLU layer of width W gets `width` − W more output channels.
+ * The new channels' incoming weights and biases are drawn like buildNetwork's (slopes 0.25), and every
+ * weight that reads them in the next conv is zero, so the wider network starts with exactly the outputs
+ * of `g`; the zero weights get gradients from the first step (the new channels are not zero).
+ */
+export function widenNetwork(g: Graph, width: number, seed = 1): Graph {
+  const body = g.nodes.filter((n) => n.op === "Conv2D" && n.attrs.act === "prelu");
+  const from = Number(body[0]?.attrs.cout);
+  if (body.length === 0 || body.some((n) => Number(n.attrs.cout) !== from)) {
+    throw new RangeError(`network '${g.name}' has no body of one width (Conv2D + PReLU layers) to widen`);
+  }
+  if (!Number.isInteger(width) || width < from || width > 512) throw new RangeError(`width must be an integer in [${from}, 512], got ${width}`);
+  const rng = new Rng(seed);
+  const widened = new Set(body.map((n) => n.output));
+  const weights = { ...g.weights };
+  let macs = 0;
+  const nodes = g.nodes.map((n) => {
+    if (n.op !== "Conv2D") return n;
+    const [cout, k, , cin] = g.weights[n.weights.kernel0].shape;
+    const newCout = widened.has(n.output) ? width : cout, newCin = n.inputs.some((t) => widened.has(t)) ? width : cin;
+    macs += k * k * newCin * newCout;
+    if (newCout === cout && newCin === cin) return n;
+    const bound = 1 / Math.sqrt(k * k * newCin), uniform = () => bound * (2 * rng.next() - 1);
+    const old = g.weights[n.weights.kernel0].data, kernel = new Float32Array(newCout * k * k * newCin);
+    for (let o = 0; o < newCout; o++) {
+      for (let t = 0; t < k * k; t++) {
+        for (let i = 0; i < newCin; i++) {
+          // Old outputs keep their weights and read nothing new; new outputs read everything.
+          kernel[(o * k * k + t) * newCin + i] = o < cout ? (i < cin ? old[(o * k * k + t) * cin + i] : 0) : uniform();
+        }
+      }
+    }
+    weights[n.weights.kernel0] = { shape: [newCout, k, k, newCin], data: kernel };
+    const grow = (role: string, fill: () => number) => {
+      const w = g.weights[n.weights[role]];
+      if (!w) return;
+      const data = new Float32Array(newCout);
+      data.set(w.data);
+      for (let o = cout; o < newCout; o++) data[o] = fill();
+      weights[n.weights[role]] = { shape: [newCout], data };
+    };
+    grow("bias", uniform);
+    grow("slope", () => INITIAL_SLOPE);
+    return { ...n, attrs: { ...n.attrs, cout: newCout } };
+  });
+  const arch = /^w(\d+)b(\d+)(.*)$/.exec(String(g.meta?.arch ?? ""));
+  const meta: Record<string, unknown> = { ...g.meta, widened: { from: g.name, width: { from, to: width }, seed }, macsPerPixel: macs };
+  if (arch) meta.arch = `w${width}b${arch[2]}${arch[3]}`;
+  return { ...g, nodes, weights, meta };
+}

@@ -10,7 +10,7 @@ import { decodeCheckpoint, encodeCheckpoint } from "../../src/train/checkpoint.j
 import { PatchSampler, cutPatch, makePairs, type Pair } from "../../src/train/data.js";
 import { MIXES, type MixName } from "../../src/train/degrade.js";
 import { Rng } from "../../src/train/rng.js";
-import { buildNetwork, deepenNetwork, macsPerPixel, resolveArch } from "../../src/train/arch.js";
+import { buildNetwork, deepenNetwork, macsPerPixel, resolveArch, widenNetwork } from "../../src/train/arch.js";
 import { encodeNetwork, decodeNetwork } from "../../src/model/format.js";
 import { resizeGraph } from "../../src/model/builtin.js";
 import { createUpscaler } from "../../src/api/upscaler.js";
@@ -268,6 +268,30 @@ test("deepenNetwork: identity layers leave the outputs bit-identical and add tra
   assert.is(twice.meta!.arch, "w6b5");
   assertBitIdentical((await run(twice)).data, (await run(g)).data);
   assert.throws(() => deepenNetwork(resizeGraph("bicubic", 2), 1), /no body layer/);
+});
+
+test("widenNetwork: wider body, the multiply-adds of the wider arch, nearly the same outputs until trained", async () => {
+  const g = deepenNetwork(buildNetwork("w6b2", { scale: 3, seed: 2 }), 1); // a deepened layer is widened too
+  const wide = widenNetwork(g, 9, 4); // 9: not a multiple of 4
+  assert.is(wide.meta!.arch, "w9b3");
+  assert.is(wide.meta!.macsPerPixel, macsPerPixel(resolveArch("w9b3"), 3));
+  assert.equal(wide.weights["head.kernel"].shape, [27, 3, 3, 9]);
+  assert.equal(wide.weights["conv0.slope"].data.slice(6), Float32Array.of(0.25, 0.25, 0.25));
+  const img = { data: Uint8ClampedArray.from({ length: 4 * 13 * 5 }, (_, i) => (i * 53 + 11) % 256), width: 13, height: 5 };
+  const run = async (graph: typeof g) => {
+    const up = await createUpscaler({ model: graph, threads: 0 });
+    try { return (await up.upscale(img)).data; } finally { await up.dispose(); }
+  };
+  const want = await run(g);
+  const diff = (a: Uint8ClampedArray) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - want[i])), 0);
+  // The convolutions sum more (zero) terms in another order, so the last float bits may differ.
+  assert.ok(diff(await run(wide)) <= 1, "widening keeps the outputs");
+  // The zero weights are what keeps them: the comparison fails when they are not zero.
+  const leaky = structuredClone(wide);
+  leaky.weights["conv1.kernel"].data[8] = 0.5; // output 0, tap 0, input 8 (a new channel)
+  assert.ok(diff(await run(leaky)) > 1, "a new channel read by an old one changes the outputs");
+  assert.throws(() => widenNetwork(g, 5), /width must be/);
+  assert.throws(() => widenNetwork(resizeGraph("bicubic", 2), 8), /no body/);
 });
 
 for (const mixName of Object.keys(MIXES) as MixName[]) test(`${mixName} degradation: reproducible, a clean share equal to the bicubic LR, the rest degraded`, async () => {
