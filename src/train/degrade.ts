@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The `real` degradation: LR patches as phone and web photos arrive, so a network learns to remove
+// The per-patch degradations (`real`, `real-light`): LR patches as phone and web photos arrive, so a network learns to remove
 // compression and noise instead of sharpening them. One pass of Real-ESRGAN's classic chain (blur →
 // downscale → noise → JPEG), milder than its GAN settings because we train for fidelity (L1) and are
 // judged on JPEG q75 and on clean input alike; a share of patches stays clean for that reason.
