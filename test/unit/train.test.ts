@@ -9,8 +9,9 @@ import { train, type TrainOptions, type TrainResult } from "../../src/train/trai
 import { decodeCheckpoint, encodeCheckpoint } from "../../src/train/checkpoint.js";
 import { PatchSampler, cutPatch, makePairs, type Pair } from "../../src/train/data.js";
 import { MIXES, type MixName } from "../../src/train/degrade.js";
+import { blendNetworks } from "../../src/train/blend.js";
 import { Rng } from "../../src/train/rng.js";
-import { buildNetwork, deepenNetwork, macsPerPixel, resolveArch, widenNetwork } from "../../src/train/arch.js";
+import { buildNetwork, deepenNetwork, INITIAL_SLOPE, macsPerPixel, resolveArch, widenNetwork } from "../../src/train/arch.js";
 import { encodeNetwork, decodeNetwork } from "../../src/model/format.js";
 import { resizeGraph } from "../../src/model/builtin.js";
 import { createUpscaler } from "../../src/api/upscaler.js";
@@ -292,6 +293,21 @@ test("widenNetwork: wider body, the multiply-adds of the wider arch, nearly the 
   assert.ok(diff(await run(leaky)) > 1, "a new channel read by an old one changes the outputs");
   assert.throws(() => widenNetwork(g, 5), /width must be/);
   assert.throws(() => widenNetwork(resizeGraph("bicubic", 2), 8), /no body/);
+});
+
+test("blendNetworks: α·tuned + (1−α)·base weight by weight, one architecture only", () => {
+  const tuned = buildNetwork("w5b1", { scale: 2, seed: 1 }), base = buildNetwork("w5b1", { scale: 2, seed: 2 });
+  for (const w of Object.values(base.weights)) if (w.data.every((v) => v === INITIAL_SLOPE)) w.data.fill(0.5); // slopes differ too
+  const mid = blendNetworks(tuned, base, 0.25);
+  for (const [name, w] of Object.entries(mid.weights)) {
+    const t = tuned.weights[name].data, b = base.weights[name].data;
+    assert.ok(w.data.every((v, i) => Math.abs(v - (0.25 * t[i] + 0.75 * b[i])) <= 1e-7), name);
+    assert.ok(w.data.some((v, i) => v !== t[i]), `${name} moved`);
+  }
+  for (const name of Object.keys(tuned.weights)) assertBitIdentical(blendNetworks(tuned, base, 1).weights[name].data, tuned.weights[name].data, name);
+  assert.equal(mid.meta!.blend, { alpha: 0.25, base: base.name, baseArch: "w5b1" });
+  assert.throws(() => blendNetworks(tuned, buildNetwork("w6b1", { scale: 2 }), 0.5), (e: Error & { code?: string }) => e.code === "ERR_INVALID_INPUT" && /one architecture/.test(e.message));
+  assert.throws(() => blendNetworks(tuned, base, 1.5), /alpha must be/);
 });
 
 for (const mixName of Object.keys(MIXES) as MixName[]) test(`${mixName} degradation: reproducible, a clean share equal to the bicubic LR, the rest degraded`, async () => {
