@@ -138,7 +138,7 @@ export function resolveRun(o: TrainOptions, dataNames: string[], valNames: strin
   const minLr = o.minLr ?? lr / 100;
   if (typeof minLr !== "number" || minLr < 0 || minLr > lr) throw new RangeError(`options.minLr must be in [0, lr], got ${String(o.minLr)}`);
   const loss = o.loss ?? "l1";
-  if (!(LOSSES as readonly string[]).includes(loss)) throw new RangeError(`options.loss must be 'l1', 'charbonnier' or 'l2', got '${String(loss)}'`);
+  if (!(LOSSES as readonly string[]).includes(loss)) throw new RangeError(`options.loss must be one of ${LOSSES.join(", ")}, got '${String(loss)}'`);
   const degradation = o.degradation ?? "bicubic";
   if (!(DEGRADATIONS as readonly string[]).includes(degradation)) throw new RangeError(`options.degradation must be one of ${DEGRADATIONS.join(", ")}, got '${String(degradation)}'`);
   const adam = { ...ADAM_DEFAULTS, ...o.adam };
