@@ -9,18 +9,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync, mkdirSync } from "node:fs";
 import { cpus } from "node:os";
 import { createUpscaler } from "../src/index.js";
-import type { Graph } from "../src/model/graph.js";
+import { convMacsPerPixel, type Graph } from "../src/model/graph.js";
 import { loadNetwork } from "../src/model/load.js";
-
-/** Multiply-adds per input pixel of the conv layers. */
-export function macsPerPixel(g: Graph): number {
-  let macs = 0;
-  for (const n of g.nodes) {
-    if (n.op !== "Conv2D") continue;
-    for (const [role, name] of Object.entries(n.weights)) if (role.startsWith("kernel")) macs += g.weights[name].data.length;
-  }
-  return macs;
-}
 
 const ROUNDS = 5;
 const medianOf = (a: number[]) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
@@ -102,7 +92,7 @@ async function main() {
     const median = medianOf(perRound.get(name)!);
     const g = nets[cases.get(name)!.label];
     const n = side(cases.get(name)!.label);
-    const gflops = g ? +((2 * macsPerPixel(g) * n * n) / median / 1e6).toFixed(2) : undefined;
+    const gflops = g ? +((2 * convMacsPerPixel(g) * n * n) / median / 1e6).toFixed(2) : undefined;
     return { case: name, medianMs: +median.toFixed(1), samples: samples.get(name)!, ...(gflops ? { gflops } : {}) };
   });
   console.table(rows);
@@ -114,7 +104,7 @@ async function main() {
   const scaling = [
     ...(withBicubic ? [`bicubic ${(ms("bicubic", 1, "auto") / ms("bicubic", 2, "auto")).toFixed(2)}×`] : []),
     ...Object.entries(nets).map(([label, g]) => convsOf(label).map((conv) => `${label}${conv === "auto" ? "" : ` ${conv}`} ${(ms(label, 1, conv) / ms(label, 2, conv)).toFixed(2)}×`).join(", ") +
-      ` (${macsPerPixel(g)} MACs per input pixel)`),
+      ` (${convMacsPerPixel(g)} MACs per input pixel)`),
   ];
   console.log(`thread scaling 1→2: ${scaling.join(", ")}`);
   for (const label of Object.keys(nets).filter((l) => convsOf(l).includes("winograd"))) {

@@ -66,3 +66,13 @@ export function validateGraph(g: Graph): ValidatedGraph {
   }
   return { ...g, receptiveRadius: global ? Infinity : Math.ceil(radius.get(g.output)!), global, parameterCount };
 }
+
+/** Multiply-adds per input pixel of the Conv2D layers (every one runs at the input's resolution). */
+export function convMacsPerPixel(g: Graph): number {
+  let macs = 0;
+  for (const n of g.nodes) {
+    if (n.op !== "Conv2D") continue;
+    for (const [role, name] of Object.entries(n.weights)) if (role.startsWith("kernel")) macs += g.weights[name].data.length;
+  }
+  return macs;
+}

@@ -4,7 +4,7 @@
 // family is an SRGAN-style generator cut down for CPU speed: conv3×3 3→W + PReLU, B × (conv3×3 W→W +
 // PReLU), conv3×3 W→3·s², pixel-shuffle (TF order), plus the input enlarged by a fixed resampler. No
 // normalisation or whole-image statistics, so tiles stay exact.
-import type { Graph, GraphNode, Weight } from "../model/graph.js";
+import { convMacsPerPixel, type Graph, type GraphNode, type Weight } from "../model/graph.js";
 import { Rng } from "./rng.js";
 
 export type ResidualMethod = "bilinear" | "bicubic" | "none";
@@ -171,12 +171,10 @@ export function widenNetwork(g: Graph, width: number, seed = 1): Graph {
   const rng = new Rng(seed);
   const widened = new Set(body.map((n) => n.output));
   const weights = { ...g.weights };
-  let macs = 0;
   const nodes = g.nodes.map((n) => {
     if (n.op !== "Conv2D") return n;
     const [cout, k, , cin] = g.weights[n.weights.kernel0].shape;
     const newCout = widened.has(n.output) ? width : cout, newCin = n.inputs.some((t) => widened.has(t)) ? width : cin;
-    macs += k * k * newCin * newCout;
     if (newCout === cout && newCin === cin) return n;
     const bound = 1 / Math.sqrt(k * k * newCin), uniform = () => bound * (2 * rng.next() - 1);
     const old = g.weights[n.weights.kernel0].data, kernel = new Float32Array(newCout * k * k * newCin);
@@ -202,7 +200,9 @@ export function widenNetwork(g: Graph, width: number, seed = 1): Graph {
     return { ...n, attrs: { ...n.attrs, cout: newCout } };
   });
   const arch = /^w(\d+)b(\d+)(.*)$/.exec(String(g.meta?.arch ?? ""));
-  const meta: Record<string, unknown> = { ...g.meta, widened: { from: g.name, width: { from, to: width }, seed }, macsPerPixel: macs };
+  const meta: Record<string, unknown> = { ...g.meta, widened: { from: g.name, width: { from, to: width }, seed } };
   if (arch) meta.arch = `w${width}b${arch[2]}${arch[3]}`;
-  return { ...g, nodes, weights, meta };
+  const wide = { ...g, nodes, weights, meta };
+  meta.macsPerPixel = convMacsPerPixel(wide);
+  return wide;
 }

@@ -22,7 +22,7 @@ export const DEGRADATIONS = ["bicubic", "box", ...(Object.keys(MIXES) as MixName
 
 /** The per-patch mix a degradation names, or undefined for the per-image ones. */
 export function mixOf(d: Degradation): DegradationMix | undefined {
-  return d === "bicubic" || d === "box" ? undefined : MIXES[d];
+  return Object.hasOwn(MIXES, d) ? MIXES[d as MixName] : undefined;
 }
 
 /** An RGB8 image (no alpha: training ignores it). */

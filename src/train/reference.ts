@@ -6,9 +6,8 @@
 import type { Shape } from "../model/graph.js";
 import { getOp } from "../ops/registry.js";
 import { getBackward, type TensorF64 } from "./backward.js";
-import { lossRef } from "./loss.js";
+import { lossRef, type LossKind } from "./loss.js";
 import type { TrainProgram } from "./program.js";
-import type { LossKind } from "./loss.js";
 
 /** Role → float64 weights of node i, read from a flat parameter vector. */
 function nodeWeights(prog: TrainProgram, i: number, params: ArrayLike<number>): Record<string, Float64Array> {
