@@ -178,14 +178,16 @@ test("`srgan train` command: trains from a folder, writes the network and the ch
       await trainCommand.run(["--data", dir, "--steps", "x", "--out", out], ctx);
       assert.unreachable("a bad --steps must be refused");
     } catch (e) { assert.instance(e, UsageError); }
-    // --init NET --add-layers 1 fine-tunes NET deepened by one layer.
+    // --init NET --add-layers 1 --widen W fine-tunes NET deepened by one layer, then widened.
     const deeper = join(dir, "deeper.srnet");
-    await trainCommand.run(["--data", join(dir, "data"), "--scale", "2", "--init", out, "--add-layers", "1", "--steps", "2", "--out", deeper,
+    const width = decodeNetwork(new Uint8Array(readFileSync(out))).weights["conv0.kernel"].shape[0] + 2;
+    await trainCommand.run(["--data", join(dir, "data"), "--scale", "2", "--init", out, "--add-layers", "1", "--widen", String(width), "--steps", "2", "--out", deeper,
       "--batch", "2", "--patch", "10", "--threads", "0", "--val-count", "1", "--val-every", "0"], ctx);
     const convs = (file: string) => decodeNetwork(new Uint8Array(readFileSync(file))).nodes.filter((n) => n.op === "Conv2D").length;
     assert.is(convs(deeper), convs(out) + 1);
-    // --init and --add-layers: refused when they make no sense, before any data is read.
-    for (const [bad, why] of [[["--add-layers", "2"], /--add-layers needs --init/], [["--init", out, "--arch", "w6b1"], /--init FILE or --arch NAME, not both/]] as const) {
+    assert.is(decodeNetwork(new Uint8Array(readFileSync(deeper))).weights["conv0.kernel"].shape[0], width);
+    // --init, --add-layers and --widen: refused when they make no sense, before any data is read.
+    for (const [bad, why] of [[["--add-layers", "2"], /--add-layers needs --init/], [["--widen", "8"], /--widen needs --init/], [["--init", out, "--arch", "w6b1"], /--init FILE or --arch NAME, not both/]] as const) {
       try {
         await trainCommand.run(["--data", dir, "--steps", "2", "--out", out, ...bad], ctx);
         assert.unreachable(`${bad.join(" ")} must be refused`);
