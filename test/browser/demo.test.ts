@@ -11,6 +11,7 @@ import * as assert from "uvu/assert";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { decode, encode } from "fast-png";
+import { decodeNetwork } from "../../src/model/format.js";
 import { haveChromium, launch, startServer, type Browser, type Server } from "./chromium.js";
 import type { Page } from "playwright-core";
 import { assertBuilt, cleanup, ROOT, tempDir } from "../packaging/pack.js";
@@ -149,7 +150,9 @@ maybe("default network: natural loads before Upscale, progress counts tiles, tim
   await page.waitForSelector("html[data-ready]");
   assert.is(await page.inputValue("#model"), "natural", "natural is the default");
   await page.waitForSelector("#net[data-state=ready]", { timeout: 30_000 }); // before any click: no wait after Upscale
-  assert.match((await page.textContent("#net"))!, /^natural: ×4, 314k parameters, ready in \d+ ms\.$/);
+  const shipped = decodeNetwork(new Uint8Array(readFileSync(join(ROOT, "models/natural-x4.srnet"))));
+  const k = (shipped.parameterCount / 1000).toFixed(0);
+  assert.match((await page.textContent("#net"))!, new RegExp(`^natural: ×4, ${k}k parameters, ready in \\d+ ms\\.$`));
   await page.fill("#threads", "2");
   await page.setInputFiles("#file", pngPath);
   await page.waitForSelector("#run:not([disabled])");
