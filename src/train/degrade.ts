@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The per-patch degradations (`real`, `real-light`): LR patches as phone and web photos arrive, so a
-// network learns to remove compression and noise instead of sharpening them. One pass of Real-ESRGAN's classic chain (blur →
-// downscale → noise → JPEG), milder than its GAN settings because we train for fidelity (L1) and are
-// judged on JPEG q75 and on clean input alike; a share of patches stays clean for that reason.
+// network learns to remove compression and noise instead of sharpening them. One pass of
+// Real-ESRGAN's classic chain (blur → downscale → noise → JPEG), milder than its GAN settings because
+// we train for fidelity (L1) and are judged on JPEG q75 and on clean input alike; a share of patches
+// stays clean for that reason.
 // Every random choice is drawn from the trainer's Rng in a fixed order (checkpoints resume exactly).
 import { downscale } from "../image/resample.js";
 import { jpegRoundTrip } from "../image/jpeg-roundtrip.js";

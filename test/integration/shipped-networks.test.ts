@@ -21,9 +21,9 @@ const RECORDED: { model: string; scale: number; jpeg?: number; Set5: number; Set
   { model: "natural-real", scale: 4, jpeg: 75, Set5: 28.849, Set14: 26.471 },
 ];
 // The issues' gates: natural ×4 above both srgan-rust networks (issue 11: anime.rsr 31.103 / 28.039,
-// natural.rsr 30.276 / 28.002; the recorded values are rounded, so 0.001 above), natural-real ≥ bicubic + 0.7 dB on JPEG q75 Set14 and
-// ≥ bicubic + 0.9 dB on clean Set14 (issue 12; bicubic: 25.465 / 26.092); natural ×2 issue 11's
-// Set5 ≥ 37.0 and Set14 ≥ 32.6.
+// natural.rsr 30.276 / 28.002; the recorded values are rounded, so 0.001 above); natural-real
+// ≥ bicubic + 0.7 dB on JPEG q75 Set14 and ≥ bicubic + 0.9 dB on clean Set14 (issue 12; bicubic:
+// 25.465 / 26.092); natural ×2 issue 11's Set5 ≥ 37.0 and Set14 ≥ 32.6.
 const GATES: { model: string; scale: number; jpeg?: number; Set5?: number; Set14: number }[] = [
   { model: "natural", scale: 4, Set5: 31.104, Set14: 28.040 },
   { model: "natural", scale: 2, Set5: 37.0, Set14: 32.6 },
