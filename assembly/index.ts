@@ -21,12 +21,15 @@ export { adam_f32 } from "./kernels/backward/adam";
 export { matmul_f32 } from "./kernels/backward/matmul";
 
 // Codes and flag bits the kernels take (exported so that the TypeScript side reads them from here).
-export { ACT_NONE, ACT_RELU, ACT_LEAKY, ACT_PRELU, ACT_SPLINE } from "./kernels/activation";
+export { ACT_NONE, ACT_RELU, ACT_LEAKY, ACT_PRELU, ACT_SPLINE, ACT_SIGMOID } from "./kernels/activation";
 export { CONV_ACCUMULATE } from "./kernels/conv2d";
 export { ORDER_TF, ORDER_TORCH } from "./kernels/pixel_shuffle";
 export { RESIZE_NEAREST, RESIZE_BILINEAR, RESIZE_BICUBIC, RESIZE_BOX } from "./kernels/resize";
 export { GRAD_ACCUMULATE } from "./kernels/backward/conv2d_grad";
+// Constants that size kernels' scratch memory (the TypeScript side computes scratch bytes from them).
+export { WINO_TILES } from "./kernels/winograd";
+export { WGRAD_TILES } from "./kernels/backward/winograd_grad";
 export { MATMUL_ACCUMULATE } from "./kernels/backward/matmul";
 
 // Bumped whenever an export's signature or meaning changes; checked by the loader.
-export const ABI_VERSION: i32 = 6;
+export const ABI_VERSION: i32 = 7;

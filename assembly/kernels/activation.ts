@@ -2,7 +2,7 @@
 // Elementwise activations over NHWC tensors, 4 channels per f32x4 with a masked tail.
 // Parameters (PReLU slopes, Spline L/Ce/R rows) are packed per channel and zero padded to a multiple
 // of 4 at load time, so vector loads of them never read past their region.
-// Act codes are part of the ABI (mirrored in src/backends/wasm/abi.ts).
+// Act codes are part of the ABI: src/ops/activations.ts reads them from the generated bindings.
 import { loadLanes, storeLanes } from "../util/simd";
 
 export const ACT_NONE: i32 = 0;
@@ -10,6 +10,7 @@ export const ACT_RELU: i32 = 1;
 export const ACT_LEAKY: i32 = 2;   // params: [slope] (one f32)
 export const ACT_PRELU: i32 = 3;   // params: [cPad] slopes
 export const ACT_SPLINE: i32 = 4;  // params: [3][cPad] rows L, Ce, R (srgan-rust / alumina Spline)
+export const ACT_SIGMOID: i32 = 5; // 1 / (1 + e^−x): squeeze-excitation gates
 
 // Applies activation `act` to the 4 channels starting at channel c.
 @inline export function activate(v: v128, act: i32, paramPtr: usize, c: i32, cPad: i32): v128 {
@@ -24,6 +25,7 @@ export const ACT_SPLINE: i32 = 4;  // params: [3][cPad] rows L, Ce, R (srgan-rus
     const neg = f32x4.mul(v, v128.load(paramPtr + (<usize>c << 2)));
     return v128.bitselect(v, neg, f32x4.gt(v, zero));
   }
+  if (act == ACT_SIGMOID) return sigmoid(v);
   // Spline: alumina's factored form, evaluated exactly as documented in docs/srgan-rust-rsr.md.
   const L = v128.load(paramPtr + (<usize>c << 2));
   const C = v128.load(paramPtr + (<usize>(c + cPad) << 2));
@@ -49,6 +51,16 @@ export const ACT_SPLINE: i32 = 4;  // params: [3][cPad] rows L, Ce, R (srgan-rus
   const isLeft = f32x4.le(x, f32x4.splat(-1));
   const isRight = f32x4.ge(x, f32x4.splat(1));
   return v128.bitselect(left, v128.bitselect(right, mid, isRight), isLeft);
+}
+
+// Lane by lane: SIMD has no exp, and the gates it serves are small vectors (SE blocks), not images.
+@inline function sigmoid(v: v128): v128 {
+  let r = f32x4.splat(0);
+  r = f32x4.replace_lane(r, 0, 1 / (1 + Mathf.exp(-f32x4.extract_lane(v, 0))));
+  r = f32x4.replace_lane(r, 1, 1 / (1 + Mathf.exp(-f32x4.extract_lane(v, 1))));
+  r = f32x4.replace_lane(r, 2, 1 / (1 + Mathf.exp(-f32x4.extract_lane(v, 2))));
+  r = f32x4.replace_lane(r, 3, 1 / (1 + Mathf.exp(-f32x4.extract_lane(v, 3))));
+  return r;
 }
 
 // out[p, c] = act(in[p, c]) for pixels [p0, p1) of a tensor with `channels` channels. in may equal out.

@@ -4,7 +4,7 @@
 // the classic resamplers as graphs like any other, so the API, CLI, tiling and threads treat them all alike.
 // A built-in name plus a scale picks one network: `natural` at ×2 is models/natural-x2.srnet.
 import type { Graph } from "./types.js";
-import type { ResizeMethod } from "../ops/resize.js";
+import type { ResizeMethod } from "../ops/resize-taps.js";
 import type { AssetName } from "../platform/assets.js";
 import type { ImageFormat } from "../image/codec.js";
 

@@ -2,8 +2,9 @@
 // Add: elementwise sum of two tensors of one shape, or a tensor plus a [1, 1, c] vector broadcast to
 // every pixel (a per-channel bias computed at run time).
 import { ModelFormatError } from "../errors.js";
+import { addProgram } from "../backends/webgl/programs/add.js";
 import type { Shape } from "../model/types.js";
-import type { OpDef } from "./op.js";
+import { unsupportedInTraining, writeGrad, type OpDef } from "./op.js";
 
 const isVector = (s: Shape) => s.h === 1 && s.w === 1;
 
@@ -30,5 +31,23 @@ export const Add: OpDef = {
     const { w, c } = a.shape;
     const vec = isVector(b.shape);
     for (let i = y0 * w * c; i < y1 * w * c; i++) output.data[i] = a.data[i] + b.data[vec ? i % c : i];
+  },
+  webgl: addProgram,
+  backward: {
+    check(node) {
+      if (node.inputs.length !== 2) throw unsupportedInTraining(node, "does not have 2 inputs");
+    },
+    wasm(call) {
+      const n = call.output.shape.h * call.output.shape.w * call.output.shape.c;
+      call.inputs.forEach((t, i) => {
+        const d = call.dInputs[i];
+        if (!d) return;
+        if (t.shape.h * t.shape.w * t.shape.c !== n) throw unsupportedInTraining(call.node, "broadcasts a [1, 1, c] vector; training supports same-shape Add only");
+        writeGrad(call, d, call.dOutPtr, n);
+      });
+    },
+    reference({ dOut, dInputs }) {
+      for (const d of dInputs) if (d) for (let i = 0; i < d.length; i++) d[i] += dOut[i];
+    },
   },
 };

@@ -5,10 +5,11 @@
 // Bias: a static weight (role `bias`, [cout]) or, with attrs.dynamicBias, a [1, 1, cout] tensor as the
 // last input (a bias computed by a global pathway). The activation (attrs.act) applies to the sum.
 import { ModelFormatError } from "../errors.js";
-import { CONV_ACCUMULATE } from "../backends/wasm/abi.js";
+import { CONV_ACCUMULATE, GRAD_ACCUMULATE, WGRAD_TILES, WINO_TILES } from "../backends/wasm/abi.js";
+import { conv2dProgram } from "../backends/webgl/programs/conv2d.js";
 import type { GraphNode, Shape, Weight } from "../model/types.js";
-import { activateRef, actCode, checkActivation, packActivation } from "./activation.js";
-import { pad4, type ConvAlgorithm, type OpDef, type PackOptions } from "./op.js";
+import { activateRef, actCode, checkActivation, packActivation } from "./activations.js";
+import { pad4, unsupportedInTraining, type BackwardDef, type ConvAlgorithm, type OpDef, type PackOptions } from "./op.js";
 
 export interface Conv2DAttrs { k: number; cout: number; dynamicBias?: boolean; act?: string; alpha?: number }
 
@@ -20,8 +21,6 @@ const imageInputCount = (node: GraphNode) => node.inputs.length - (attrsOf(node)
  * (one run, 128×128, c → c) it was 1.3× the direct kernel at 12 channels and 0.9× at 8.
  */
 export const WINOGRAD_AUTO_MIN_CHANNELS = 12;
-/** Tiles per chunk of the Winograd kernel (WINO_TILES in assembly/kernels/winograd.ts). */
-const WINO_TILES = 16;
 
 /**
  * Per image input: Winograd F(2×2,3×3) or the direct kernel. A node with several inputs (srgan-rust's
@@ -34,7 +33,8 @@ function useWinograd(node: GraphNode, cin: number, algo: ConvAlgorithm): boolean
 
 /**
  * The Winograd kernel's scratch: V [16][WINO_TILES][cin padded to 4] and M [16][WINO_TILES][cout padded
- * to 8]; both padded to 8 here, so the same region serves the transposed conv (training's input gradient).
+ * to 8] (WINO_TILES from the kernel, through the bindings); both padded to 8 here, so the same region
+ * serves the transposed conv (training's input gradient).
  */
 const winogradScratchBytes = (cin: number, cout: number) => 16 * WINO_TILES * (((cin + 7) & ~7) + ((cout + 7) & ~7)) * 4;
 
@@ -66,6 +66,104 @@ export function packWinograd(src: Float32Array, cout: number, cin: number): Floa
   }
   return u;
 }
+
+// ---- Backward (training): single-input convs with a static bias and act none (the trainer splits a
+// fused activation into its own Activation node) ----
+
+/**
+ * The input-gradient kernel of a [cout, k, k, cin] kernel W: T[ci][ky][kx][co] = W[co][k−1−ky][k−1−kx][ci].
+ * With stride 1 and "same" zero padding, dX = conv(dZ, T): the forward kernel, packed by Conv2D.pack,
+ * computes it, so the input gradient runs as fast as the forward and follows its packing.
+ */
+export function transposeKernel(w: Float32Array, cout: number, k: number, cin: number): Float32Array {
+  const t = new Float32Array(w.length);
+  for (let co = 0; co < cout; co++)
+    for (let ky = 0; ky < k; ky++)
+      for (let kx = 0; kx < k; kx++) {
+        const src = ((co * k + ky) * k + kx) * cin;
+        const fy = k - 1 - ky, fx = k - 1 - kx;
+        for (let ci = 0; ci < cin; ci++) t[((ci * k + fy) * k + fx) * cout + co] = w[src + ci];
+      }
+  return t;
+}
+
+/** The Conv2D node that runs the input gradient of `node` (cin and cout swapped, no bias or activation). */
+export function transposedNode(node: GraphNode, cin: number): GraphNode {
+  return { op: "Conv2D", inputs: ["dz"], output: "dx", attrs: { k: node.attrs.k, cout: cin }, weights: { kernel0: "t" } };
+}
+
+/** Packs the input-gradient kernels exactly as the forward packs kernels (so a change of packing follows). */
+export function packTransposed(node: GraphNode, w: Float32Array, cin: number, conv: ConvAlgorithm = "direct"): Record<string, Float32Array> {
+  const k = node.attrs.k as number, cout = node.attrs.cout as number;
+  const t = transposeKernel(w, cout, k, cin);
+  return Conv2D.pack!(transposedNode(node, cin), { t: { shape: [cin, k, k, cout], data: t } }, { conv });
+}
+
+/**
+ * winograd_grad_weight_f23_f32's scratch: V [16][WGRAD_TILES][cin padded to 8], A dY Aᵀ [16][WGRAD_TILES][cout
+ * padded to 4], dU [16][cout4][cin8] (WGRAD_TILES from the kernel, through the bindings).
+ */
+export function winogradGradScratchBytes(cin: number, cout: number): number {
+  const cin8 = (cin + 7) & ~7, co4 = (cout + 3) & ~3;
+  return 16 * (WGRAD_TILES * (cin8 + co4) + co4 * cin8) * 4;
+}
+
+const Conv2DGrad: BackwardDef = {
+  check(node) {
+    if (node.inputs.length !== 1 || node.attrs.dynamicBias) throw unsupportedInTraining(node, "has several inputs or a dynamic bias; only single-input convs with a static bias train");
+    if ((node.attrs.act ?? "none") !== "none") throw new ModelFormatError(`training: Conv2D '${node.output}' still has a fused activation (the program splits them)`);
+  },
+  scratchBytes: (node, [x], out) => (node.attrs.k === 3 ? winogradGradScratchBytes(x.c, out.c) : 0),
+  wasm(call) {
+    const { k, node, inputs: [x], dOutPtr, dInputs: [dx], packed, paramGrads } = call;
+    const { h, w, c: cin } = x.shape;
+    const kk = node.attrs.k as number, cout = node.attrs.cout as number;
+    // The weight gradient follows the forward's 3×3 algorithm (Winograd weights packed: Winograd).
+    if (packed.winograd0 !== undefined) {
+      k.winograd_grad_weight_f23_f32(x.ptr, h, w, cin, dOutPtr, cout, paramGrads.kernel0, paramGrads.bias ?? 0, GRAD_ACCUMULATE, call.scratchPtr);
+    } else {
+      k.conv2d_grad_weight_f32(x.ptr, h, w, cin, dOutPtr, cout, kk, paramGrads.kernel0, paramGrads.bias ?? 0, GRAD_ACCUMULATE);
+    }
+    if (!dx) return;
+    const target = dx.accumulate ? call.tmpPtr : dx.ptr;
+    Conv2D.wasm(k, {
+      node: transposedNode(node, cin),
+      inputs: [{ ptr: dOutPtr, shape: { h, w, c: cout } }],
+      output: { ptr: target, shape: { h, w, c: cin } },
+      packed: packed.winograd0T === undefined ? { kernel0: packed.kernel0T } : { kernel0: packed.kernel0T, winograd0: packed.winograd0T },
+      scratchPtr: call.scratchPtr, y0: 0, y1: h,
+    });
+    if (dx.accumulate) k.add_f32(dx.ptr, target, dx.ptr, 0, h * w * cin);
+  },
+  reference({ node, inputs: [x], dOut, dInputs: [dx], weights, dWeights }) {
+    const { h, w, c: cin } = x.shape;
+    const k = node.attrs.k as number, cout = node.attrs.cout as number;
+    const pad = k >> 1;
+    const W = weights.kernel0, dW = dWeights.kernel0, db = dWeights.bias;
+    for (let y = 0; y < h; y++)
+      for (let xx = 0; xx < w; xx++) {
+        const o = (y * w + xx) * cout;
+        if (db) for (let co = 0; co < cout; co++) db[co] += dOut[o + co];
+        for (let ky = 0; ky < k; ky++) {
+          const iy = y + ky - pad;
+          if (iy < 0 || iy >= h) continue;
+          for (let kx = 0; kx < k; kx++) {
+            const ix = xx + kx - pad;
+            if (ix < 0 || ix >= w) continue;
+            const xi = (iy * w + ix) * cin;
+            for (let co = 0; co < cout; co++) {
+              const g = dOut[o + co];
+              const wi = ((co * k + ky) * k + kx) * cin;
+              for (let ci = 0; ci < cin; ci++) {
+                dW[wi + ci] += g * x.data[xi + ci];
+                if (dx) dx[xi + ci] += g * W[wi + ci];
+              }
+            }
+          }
+        }
+      }
+  },
+};
 
 export const Conv2D: OpDef = {
   name: "Conv2D",
@@ -176,4 +274,7 @@ export const Conv2D: OpDef = {
       }
     }
   },
+  webgl: conv2dProgram,
+  backward: Conv2DGrad,
 };
+

@@ -6,14 +6,10 @@
 // (output ⌈n / factor⌉, as imresize(img, 1/factor)). Runs on any channel count.
 import { ModelFormatError } from "../errors.js";
 import { ResizeMethodCode } from "../backends/wasm/abi.js";
+import { resizeProgram } from "../backends/webgl/programs/resize.js";
 import type { GraphNode, Shape } from "../model/types.js";
-import type { OpDef } from "./op.js";
-
-/** `box` is MATLAB's 'box' kernel: nearest when enlarging, the exact block mean when shrinking by an integer. */
-export type ResizeMethod = "nearest" | "bilinear" | "bicubic" | "box";
-const METHODS: ResizeMethod[] = ["nearest", "bilinear", "bicubic", "box"];
-
-const support = (m: ResizeMethod) => (m === "bicubic" ? 2 : m === "bilinear" ? 1 : 0.5);
+import { unsupportedInTraining, type OpDef } from "./op.js";
+import { mirrorIndex, RESIZE_METHODS, resizePhases, resizeScratchBytes, support, type ResizeMethod } from "./resize-taps.js";
 
 interface ResizeAttrs { method: ResizeMethod; scale?: number; factor?: number }
 const attrsOf = (node: GraphNode) => node.attrs as unknown as ResizeAttrs;
@@ -23,72 +19,12 @@ const ratio = (node: GraphNode): [number, number] => {
   return scale !== undefined ? [scale, 1] : [1, factor!];
 };
 
-// ---- Tap tables (shared by the reference; the AS kernel computes the same from the same integers) ----
-
-const antialiased = (m: ResizeMethod, up: number, down: number) => down > up && m !== "nearest";
-const width2 = (m: ResizeMethod) => support(m) * 2;
-
-/** Keys cubic (a = −0.5), triangle and half-open box, as MATLAB's imresize defines them. */
-export function kernelAt(m: ResizeMethod, t: number): number {
-  const x = Math.abs(t);
-  if (m === "bicubic") return x <= 1 ? 1.5 * x ** 3 - 2.5 * x * x + 1 : x <= 2 ? -0.5 * x ** 3 + 2.5 * x * x - 4 * x + 2 : 0;
-  if (m === "bilinear") return x <= 1 ? 1 - x : 0;
-  return t >= -0.5 && t < 0.5 ? 1 : 0;
-}
-
-/** Taps per output sample: ⌈kernel width⌉ input pixels (width·down/up when antialiased). */
-export function tapCount(m: ResizeMethod, up: number, down: number): number {
-  return Math.ceil((width2(m) * (antialiased(m, up, down) ? down : up)) / up);
-}
-
-export interface Phase {
-  /** Input index of the first tap for output o = q·up + r is first + q·down. */
-  first: number;
-  /** Normalised weights (float64). */
-  weights: number[];
-}
-
-/**
- * One phase per r in [0, up): output r samples u = (r + 0.5)·down/up − 0.5; its taps are the input
- * indices in (u − kw/2, u + kw/2]. Everything but the final division is integer, so floor() never
- * meets a rounding error and the kernel agrees on every tap.
- */
-export function resizePhases(m: ResizeMethod, up: number, down: number): Phase[] {
-  const aa = antialiased(m, up, down);
-  const kw2Up = width2(m) * (aa ? down : up);
-  const den = 2 * (aa ? down : up);
-  const taps = tapCount(m, up, down);
-  const phases: Phase[] = [];
-  for (let r = 0; r < up; r++) {
-    const centre2Up = (2 * r + 1) * down - up;
-    const first = Math.floor((centre2Up - kw2Up) / (2 * up)) + 1;
-    const raw = Array.from({ length: taps }, (_, j) => kernelAt(m, (centre2Up - 2 * up * (first + j)) / den));
-    const sum = raw.reduce((a, b) => a + b, 0);
-    phases.push({ first, weights: raw.map((w) => w / sum) });
-  }
-  return phases;
-}
-
-/** MATLAB's symmetric extension: index i folded into [0, n) as …, 1, 0 | 0, 1, …, n−1 | n−1, … */
-export function mirrorIndex(i: number, n: number): number {
-  const p = 2 * n;
-  const m = ((i % p) + p) % p;
-  return m < n ? m : p - 1 - m;
-}
-
-/** Bytes of scratch resize_f32 needs: one slot per output row of [phase table | input-row buffer]. */
-export function resizeScratchBytes(m: ResizeMethod, up: number, down: number, inW: number, c: number, outH: number): number {
-  const table = (up * (1 + tapCount(m, up, down)) + 3) & ~3;
-  const row = (inW * c + 3) & ~3;
-  return outH * (table + row) * 4;
-}
-
 export const Resize: OpDef = {
   name: "Resize",
   bandable: true,
   inferShape(node, [x]): Shape {
     const { method, scale, factor } = attrsOf(node);
-    if (!METHODS.includes(method)) throw new ModelFormatError(`method must be one of ${METHODS.join(", ")}, got '${method}'`);
+    if (!RESIZE_METHODS.includes(method)) throw new ModelFormatError(`method must be one of ${RESIZE_METHODS.join(", ")}, got '${method}'`);
     if ((scale === undefined) === (factor === undefined)) throw new ModelFormatError("give exactly one of attrs.scale (enlarge) or attrs.factor (shrink)");
     const s = scale ?? factor!;
     if (!Number.isInteger(s) || s < 1 || s > 16) throw new ModelFormatError(`scale/factor must be an integer in [1, 16], got ${s}`);
@@ -131,5 +67,14 @@ export const Resize: OpDef = {
         }
       }
     }
+  },
+  webgl: resizeProgram,
+  // Only where no gradient flows through it (the residual of the network input).
+  backward: {
+    check(node, needsGrad) {
+      if (needsGrad.some(Boolean)) throw unsupportedInTraining(node, "would need a gradient through Resize; training supports Resize only on tensors without trainable weights upstream (the input residual)");
+    },
+    wasm() {},
+    reference() {},
   },
 };

@@ -5,6 +5,7 @@
 // test/browser/webgl-page.ts on the WebGL runner. Free of Node modules: the browser page bundles it.
 import { validateGraph, type Graph, type GraphNode, type Shape, type ValidatedGraph } from "../../src/model/graph.js";
 import { getOp } from "../../src/ops/registry.js";
+import { ACT_NAMES } from "../../src/ops/activations.js";
 import { rng, randInt } from "../random.js";
 
 export interface OpCase {
@@ -22,7 +23,7 @@ export interface OpCase {
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
 export const uniform = (r: () => number, n: number, lo: number, hi: number) => Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
 
-export const ACTS = ["none", "relu", "leaky", "prelu", "spline"] as const;
+export const ACTS = ACT_NAMES;
 
 /** Builds graphs node by node, inventing weights for each op. */
 export class Builder {

@@ -9,6 +9,7 @@ export const ACT_RELU = 1;
 export const ACT_LEAKY = 2;
 export const ACT_PRELU = 3;
 export const ACT_SPLINE = 4;
+export const ACT_SIGMOID = 5;
 export const CONV_ACCUMULATE = 1;
 export const ORDER_TF = 0;
 export const ORDER_TORCH = 1;
@@ -17,8 +18,10 @@ export const RESIZE_BILINEAR = 1;
 export const RESIZE_BICUBIC = 2;
 export const RESIZE_BOX = 3;
 export const GRAD_ACCUMULATE = 1;
+export const WINO_TILES = 16;
+export const WGRAD_TILES = 32;
 export const MATMUL_ACCUMULATE = 1;
-export const ABI_VERSION = 6;
+export const ABI_VERSION = 7;
 
 /** The kernels of one instance; pointers are byte offsets into the shared memory. */
 export interface Kernels {

@@ -22,7 +22,6 @@ import type { GlEnv } from "./programs/common.js";
 export { ContextLostError, UnsupportedError } from "../../errors.js";
 export type { Capabilities, GlPrecision } from "./context.js";
 export type { TexturePoolStats } from "./texture-pool.js";
-export { webglOps } from "./executor.js";
 
 export interface WebglRunnerOptions extends ContextOptions {
   /** Longest side of a tile's core, input pixels; lowered to fit MAX_TEXTURE_SIZE and memoryLimit. Default 256. */

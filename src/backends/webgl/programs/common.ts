@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // What the per-op programs share: the tensor-on-texture convention, the interface a compiled node
-// implements, parameter textures (weights laid out linearly in RGBA texels), and the GLSL of the
-// activations (the same formulas as src/ops/activation.ts and assembly/kernels/activation.ts).
+// implements, and parameter textures (weights laid out linearly in RGBA texels). The activations' GLSL
+// comes from the activation table, src/ops/activations.ts.
 import { UnsupportedError } from "../../../errors.js";
 import type { GraphNode, Shape, Weight } from "../../../model/types.js";
 import type { GlContext } from "../context.js";
@@ -83,56 +83,6 @@ export function paramFetchGlsl(texW: number): string {
 const int TEXW = ${texW};
 vec4 W(int i) { return texelFetch(u_w, ivec3(i % TEXW, i / TEXW, 0), 0); }
 `;
-}
-
-export type ActName = "none" | "relu" | "leaky" | "prelu" | "spline";
-
-/** The node's activation (attrs.act) and its parameter texels: PReLU 1 per layer, Spline 3 (L, C, R). */
-export function activationParams(node: GraphNode, weights: Record<string, Weight>, c: number): { act: ActName; texels: Float32Array } {
-  const act = (node.attrs.act ?? "none") as ActName;
-  const L = layersOf(c);
-  if (act === "prelu") {
-    const t = new Float32Array(L * 4);
-    t.set(weights[node.weights.slope].data);
-    return { act, texels: t };
-  }
-  if (act === "spline") {
-    const src = weights[node.weights.spline].data;
-    const t = new Float32Array(L * 3 * 4);
-    for (let ch = 0; ch < c; ch++) {
-      const l = ch >> 2, j = ch & 3;
-      for (let row = 0; row < 3; row++) t[(l * 3 + row) * 4 + j] = src[row * c + ch];
-    }
-    return { act, texels: t };
-  }
-  return { act, texels: new Float32Array(0) };
-}
-
-/** Parameter texels per output layer an activation needs: PReLU 1 (slopes), Spline 3 (L, C, R). */
-export const actTexelsPerLayer = (act: ActName): number => (act === "prelu" ? 1 : act === "spline" ? 3 : 0);
-
-/**
- * GLSL `vec4 act(vec4 x, int l)` for output layer l. `param(k)` is the GLSL expression of that layer's
- * k-th parameter texel (it may use l). Selections use mix(…, bvec4), an exact per-component select,
- * as the kernels' bitselect is.
- */
-export function activationGlsl(act: ActName, param: (k: number) => string): string {
-  const head = `uniform float u_alpha;\nvec4 act(vec4 x, int l) {\n`;
-  switch (act) {
-    case "none": return `${head}  return x;\n}\n`;
-    case "relu": return `${head}  return max(x, vec4(0.0));\n}\n`;
-    case "leaky": return `${head}  return mix(x * u_alpha, x, greaterThan(x, vec4(0.0)));\n}\n`;
-    case "prelu": return `${head}  return mix(x * ${param(0)}, x, greaterThan(x, vec4(0.0)));\n}\n`;
-    case "spline": return `${head}  vec4 L = ${param(0)}, C = ${param(1)}, R = ${param(2)};
-  vec4 x2 = x * x, x3 = x2 * x;
-  vec4 left = (-2.0 / 3.0) * (C - 1.5 * L * x - 0.875 * L - 0.125 * R);
-  vec4 right = (2.0 / 3.0) * (C + 1.5 * R * x - 0.125 * L - 0.875 * R);
-  vec4 mid = (-1.0 / 3.0) * (C * x3 - 3.0 * C * x - 0.5 * (L + R) * x3 + 0.75 * (L - R) * x2);
-  return mix(mix(mid, right, greaterThanEqual(x, vec4(1.0))), left, lessThanEqual(x, vec4(-1.0)));
-}
-`;
-    default: throw new UnsupportedError(`activation '${String(act)}' has no WebGL implementation`);
-  }
 }
 
 /** param() for parameters in a ParamTexture at texel `off`, `perLayer` texels per layer. */

@@ -11,9 +11,9 @@
 import { UnsupportedError } from "../../../errors.js";
 import type { GraphNode, Shape, Weight } from "../../../model/types.js";
 import { FRAGMENT_HEADER } from "../context.js";
+import { actTexelsPerLayer, activationGlsl, activationTexels, type ActName } from "../../../ops/activations.js";
 import {
-  actTexelsPerLayer, activationGlsl, activationParams, FRAG_XY, layersOf, paramFetchGlsl, textureParam, uploadParams,
-  type ActName, type GlEnv, type GpuTensor, type NodeProgram, type ProgramFactory,
+  FRAG_XY, layersOf, paramFetchGlsl, textureParam, uploadParams, type GlEnv, type GpuTensor, type NodeProgram, type ProgramFactory,
 } from "./common.js";
 
 export interface ConvSpec {
@@ -26,7 +26,7 @@ export interface ConvSpec {
   staticBias?: Float32Array;
   dynamicBias: boolean;
   act: ActName;
-  /** activationParams(): actTexelsPerLayer(act) texels per output layer, layer-major. */
+  /** activationTexels(): actTexelsPerLayer(act) texels per output layer, layer-major. */
   actTexels: Float32Array;
   alpha: number;
 }
@@ -221,7 +221,7 @@ export const conv2dProgram: ProgramFactory = (env, node: GraphNode, weights: Rec
   const nImages = node.inputs.length - (dynamicBias ? 1 : 0);
   const kernels = Array.from({ length: nImages }, (_, i) => weights[node.weights[`kernel${i}`]].data);
   const cins = inputs.slice(0, nImages).map((s) => s.c);
-  const { act, texels } = activationParams(node, weights, cout);
+  const { act, texels } = activationTexels(node, weights, cout);
   return compileConv(env, {
     k, cout, cins,
     // Graph layout [cout, k, k, cin_i].

@@ -6,7 +6,7 @@
 // Two passes, as the reference: height into an [outH, w] scratch texture, then width.
 import { UnsupportedError } from "../../../errors.js";
 import type { GraphNode, Shape } from "../../../model/types.js";
-import { resizePhases, type ResizeMethod } from "../../../ops/resize.js";
+import { resizePhases, type ResizeMethod } from "../../../ops/resize-taps.js";
 import { FRAGMENT_HEADER } from "../context.js";
 import { acquireTensor, FRAG_XY, layersOf, type GpuTensor, type ProgramFactory } from "./common.js";
 
