@@ -10,7 +10,7 @@ import { existsSync, writeFileSync, mkdirSync } from "node:fs";
 import { cpus } from "node:os";
 import { createUpscaler } from "../src/index.js";
 import { convMacsPerPixel, type Graph } from "../src/model/graph.js";
-import { loadNetwork } from "../src/model/load.js";
+import { loadNetwork } from "../src/api/load-network.js";
 
 const ROUNDS = 5;
 const medianOf = (a: number[]) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };

@@ -7,8 +7,9 @@
 import { SrganError } from "../src/errors.js";
 import { decodeImage, encodeJpeg, encodePng } from "../src/image/codec.js";
 import { crc32 } from "../src/model/crc32.js";
-import { decodeNetwork, encodeNetwork } from "../src/model/format.js";
-import { decodeRsr, shuffleBytes, type RsrHyper } from "../src/model/rsr.js";
+import { decodeNetwork, encodeNetwork } from "../src/model/formats/srnet.js";
+import { decodeRsr, shuffleBytes } from "../src/model/formats/rsr.js";
+import type { RsrHyper } from "../src/model/families/srgan-rust.js";
 import { decodeCheckpoint, encodeCheckpoint } from "../src/train/checkpoint.js";
 import { blackPng } from "./bombs.js";
 import { randomImage, rng, shuffleNetwork } from "./helpers.js";

@@ -12,7 +12,7 @@ import { disposedError, WasmBackend } from "../runtime/wasm-backend.js";
 import { prepareNetwork } from "../runtime/network.js";
 import { DeferredRunner, InlineRunner, type TileRunner } from "../runtime/runner.js";
 import type { Lease } from "../runtime/buffer-pool.js";
-import { loadNetwork } from "../model/load.js";
+import { loadNetwork } from "./load-network.js";
 import { AUTO_MODEL, autoModel, resizeGraph, DEFAULT_MODEL, DEFAULT_SCALE } from "../model/builtin.js";
 import { validateGraph } from "../model/graph.js";
 import type { ValidatedGraph } from "../model/types.js";

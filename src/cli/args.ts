@@ -5,6 +5,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { mib, UsageError } from "../errors.js";
 import type { UpscalerOptions } from "../api/options.js";
 import { BUILTIN_NAMES, DEFAULT_MODEL } from "../model/builtin.js";
+import { formatNames } from "../model/network-formats.js";
 import { CONV_ALGORITHMS } from "../ops/op.js";
 import { MAX_MEMORY_BYTES } from "../runtime/engine.js";
 
@@ -124,7 +125,8 @@ export const UPSCALER_FLAGS = {
   "memory-limit": { type: "string" },
 } as const;
 
-export const UPSCALER_HELP = `  -m, --model NAME|FILE   network: a built-in (${BUILTIN_NAMES.join(", ")}) or a .srnet/.rsr file
+export const UPSCALER_HELP = `  -m, --model NAME|FILE   network: a built-in (${BUILTIN_NAMES.join(", ")}) or a network file
+                          (${formatNames()})
                           (default: ${DEFAULT_MODEL}); upscale and batch also take 'auto': natural-real
                           for JPEG input, natural for PNG
   -s, --scale N           upscaling factor: picks the built-in of that scale (natural: 4 or 2;

@@ -1,20 +1,21 @@
 // SPDX-License-Identifier: MIT
-// `srgan convert IN OUT`: any network the package reads (.srnet, srgan-rust .rsr, built-in) written
+// `srgan convert IN OUT`: any network the package reads (src/model/network-formats.ts, built-ins) written
 // as .srnet, or the network inside a training checkpoint (to evaluate or ship it). Without --f16 the
 // weights must survive bit for bit, and we check that they did.
-import { decodeNetwork, encodeNetwork } from "../model/format.js";
+import { decodeNetwork, encodeNetwork } from "../model/formats/srnet.js";
 import type { Graph, ValidatedGraph } from "../model/types.js";
 import { SrganError } from "../errors.js";
 import { parse, type Command } from "./args.js";
 import { formatBytes, loadModel, prefixPath, readBytes, writeBytesAtomic } from "./io.js";
 import { BUILTIN_NAMES } from "../model/builtin.js";
 import { validateGraph } from "../model/graph.js";
+import { formatNames } from "../model/network-formats.js";
 import { checkpointGraph, decodeCheckpoint, isCheckpoint } from "../train/checkpoint.js";
 
 export const command: Command = {
   help: `Usage: srgan convert IN OUT [options]
 
-Reads the network IN (.srnet, srgan-rust .rsr, a built-in name, or the network in a training
+Reads the network IN (${formatNames()}, a built-in name, or the network in a training
 checkpoint written by 'srgan train') and writes it to OUT in this package's .srnet format. Weights are copied exactly (f32) unless --f16 is given.
 
 Options:

@@ -2,14 +2,16 @@
 // `srgan info MODEL`: what a network is (scale, size, context it reads, its ops), for built-in names
 // and files alike; --json for scripts.
 import type { ValidatedGraph } from "../model/types.js";
+import { BUILTIN_NAMES } from "../model/builtin.js";
+import { formatNames } from "../model/network-formats.js";
 import { parse, type Command } from "./args.js";
 import { loadModel } from "./io.js";
 
 export const command: Command = {
   help: `Usage: srgan info MODEL [options]
 
-Describes the network MODEL: a built-in name (nearest, bilinear, bicubic) or a network file
-(.srnet, or srgan-rust .rsr). Prints its name, scale, parameter count, receptive radius (input
+Describes the network MODEL: a built-in name (${BUILTIN_NAMES.join(", ")}) or a network file
+(${formatNames()}). Prints its name, scale, parameter count, receptive radius (input
 pixels of context each output pixel reads, per side) and its ops in execution order.
 
 Options:

@@ -9,9 +9,8 @@ import { IoError, ImageEncodeError, ioError, SrganError, UsageError } from "../e
 import { decodeImage, encodeImage, formatFromName, readImageInfo, type DecodedImage, type ImageInfo } from "../image/codec.js";
 import type { RgbaImage } from "../image/rgba.js";
 import { encodePngStreaming } from "./png-stream.js";
-import { decodeNetworkBytes, loadNetwork } from "../model/load.js";
-import { isSrnet } from "../model/format.js";
-import { isRsr } from "../model/rsr.js";
+import { loadNetwork } from "../api/load-network.js";
+import { companionName, decodeNetworkFiles, formatOf } from "../model/network-formats.js";
 import { BUILTIN_NAMES } from "../model/builtin.js";
 import type { ValidatedGraph } from "../model/types.js";
 import { partialName, readBytes, writeBytesAtomic } from "../platform/files.js";
@@ -124,15 +123,19 @@ export interface LoadedModel {
 }
 
 /**
- * A built-in name or a network file, as the library's loader reads it. The file is read here so a
- * missing path is an IoError naming it, and so we can say which format it was.
+ * A built-in name or a network file (with its second file, for formats that have one), decoded as the
+ * library decodes it. The files are read here so a missing path is an IoError naming it, and so we can
+ * say which format it was.
  */
 export async function loadModel(nameOrPath: string): Promise<LoadedModel> {
   if ((BUILTIN_NAMES as readonly string[]).includes(nameOrPath)) return { graph: await loadNetwork(nameOrPath), source: "built-in", fileBytes: 0 };
-  const bytes = await readBytes(nameOrPath);
-  const format = isSrnet(bytes) ? ".srnet" : isRsr(bytes) ? "srgan-rust .rsr" : "unknown format";
+  const main = await readBytes(nameOrPath);
+  const format = formatOf(main);
+  const second = format && companionName(nameOrPath, format);
+  const companion = second === undefined ? undefined : await readBytes(second, `read ${format!.companion!.what}`);
+  const fileBytes = main.length + (companion?.length ?? 0);
   try {
-    return { graph: await decodeNetworkBytes(bytes, nameOrPath), source: `${format}, ${formatBytes(bytes.length)}`, fileBytes: bytes.length };
+    return { graph: await decodeNetworkFiles({ main, companion }, nameOrPath), source: `${format?.name ?? "unknown format"}, ${formatBytes(fileBytes)}`, fileBytes };
   } catch (e) {
     throw prefixPath(e, nameOrPath);
   }

@@ -6,7 +6,7 @@
 import { createWebglRunner } from "../../src/backends/webgl/index.js";
 import type { Graph, ValidatedGraph } from "../../src/model/graph.js";
 import { builtinGraph } from "../../src/model/builtin.js";
-import { decodeNetwork } from "../../src/model/format.js";
+import { decodeNetwork } from "../../src/model/formats/srnet.js";
 import { createUpscaler } from "../../src/api/upscaler.js";
 import { configureAssets } from "../../src/platform/assets.js";
 import { rng } from "../random.js";

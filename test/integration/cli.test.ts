@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { decodeImage, encodeJpeg, encodePng } from "../../src/image/codec.js";
-import { decodeNetwork, encodeNetwork } from "../../src/model/format.js";
+import { decodeNetwork, encodeNetwork } from "../../src/model/formats/srnet.js";
 import type { Graph } from "../../src/model/graph.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { main } from "../../src/cli/main.js";

@@ -12,7 +12,7 @@ import { MIXES, type MixName } from "../../src/train/degrade.js";
 import { blendNetworks } from "../../src/train/blend.js";
 import { Rng } from "../../src/train/rng.js";
 import { buildNetwork, deepenNetwork, INITIAL_SLOPE, macsPerPixel, resolveArch, widenNetwork } from "../../src/train/arch.js";
-import { encodeNetwork, decodeNetwork } from "../../src/model/format.js";
+import { encodeNetwork, decodeNetwork } from "../../src/model/formats/srnet.js";
 import { resizeGraph } from "../../src/model/builtin.js";
 import { createUpscaler } from "../../src/api/upscaler.js";
 import { psnr } from "../../src/metrics/quality.js";

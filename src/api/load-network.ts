@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 // Turns whatever the caller names as a model into a validated graph: a built-in name, a graph object,
-// the bytes of a .srnet or srgan-rust .rsr file, or a path / URL to one.
-import { ioError, ModelFormatError, SrganError } from "../errors.js";
-import { AUTO_MODEL, builtinGraph, builtinNamesAt, BUILTIN_NAMES, DEFAULT_SCALE, TRAINED } from "./builtin.js";
-import { decodeNetwork, isSrnet } from "./format.js";
-import { validateGraph, type Graph, type ValidatedGraph } from "./graph.js";
-import { decodeRsr, isRsr } from "./rsr.js";
+// the bytes of a network file (any format of src/model/network-formats.ts), or a path / URL to one.
+// Reading files and URLs happens here, above src/model/ (which only decodes bytes), including a
+// format's second file (ncnn's .bin beside its .param).
+import { ioError, SrganError } from "../errors.js";
+import { AUTO_MODEL, builtinGraph, builtinNamesAt, BUILTIN_NAMES, DEFAULT_SCALE, TRAINED } from "../model/builtin.js";
+import { decodeNetwork } from "../model/formats/srnet.js";
+import { validateGraph, type Graph, type ValidatedGraph } from "../model/graph.js";
+import { companionName, decodeNetworkFiles, formatOf } from "../model/network-formats.js";
 import { readAsset, readUrl } from "../platform/assets.js";
 import { pathToFileUrl } from "../platform/features.js";
 
@@ -40,26 +42,21 @@ export async function loadNetwork(source: ModelSource, opts: { scale?: number } 
 }
 
 async function loadNetworkSource(source: ModelSource): Promise<ValidatedGraph> {
-  if (typeof source === "string") return decodeNetworkBytes(await readModelFile(toUrl(source)), source);
-  if (source instanceof URL) return decodeNetworkBytes(await readModelFile(source), source.href);
-  if (source instanceof Uint8Array) return decodeNetworkBytes(source, "bytes");
-  if (source instanceof ArrayBuffer) return decodeNetworkBytes(new Uint8Array(source), "bytes");
+  if (typeof source === "string") return loadNetworkUrl(toUrl(source), source);
+  if (source instanceof URL) return loadNetworkUrl(source, source.href);
+  if (source instanceof Uint8Array) return decodeNetworkFiles({ main: source }, "bytes");
+  if (source instanceof ArrayBuffer) return decodeNetworkFiles({ main: new Uint8Array(source) }, "bytes");
   if (source && typeof source === "object" && Array.isArray((source as Graph).nodes)) return validateGraph(source as Graph);
   throw new TypeError(`options.model must be a built-in name (${BUILTIN_NAMES.join(", ")}), a path or URL, bytes, or a graph`);
 }
 
-/** Decodes a network file by its magic: .srnet, or srgan-rust .rsr (xz, FD 37 7A 58 5A 00; async to decompress). */
-export async function decodeNetworkBytes(bytes: Uint8Array, label: string): Promise<ValidatedGraph> {
-  if (isSrnet(bytes)) {
-    try {
-      return decodeNetwork(bytes);
-    } catch (e) {
-      if (e instanceof ModelFormatError && label !== "bytes") e.message = `${label}: ${e.message}`;
-      throw e;
-    }
-  }
-  if (isRsr(bytes)) return decodeRsr(bytes, label);
-  throw new ModelFormatError(`${label}: not a network file this package reads (.srnet, or srgan-rust .rsr). Built-in names: ${BUILTIN_NAMES.join(", ")}`);
+/** Reads a network file (and its second file, for formats that have one) and decodes it. */
+async function loadNetworkUrl(url: URL, label: string): Promise<ValidatedGraph> {
+  const main = await readModelFile(url);
+  const format = formatOf(main);
+  const second = format && companionName(url.href, format);
+  const companion = second === undefined ? undefined : await readModelFile(new URL(second));
+  return decodeNetworkFiles({ main, companion }, label);
 }
 
 /** A URL as it is; a path as a file: URL in Node and Deno, else relative to the page. */

@@ -12,10 +12,10 @@
 //
 // Reading checks every field and every byte count before touching data; any inconsistency is a
 // ModelFormatError that names the field.
-import { ModelFormatError } from "../errors.js";
-import { validateGraph, type Graph, type GraphNode, type ValidatedGraph, type Weight } from "./graph.js";
-import { crc32 } from "./crc32.js";
-import { f16ToF32, f32ToF16 } from "./float16.js";
+import { ModelFormatError } from "../../errors.js";
+import { validateGraph, type Graph, type GraphNode, type ValidatedGraph, type Weight } from "../graph.js";
+import { crc32 } from "../crc32.js";
+import { f16ToF32, f32ToF16 } from "../float16.js";
 
 const MAGIC = [0x53, 0x52, 0x4e, 0x45, 0x54, 0, 0, 0]; // "SRNET\0\0\0"
 export const FORMAT_VERSION = 1;
@@ -63,7 +63,7 @@ export function encodeNetwork(g: Graph, opts: { dtype?: WeightDType } = {}): Uin
 
 export function decodeNetwork(bytes: Uint8Array): ValidatedGraph {
   if (bytes.length < 20) throw new ModelFormatError(`network file is ${bytes.length} bytes: too short to be a .srnet file (truncated?)`);
-  if (!isSrnet(bytes)) throw new ModelFormatError("not a .srnet network file (bad magic). Built-in names: nearest, bilinear, bicubic; srgan-rust .rsr files are read by their own loader");
+  if (!isSrnet(bytes)) throw new ModelFormatError("not a .srnet network file (bad magic)");
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // Checksum first: a damaged version field must read as damage, not as a newer format.
   const stored = dv.getUint32(bytes.length - 4, true);
