@@ -16,7 +16,8 @@ export { readImage, toImageData, toCanvas, toBlob, type BrowserImageSource, type
 export type { SrganWarning } from "./platform/web-threads.js";
 export { decodeImage, encodeImage, encodePng, encodeJpeg, detectImageFormat, formatFromName,
   readImageInfo, MAX_IMAGE_SIDE, MAX_IMAGE_PIXELS, DEFAULT_MAX_PIXELS, type DecodedImage, type ImageFormat, type ImageInfo, type DecodeOptions } from "./image/codec.js";
-export { downscale, cropToMultiple } from "./image/resample.js";
+export { cropToMultiple } from "./image/resample.js";
+export { downscale, Downscaler } from "./api/downscale.js";
 export { psnr, ssim } from "./metrics/quality.js";
 export { evaluate, type Evaluation } from "./metrics/evaluate.js";
 export { encodeQuantised, quantiseGraph, truncateMantissa, QUANTISE_MODES, type QuantiseMode } from "./model/quantise.js";

@@ -10,7 +10,8 @@ import { runPlanWasm, runPlanReference, runStepWasm } from "../../src/runtime/ex
 import { Resize } from "../../src/ops/resize.js";
 import { resizePhases, mirrorIndex, resizeScratchBytes, type ResizeMethod } from "../../src/ops/resize-taps.js";
 import { rng, randomArray, randInt, assertClose, assertBitIdentical, firstMismatch } from "../helpers.js";
-import { downscale, cropToMultiple, srgbToLinear, linearToSrgb } from "../../src/image/resample.js";
+import { cropToMultiple, srgbToLinear, linearToSrgb } from "../../src/image/resample.js";
+import { downscale } from "../../src/api/downscale.js";
 import type { SrganError } from "../../src/errors.js";
 
 const test = suite("Resize");

@@ -16,7 +16,7 @@ import { encodeNetwork, decodeNetwork } from "../../src/model/formats/srnet.js";
 import { resizeGraph } from "../../src/model/builtin.js";
 import { createUpscaler } from "../../src/api/upscaler.js";
 import { psnr } from "../../src/metrics/quality.js";
-import { downscale } from "../../src/image/resample.js";
+import { downscale } from "../../src/api/downscale.js";
 import { AbortError, UsageError } from "../../src/errors.js";
 import { command as trainCommand } from "../../src/cli/train.js";
 import { command as convertCommand } from "../../src/cli/convert.js";
