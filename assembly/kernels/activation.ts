@@ -26,7 +26,7 @@ export const ACT_SIGMOID: i32 = 5; // 1 / (1 + e^−x): squeeze-excitation gates
     return v128.bitselect(v, neg, f32x4.gt(v, zero));
   }
   if (act == ACT_SIGMOID) return sigmoid(v);
-  // Spline: alumina's factored form, evaluated exactly as documented in docs/srgan-rust-rsr.md.
+  // Spline: alumina's factored form, evaluated exactly as specified in ../shared/docs/srgan-rust-rsr.md (the formulas are src/ops/activations.ts).
   const L = v128.load(paramPtr + (<usize>c << 2));
   const C = v128.load(paramPtr + (<usize>(c + cPad) << 2));
   const R = v128.load(paramPtr + (<usize>(c + 2 * cPad) << 2));

@@ -47,7 +47,7 @@ export class Downscaler {
    * - `box`: the mean of each factor×factor block of sRGB-coded bytes, rounded to nearest with ties to
    *   even. Exact .5 means are common (1 in 16 for 4×4 blocks); rounding them all up would brighten the
    *   image by 1/32 level on average and lands 0.016 dB off the ×4 references in
-   *   docs/srgan-rust-rsr.md §8, whose float64 means broke ties either way. Ties to even is unbiased.
+   *   ../shared/docs/srgan-rust-rsr.md §8, whose float64 means broke ties either way. Ties to even is unbiased.
    * - `box-linear`: the block mean in linear light (IEC 61966-2-1), coded back to sRGB, rounded.
    * Alpha is resized like the colour channels (straight, not premultiplied) but never linearised.
    * Async only because the engine may have to be made; the work itself is synchronous.

@@ -35,7 +35,7 @@ export const ACTIVATIONS = {
     glsl: (param) => `return mix(x * ${param(0)}, x, greaterThan(x, vec4(0.0)));`,
   },
   spline: {
-    // srgan-rust's 3-parameter spline (alumina), in the factored form docs/srgan-rust.md documents.
+    // srgan-rust's 3-parameter spline (alumina), in the factored form of ../shared/docs/srgan-rust-rsr.md.
     code: ACT_SPLINE, perChannel: { role: "spline", rows: 3 },
     ref(x, p) {
       const L = p(0), C = p(1), R = p(2);

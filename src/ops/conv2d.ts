@@ -7,7 +7,7 @@
 import { ModelFormatError } from "../errors.js";
 import { CONV_ACCUMULATE, GRAD_ACCUMULATE, WGRAD_TILES, WINO_TILES } from "../backends/wasm/abi.js";
 import { conv2dProgram } from "../backends/webgl/programs/conv2d.js";
-import type { GraphNode, Shape, Weight } from "../model/types.js";
+import type { GraphNode, Shape } from "../model/types.js";
 import { activateRef, actCode, checkActivation, packActivation } from "./activations.js";
 import { pad4, unsupportedInTraining, type BackwardDef, type ConvAlgorithm, type OpDef, type PackOptions } from "./op.js";
 

@@ -149,7 +149,7 @@ export function planImage(prog: TrainProgram, h: number, w: number): TrainPlan {
     steps.push({ nodeIndex: i, inputs: node.inputs.map((n) => act[n]), output: act[node.output], scratch: sb > 0 ? place(sb) : { offset: 0, bytes: 0 } });
   });
   const grad: Record<string, TensorSlot> = {};
-  for (const [name, slot] of Object.entries(act)) if (spec.needsGrad[name]) grad[name] = tensor(name);
+  for (const name of Object.keys(act)) if (spec.needsGrad[name]) grad[name] = tensor(name);
   const tmp = place(largest);
   return { h, w, steps, act, grad, tmp, arenaBytes: at };
 }

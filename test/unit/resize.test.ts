@@ -133,7 +133,7 @@ test("the kernel writes nothing outside its output and declared scratch", () => 
   }
 });
 
-test("bilinear ×4 is srgan-rust's Linterp: the weight table of docs/srgan-rust-rsr.md §3, edges clamped", () => {
+test("bilinear ×4 is srgan-rust's Linterp: the weight table of ../shared/docs/srgan-rust-rsr.md §3, edges clamped", () => {
   // | r | i₀ | weight on x[i₀] | weight on x[i₀+1] |, o = 4p + r, i₀ relative to p.
   const doc = [[-1, 0.375, 0.625], [-1, 0.125, 0.875], [0, 0.875, 0.125], [0, 0.625, 0.375]];
   const ph = resizePhases("bilinear", 4, 1);
