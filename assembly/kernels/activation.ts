@@ -53,14 +53,27 @@ export const ACT_SIGMOID: i32 = 5; // 1 / (1 + e^−x): squeeze-excitation gates
   return v128.bitselect(left, v128.bitselect(right, mid, isRight), isLeft);
 }
 
-// Lane by lane: SIMD has no exp, and the gates it serves are small vectors (SE blocks), not images.
+// 1 / (1 + e^−x), all in f32x4 (no scalar code in the loops that inline `activate`).
 @inline function sigmoid(v: v128): v128 {
-  let r = f32x4.splat(0);
-  r = f32x4.replace_lane(r, 0, 1 / (1 + Mathf.exp(-f32x4.extract_lane(v, 0))));
-  r = f32x4.replace_lane(r, 1, 1 / (1 + Mathf.exp(-f32x4.extract_lane(v, 1))));
-  r = f32x4.replace_lane(r, 2, 1 / (1 + Mathf.exp(-f32x4.extract_lane(v, 2))));
-  r = f32x4.replace_lane(r, 3, 1 / (1 + Mathf.exp(-f32x4.extract_lane(v, 3))));
-  return r;
+  return f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), exp4(f32x4.neg(v))));
+}
+
+// e^x per lane, Cephes' expf: x = n·ln2 + r (ln2 split in two for an exact product), e^r by a degree-6
+// polynomial, 2^n added to the exponent bits. x is clamped so that n stays in [−126, 127]: the result
+// saturates to ~1e−38 and ~1.7e38 instead of going subnormal or infinite. Within 2 ulp of exp().
+@inline function exp4(v: v128): v128 {
+  const x = f32x4.min(f32x4.max(v, f32x4.splat(-87.3)), f32x4.splat(88.3));
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504089)));
+  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  const y = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
+  return i32x4.add(y, i32x4.shl(i32x4.trunc_sat_f32x4_s(n), 23));
 }
 
 // out[p, c] = act(in[p, c]) for pixels [p0, p1) of a tensor with `channels` channels. in may equal out.

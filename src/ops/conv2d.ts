@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Conv2D: NHWC, stride 1, odd square kernel, zero "same" padding, fused bias and activation.
+// Conv2D: NHWC, stride 1, odd square kernel k, attrs.pad zero pixels per side (default k >> 1, "same";
+// 0 is "valid", as waifu2x's unpadded networks: the output k − 1 smaller), fused bias and activation.
 // A node may read several image inputs, one kernel each (roles kernel0, kernel1, …, layout
 // [cout, k, k, cin_i]); the output is the sum of the convolutions, as srgan-rust's layers are.
 // Bias: a static weight (role `bias`, [cout]) or, with attrs.dynamicBias, a [1, 1, cout] tensor as the
@@ -11,10 +12,12 @@ import type { GraphNode, Shape } from "../model/types.js";
 import { activateRef, actCode, checkActivation, packActivation } from "./activations.js";
 import { pad4, unsupportedInTraining, type BackwardDef, type ConvAlgorithm, type OpDef, type PackOptions } from "./op.js";
 
-export interface Conv2DAttrs { k: number; cout: number; dynamicBias?: boolean; act?: string; alpha?: number }
+export interface Conv2DAttrs { k: number; cout: number; pad?: number; dynamicBias?: boolean; act?: string; alpha?: number }
 
 const attrsOf = (node: GraphNode) => node.attrs as unknown as Conv2DAttrs;
 const imageInputCount = (node: GraphNode) => node.inputs.length - (attrsOf(node).dynamicBias ? 1 : 0);
+/** Zero pixels added per side. */
+const padOf = (node: GraphNode) => attrsOf(node).pad ?? attrsOf(node).k >> 1;
 
 /**
  * 'auto' takes Winograd when input and output channels are both at least this: in bench/kernels.bench.ts
@@ -172,6 +175,8 @@ export const Conv2D: OpDef = {
     const { k, cout, dynamicBias } = attrsOf(node);
     if (!Number.isInteger(k) || k < 1 || k % 2 === 0 || k > 15) throw new ModelFormatError(`kernel size k must be odd in [1, 15], got ${k}`);
     if (!Number.isInteger(cout) || cout < 1 || cout > 4096) throw new ModelFormatError(`cout must be in [1, 4096], got ${cout}`);
+    const pad = padOf(node);
+    if (!Number.isInteger(pad) || pad < 0 || pad > k >> 1) throw new ModelFormatError(`pad must be an integer in [0, ${k >> 1}], got ${pad}`);
     const n = imageInputCount(node);
     if (n < 1) throw new ModelFormatError("needs at least one image input");
     const { h, w } = inputs[0];
@@ -194,10 +199,13 @@ export const Conv2D: OpDef = {
       if (b.data.length !== cout) throw new ModelFormatError(`bias has ${b.data.length} values, expected ${cout}`);
     }
     checkActivation(node, cout, weights);
-    return { h, w, c: cout };
+    const shrink = 2 * ((k >> 1) - pad);
+    if (h <= shrink || w <= shrink) throw new ModelFormatError(`a ${h}×${w} input is too small for an unpadded ${k}×${k} convolution`);
+    return { h: h - shrink, w: w - shrink, c: cout };
   },
   halo: (node) => attrsOf(node).k >> 1,
   scale: () => 1,
+  offset: (node) => (attrsOf(node).k >> 1) - padOf(node),
   scratchBytes: (node, inputs, out) =>
     attrsOf(node).k === 3 ? winogradScratchBytes(Math.max(...inputs.slice(0, imageInputCount(node)).map((x) => x.c)), out.c) : 0,
   pack(node, weights, options?: PackOptions) {
@@ -229,26 +237,28 @@ export const Conv2D: OpDef = {
   wasm(kn, { node, inputs, output, packed, scratchPtr, y0, y1 }) {
     const { k, cout, dynamicBias } = attrsOf(node);
     const n = imageInputCount(node);
-    const { h, w } = output.shape;
+    const pad = padOf(node);
+    const { h, w } = inputs[0].shape;
     const bias = dynamicBias ? inputs[n].ptr : (packed.bias ?? 0);
     for (let i = 0; i < n; i++) {
       const last = i === n - 1;
       const [biasPtr, flags, act, actParams] = [i === 0 ? bias : 0, i === 0 ? 0 : CONV_ACCUMULATE, last ? actCode(node) : 0, last ? (packed.actParams ?? 0) : 0];
       const { ptr, shape: { c: cin } } = inputs[i];
       const wino = packed[`winograd${i}`];
-      if (wino !== undefined) kn.winograd_f23_f32(ptr, h, w, cin, wino, biasPtr, cout, output.ptr, y0, y1, flags, act, actParams, scratchPtr);
-      else kn.conv2d_f32(ptr, h, w, cin, packed[`kernel${i}`], biasPtr, k, cout, output.ptr, y0, y1, flags, act, actParams);
+      if (wino !== undefined) kn.winograd_f23_f32(ptr, h, w, cin, pad, wino, biasPtr, cout, output.ptr, y0, y1, flags, act, actParams, scratchPtr);
+      else kn.conv2d_f32(ptr, h, w, cin, packed[`kernel${i}`], biasPtr, k, pad, cout, output.ptr, y0, y1, flags, act, actParams);
     }
   },
   reference({ node, inputs, output, weights, y0, y1 }) {
     const { k, cout, dynamicBias } = attrsOf(node);
     const n = imageInputCount(node);
-    const { h, w } = output.shape;
-    const pad = k >> 1;
+    const { h, w } = inputs[0].shape;
+    const ow = output.shape.w;
+    const pad = padOf(node);
     const bias = dynamicBias ? inputs[n].data : weights.bias;
     const acc = new Float64Array(cout);
     for (let y = y0; y < y1; y++) {
-      for (let x = 0; x < w; x++) {
+      for (let x = 0; x < ow; x++) {
         for (let o = 0; o < cout; o++) acc[o] = bias ? bias[o] : 0;
         for (let i = 0; i < n; i++) {
           const { data, shape: { c: cin } } = inputs[i];
@@ -269,7 +279,7 @@ export const Conv2D: OpDef = {
             }
           }
         }
-        const ob = (y * w + x) * cout;
+        const ob = (y * ow + x) * cout;
         for (let o = 0; o < cout; o++) output.data[ob + o] = activateRef(acc[o], node, o, cout, weights);
       }
     }

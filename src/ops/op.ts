@@ -55,6 +55,11 @@ export interface OpDef {
   halo(node: GraphNode): number;
   /** Output pixels per input pixel along each axis. */
   scale(node: GraphNode): number;
+  /**
+   * Where the output starts, in input pixels in from the input's first pixel (per side; default 0): an
+   * unpadded convolution's k/2, a crop's margin. The output is then that much smaller on each side.
+   */
+  offset?(node: GraphNode): number;
   /** True when the output depends on whole-image statistics of its input (mean): no tiles, no bands. */
   global?(node: GraphNode): boolean;
   /** Re-packs the node's weights once at load time into the kernel's layout. */

@@ -96,7 +96,7 @@ export class Builder {
     this.finish(output);
     const global = this.nodes.some((n) => getOp(n.op)!.global?.(n));
     const parameterCount = Object.values(this.weights).reduce((s, w) => s + w.data.length, 0);
-    return { name, scale, channels: c, input: "x", output: "y", nodes: this.nodes, weights: this.weights, receptiveRadius: global ? Infinity : 0, global, parameterCount };
+    return { name, scale, channels: c, input: "x", output: "y", nodes: this.nodes, weights: this.weights, receptiveRadius: global ? Infinity : 0, shrink: 0, global, parameterCount };
   }
 }
 

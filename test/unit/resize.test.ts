@@ -25,7 +25,7 @@ function resizeGraph(method: ResizeMethod, by: { scale: number } | { factor: num
     name: "t", scale: 1, channels, input: "x", output: "y", weights: {},
     nodes: [{ op: "Resize", inputs: ["x"], output: "y", attrs: { method, ...by }, weights: {} }],
   };
-  return { ...g, receptiveRadius: 0, global: false, parameterCount: 0 };
+  return { ...g, receptiveRadius: 0, shrink: 0, global: false, parameterCount: 0 };
 }
 
 /** Runs the graph with wasm and with the reference on the same input; returns both outputs. */

@@ -77,7 +77,7 @@ test("conv packing: block and texture layouts, grouped outputs, several inputs =
     const node: GraphNode = { op: "Conv2D", inputs: cins.map((_, i) => `x${i}`), output: "y", attrs: { k, cout, act }, weights: roles };
     const { texels } = activationTexels(node, weights, cout);
     const spec: ConvSpec = {
-      k, cout, cins, kernel: (i, o, ky, kx, ci) => weights[`k${i}`].data[((o * k + ky) * k + kx) * cins[i] + ci],
+      k, pad: k >> 1, cout, cins, kernel: (i, o, ky, kx, ci) => weights[`k${i}`].data[((o * k + ky) * k + kx) * cins[i] + ci],
       staticBias: weights.b.data, dynamicBias: false, act, actTexels: texels, alpha: 0,
     };
     const inputs = cins.map((c) => randomArray(h * w * c, rand));
@@ -94,7 +94,7 @@ test("conv packing: block and texture layouts, grouped outputs, several inputs =
 });
 
 test("conv layout: block stride honours the uniform-buffer offset alignment; texture mode has no stride", () => {
-  const spec: ConvSpec = { k: 3, cout: 10, cins: [5], kernel: () => 1, staticBias: new Float32Array(10), dynamicBias: false, act: "spline", actTexels: new Float32Array(3 * 3 * 4), alpha: 0 };
+  const spec: ConvSpec = { k: 3, pad: 1, cout: 10, cins: [5], kernel: () => 1, staticBias: new Float32Array(10), dynamicBias: false, act: "spline", actTexels: new Float32Array(3 * 3 * 4), alpha: 0 };
   const b = convLayout(spec, "block", 16);
   assert.is(b.perLayer, 9 * 2 * 4 + 1 + 3);
   assert.is(b.stride % 16, 0);

@@ -29,12 +29,12 @@ export interface Kernels {
    * assembly/kernels/conv2d.ts:
    * Computes output rows [y0, y1). biasPtr may be 0 (no bias); it is read only for channels < cout.
    */
-  conv2d_f32(inPtr: number, h: number, w: number, cin: number, weightPtr: number, biasPtr: number, k: number, cout: number, outPtr: number, y0: number, y1: number, flags: number, act: number, actParamPtr: number): number;
+  conv2d_f32(inPtr: number, h: number, w: number, cin: number, weightPtr: number, biasPtr: number, k: number, pad: number, cout: number, outPtr: number, y0: number, y1: number, flags: number, act: number, actParamPtr: number): number;
   /**
    * assembly/kernels/winograd.ts:
    * Computes output rows [y0, y1): the block rows covering them, storing only rows inside [y0, y1).
    */
-  winograd_f23_f32(inPtr: number, h: number, w: number, cin: number, uPtr: number, biasPtr: number, cout: number, outPtr: number, y0: number, y1: number, flags: number, act: number, actParamPtr: number, scratchPtr: number): number;
+  winograd_f23_f32(inPtr: number, h: number, w: number, cin: number, pad: number, uPtr: number, biasPtr: number, cout: number, outPtr: number, y0: number, y1: number, flags: number, act: number, actParamPtr: number, scratchPtr: number): number;
   /**
    * assembly/kernels/activation.ts:
    * out[p, c] = act(in[p, c]) for pixels [p0, p1) of a tensor with `channels` channels. in may equal out.
@@ -152,14 +152,14 @@ export interface Kernels {
 export function bindKernels(exports: WebAssembly.Exports): Kernels {
   const e = exports as unknown as Kernels;
   return {
-    conv2d_f32: (inPtr, h, w, cin, weightPtr, biasPtr, k, cout, outPtr, y0, y1, flags, act, actParamPtr) => {
-      const rc = e.conv2d_f32(inPtr, h, w, cin, weightPtr, biasPtr, k, cout, outPtr, y0, y1, flags, act, actParamPtr);
-      if (rc !== 0) throw new KernelError("conv2d_f32", rc, { inPtr, h, w, cin, weightPtr, biasPtr, k, cout, outPtr, y0, y1, flags, act, actParamPtr });
+    conv2d_f32: (inPtr, h, w, cin, weightPtr, biasPtr, k, pad, cout, outPtr, y0, y1, flags, act, actParamPtr) => {
+      const rc = e.conv2d_f32(inPtr, h, w, cin, weightPtr, biasPtr, k, pad, cout, outPtr, y0, y1, flags, act, actParamPtr);
+      if (rc !== 0) throw new KernelError("conv2d_f32", rc, { inPtr, h, w, cin, weightPtr, biasPtr, k, pad, cout, outPtr, y0, y1, flags, act, actParamPtr });
       return rc;
     },
-    winograd_f23_f32: (inPtr, h, w, cin, uPtr, biasPtr, cout, outPtr, y0, y1, flags, act, actParamPtr, scratchPtr) => {
-      const rc = e.winograd_f23_f32(inPtr, h, w, cin, uPtr, biasPtr, cout, outPtr, y0, y1, flags, act, actParamPtr, scratchPtr);
-      if (rc !== 0) throw new KernelError("winograd_f23_f32", rc, { inPtr, h, w, cin, uPtr, biasPtr, cout, outPtr, y0, y1, flags, act, actParamPtr, scratchPtr });
+    winograd_f23_f32: (inPtr, h, w, cin, pad, uPtr, biasPtr, cout, outPtr, y0, y1, flags, act, actParamPtr, scratchPtr) => {
+      const rc = e.winograd_f23_f32(inPtr, h, w, cin, pad, uPtr, biasPtr, cout, outPtr, y0, y1, flags, act, actParamPtr, scratchPtr);
+      if (rc !== 0) throw new KernelError("winograd_f23_f32", rc, { inPtr, h, w, cin, pad, uPtr, biasPtr, cout, outPtr, y0, y1, flags, act, actParamPtr, scratchPtr });
       return rc;
     },
     activation_f32: (inPtr, outPtr, p0, p1, channels, act, paramPtr) => {

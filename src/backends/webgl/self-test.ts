@@ -50,5 +50,5 @@ function selfTestGraph(): ValidatedGraph {
     weights: { k: { shape: [cout, k, k, cin], data: kernel }, b: { shape: [cout], data: bias }, s: { shape: [cout], data: slope } },
   };
   // Not a valid network (channels 5 → 6), so only the op's own shape rule is checked.
-  return { ...g, receptiveRadius: 1, global: false, parameterCount: kernel.length + 2 * cout };
+  return { ...g, receptiveRadius: 1, shrink: 0, global: false, parameterCount: kernel.length + 2 * cout };
 }

@@ -12,7 +12,7 @@ export const denseProgram: ProgramFactory = (env, node: GraphNode, weights: Reco
   const matrices = inputs.map((_, i) => weights[node.weights[`matrix${i}`]].data);
   const { act, texels } = activationTexels(node, weights, n);
   return compileConv(env, {
-    k: 1, cout: n, cins: inputs.map((s) => s.c),
+    k: 1, pad: 0, cout: n, cins: inputs.map((s) => s.c),
     // Graph layout [K, N], input-major: m[q·N + j] is input q's weight for unit j.
     kernel: (i, o, _ky, _kx, q) => matrices[i][q * n + o],
     staticBias: node.weights.bias ? weights[node.weights.bias].data : undefined,
