@@ -24,7 +24,7 @@ export { matmul_f32 } from "./kernels/backward/matmul";
 export { ACT_NONE, ACT_RELU, ACT_LEAKY, ACT_PRELU, ACT_SPLINE, ACT_SIGMOID } from "./kernels/activation";
 export { CONV_ACCUMULATE } from "./kernels/conv2d";
 export { ORDER_TF, ORDER_TORCH } from "./kernels/pixel_shuffle";
-export { RESIZE_NEAREST, RESIZE_BILINEAR, RESIZE_BICUBIC, RESIZE_BOX } from "./kernels/resize";
+export { RESIZE_NEAREST, RESIZE_BILINEAR, RESIZE_BICUBIC, RESIZE_BOX, RESIZE_CUBIC } from "./kernels/resize";
 export { GRAD_ACCUMULATE } from "./kernels/backward/conv2d_grad";
 // Constants that size kernels' scratch memory (the TypeScript side computes scratch bytes from them).
 export { WINO_TILES } from "./kernels/winograd";

@@ -2,20 +2,36 @@
 // The Resize op's tap tables: which input pixels each output sample reads and with what weights, in
 // MATLAB `imresize` semantics (see ./resize.ts). Shared by the reference op, the WebGL program and the
 // tests; the AssemblyScript kernel computes the same taps from the same integers.
-/** `box` is MATLAB's 'box' kernel: nearest when enlarging, the exact block mean when shrinking by an integer. */
-export type ResizeMethod = "nearest" | "bilinear" | "bicubic" | "box";
-export const RESIZE_METHODS: readonly ResizeMethod[] = ["nearest", "bilinear", "bicubic", "box"];
+/**
+ * `box` is MATLAB's 'box' kernel: nearest when enlarging, the exact block mean when shrinking by an
+ * integer. `cubic` is OpenCV's, ncnn's and ONNX's bicubic: Keys a = −0.75, never antialiased, edges
+ * clamped; the others follow MATLAB (a = −0.5 for bicubic, mirrored edges, antialiased shrinking).
+ */
+export type ResizeMethod = "nearest" | "bilinear" | "bicubic" | "box" | "cubic";
+export const RESIZE_METHODS: readonly ResizeMethod[] = ["nearest", "bilinear", "bicubic", "box", "cubic"];
 
 /** Half-width of the kernel in input pixels (before antialias widening). */
-export const support = (m: ResizeMethod) => (m === "bicubic" ? 2 : m === "bilinear" ? 1 : 0.5);
+export const support = (m: ResizeMethod) => (m === "bicubic" || m === "cubic" ? 2 : m === "bilinear" ? 1 : 0.5);
 
-const antialiased = (m: ResizeMethod, up: number, down: number) => down > up && m !== "nearest";
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/** A Resize node's attrs.scale / attrs.factor as coprime up/down (the phases repeat every `up` outputs). */
+export function resizeRatio(attrs: { scale?: unknown; factor?: unknown }): [up: number, down: number] {
+  const scale = (attrs.scale ?? 1) as number, factor = (attrs.factor ?? 1) as number;
+  const g = gcd(scale, factor);
+  return [scale / g, factor / g];
+}
+
+const antialiased = (m: ResizeMethod, up: number, down: number) => down > up && m !== "nearest" && m !== "cubic";
 const width2 = (m: ResizeMethod) => support(m) * 2;
 
-/** Keys cubic (a = −0.5), triangle and half-open box, as MATLAB's imresize defines them. */
+/** Keys cubic (a = −0.5 for bicubic, −0.75 for cubic), triangle and half-open box. */
 export function kernelAt(m: ResizeMethod, t: number): number {
   const x = Math.abs(t);
-  if (m === "bicubic") return x <= 1 ? 1.5 * x ** 3 - 2.5 * x * x + 1 : x <= 2 ? -0.5 * x ** 3 + 2.5 * x * x - 4 * x + 2 : 0;
+  if (m === "bicubic" || m === "cubic") {
+    const a = m === "bicubic" ? -0.5 : -0.75;
+    return x <= 1 ? (a + 2) * x ** 3 - (a + 3) * x * x + 1 : x <= 2 ? a * x ** 3 - 5 * a * x * x + 8 * a * x - 4 * a : 0;
+  }
   if (m === "bilinear") return x <= 1 ? 1 - x : 0;
   return t >= -0.5 && t < 0.5 ? 1 : 0;
 }
@@ -59,6 +75,9 @@ export function mirrorIndex(i: number, n: number): number {
   const m = ((i % p) + p) % p;
   return m < n ? m : p - 1 - m;
 }
+
+/** Where tap i of an n-pixel line reads: mirrored, or clamped for `cubic`. */
+export const edgeIndex = (m: ResizeMethod, i: number, n: number): number => (m === "cubic" ? Math.min(Math.max(i, 0), n - 1) : mirrorIndex(i, n));
 
 /** Bytes of scratch resize_f32 needs: one slot per output row of [phase table | input-row buffer]. */
 export function resizeScratchBytes(m: ResizeMethod, up: number, down: number, inW: number, c: number, outH: number): number {

@@ -1,23 +1,21 @@
 // SPDX-License-Identifier: MIT
 // Resize: nearest, bilinear, bicubic (Keys, a = −0.5) or box resampling with MATLAB `imresize`
 // semantics: half-pixel centres, symmetric (mirror) edge extension, the kernel widened by 1/s when
-// shrinking (antialias; not for nearest, as in MATLAB), weights normalised to 1, height resized first.
-// attrs: { method, scale } to enlarge by an integer factor, or { method, factor } to shrink by one
-// (output ⌈n / factor⌉, as imresize(img, 1/factor)). Runs on any channel count.
+// shrinking (antialias; not for nearest, as in MATLAB), weights normalised to 1, height resized first;
+// or `cubic`, the OpenCV / ncnn / ONNX bicubic (a = −0.75, clamped edges, no antialias).
+// attrs: { method, scale } to enlarge by an integer factor, { method, factor } to shrink by one, or
+// both for the ratio scale/factor (Real-ESRGAN's ×3 file is its ×4 network, then cubic 3/4); the output
+// is ⌈n · scale / factor⌉, as imresize. Runs on any channel count.
 import { ModelFormatError } from "../errors.js";
 import { ResizeMethodCode } from "../backends/wasm/abi.js";
 import { resizeProgram } from "../backends/webgl/programs/resize.js";
 import type { GraphNode, Shape } from "../model/types.js";
 import { unsupportedInTraining, type OpDef } from "./op.js";
-import { mirrorIndex, RESIZE_METHODS, resizePhases, resizeScratchBytes, support, type ResizeMethod } from "./resize-taps.js";
+import { edgeIndex, RESIZE_METHODS, resizePhases, resizeRatio, resizeScratchBytes, support, type ResizeMethod } from "./resize-taps.js";
 
 interface ResizeAttrs { method: ResizeMethod; scale?: number; factor?: number }
 const attrsOf = (node: GraphNode) => node.attrs as unknown as ResizeAttrs;
-/** The ratio as up/down: (scale, 1) or (1, factor). */
-const ratio = (node: GraphNode): [number, number] => {
-  const { scale, factor } = attrsOf(node);
-  return scale !== undefined ? [scale, 1] : [1, factor!];
-};
+const ratio = (node: GraphNode) => resizeRatio(node.attrs);
 
 export const Resize: OpDef = {
   name: "Resize",
@@ -25,13 +23,21 @@ export const Resize: OpDef = {
   inferShape(node, [x]): Shape {
     const { method, scale, factor } = attrsOf(node);
     if (!RESIZE_METHODS.includes(method)) throw new ModelFormatError(`method must be one of ${RESIZE_METHODS.join(", ")}, got '${method}'`);
-    if ((scale === undefined) === (factor === undefined)) throw new ModelFormatError("give exactly one of attrs.scale (enlarge) or attrs.factor (shrink)");
-    const s = scale ?? factor!;
-    if (!Number.isInteger(s) || s < 1 || s > 16) throw new ModelFormatError(`scale/factor must be an integer in [1, 16], got ${s}`);
-    return scale ? { h: x.h * scale, w: x.w * scale, c: x.c } : { h: Math.ceil(x.h / factor!), w: Math.ceil(x.w / factor!), c: x.c };
+    if (scale === undefined && factor === undefined) throw new ModelFormatError("give attrs.scale (enlarge), attrs.factor (shrink) or both (scale/factor)");
+    for (const s of [scale, factor]) {
+      if (s !== undefined && (!Number.isInteger(s) || s < 1 || s > 16)) throw new ModelFormatError(`scale/factor must be an integer in [1, 16], got ${s}`);
+    }
+    const [up, down] = ratio(node);
+    return { h: Math.ceil((x.h * up) / down), w: Math.ceil((x.w * up) / down), c: x.c };
   },
-  halo: (node) => Math.ceil(support(attrsOf(node).method) * (attrsOf(node).factor ?? 1)) + 1,
-  scale: (node) => attrsOf(node).scale ?? 1 / attrsOf(node).factor!,
+  halo(node) {
+    const [up, down] = ratio(node);
+    return Math.ceil(support(attrsOf(node).method) * Math.max(1, down / up)) + 1;
+  },
+  scale(node) {
+    const [up, down] = ratio(node);
+    return up / down;
+  },
   scratchBytes(node, [x], out) {
     const [up, down] = ratio(node);
     return resizeScratchBytes(attrsOf(node).method, up, down, x.w, x.c, out.h);
@@ -54,7 +60,7 @@ export const Resize: OpDef = {
       const f = first + Math.floor(y / up) * down;
       row.fill(0);
       weights.forEach((wt, j) => {
-        const src = mirrorIndex(f + j, h) * w * c;
+        const src = edgeIndex(attrsOf(node).method, f + j, h) * w * c;
         for (let i = 0; i < w * c; i++) row[i] += wt * x.data[src + i];
       });
       for (let o = 0; o < ow; o++) {
@@ -62,7 +68,7 @@ export const Resize: OpDef = {
         const fo = p.first + Math.floor(o / up) * down;
         for (let ch = 0; ch < c; ch++) {
           let s = 0;
-          p.weights.forEach((wt, j) => { s += wt * row[mirrorIndex(fo + j, w) * c + ch]; });
+          p.weights.forEach((wt, j) => { s += wt * row[edgeIndex(attrsOf(node).method, fo + j, w) * c + ch]; });
           output.data[(y * ow + o) * c + ch] = s;
         }
       }

@@ -17,6 +17,7 @@ export const RESIZE_NEAREST = 0;
 export const RESIZE_BILINEAR = 1;
 export const RESIZE_BICUBIC = 2;
 export const RESIZE_BOX = 3;
+export const RESIZE_CUBIC = 4;
 export const GRAD_ACCUMULATE = 1;
 export const WINO_TILES = 16;
 export const WGRAD_TILES = 32;
