@@ -7,7 +7,7 @@
 import type { GraphNode, Shape, Weight } from "../model/types.js";
 import type { Kernels } from "../backends/wasm/abi.js";
 import type { ProgramFactory } from "../backends/webgl/programs/common.js";
-import { UnsupportedError } from "../errors.js";
+import { ModelFormatError, UnsupportedError } from "../errors.js";
 
 /** A tensor placed in the shared memory. */
 export interface TensorPtr { ptr: number; shape: Shape }
@@ -138,6 +138,19 @@ export function count(shape: number[]): number {
 }
 
 export const pad4 = (n: number): number => (n + 3) & ~3;
+
+export const isVector = (s: Shape): boolean => s.h === 1 && s.w === 1;
+
+/** Shape rule of the elementwise binary ops: two tensors of one shape, or a tensor and a [1, 1, c] vector. */
+export function binaryShape(inputs: Shape[]): Shape {
+  if (inputs.length !== 2) throw new ModelFormatError(`takes 2 inputs, got ${inputs.length}`);
+  const [a, b] = inputs;
+  if (a.c !== b.c) throw new ModelFormatError(`channel counts differ: ${a.c} and ${b.c}`);
+  if (!(a.h === b.h && a.w === b.w) && !isVector(b)) {
+    throw new ModelFormatError(`shapes [${a.h}, ${a.w}, ${a.c}] and [${b.h}, ${b.w}, ${b.c}] differ (the second may be a [1, 1, c] vector)`);
+  }
+  return a;
+}
 
 export const unsupportedInTraining = (node: GraphNode, why: string): UnsupportedError =>
   new UnsupportedError(`training: ${node.op} node '${node.output}' ${why}`);

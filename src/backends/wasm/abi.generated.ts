@@ -50,9 +50,34 @@ export interface Kernels {
   add_f32(aPtr: number, bPtr: number, outPtr: number, i0: number, i1: number): number;
   /**
    * assembly/kernels/add.ts:
+   * out[i] = alpha·a[i] + beta·b[i] for elements [i0, i1) (residual scaling, as RRDB's 0.2). out may alias a or b.
+   */
+  add_scaled_f32(aPtr: number, bPtr: number, outPtr: number, alpha: number, beta: number, i0: number, i1: number): number;
+  /**
+   * assembly/kernels/add.ts:
    * Broadcast add of a per-channel vector: out[p, c] = in[p, c] + v[c], pixels [p0, p1). v is packed to cPad.
    */
   add_channel_f32(inPtr: number, vecPtr: number, outPtr: number, channels: number, p0: number, p1: number): number;
+  /**
+   * assembly/kernels/mul.ts:
+   * out[i] = a[i] · b[i] for elements [i0, i1). out may alias a or b.
+   */
+  mul_f32(aPtr: number, bPtr: number, outPtr: number, i0: number, i1: number): number;
+  /**
+   * assembly/kernels/mul.ts:
+   * out[p, c] = in[p, c] · v[c] for pixels [p0, p1). out may alias in.
+   */
+  mul_channel_f32(inPtr: number, vecPtr: number, outPtr: number, channels: number, p0: number, p1: number): number;
+  /**
+   * assembly/kernels/copy.ts:
+   * Output rows [y0, y1) of the window of `outW` pixels starting at (top, left) of an `inW`-wide tensor.
+   */
+  crop_f32(inPtr: number, inW: number, c: number, outPtr: number, outW: number, top: number, left: number, y0: number, y1: number): number;
+  /**
+   * assembly/kernels/copy.ts:
+   * dst[p, at + k] = src[p, k] for k < srcC, pixels [p0, p1); dst has dstC channels.
+   */
+  copy_channels_f32(srcPtr: number, srcC: number, dstPtr: number, dstC: number, at: number, p0: number, p1: number): number;
   /**
    * assembly/kernels/reduce.ts:
    * out[c] = mean over all pixels of in[·, ·, c]. Each row is summed in f64, then rows are added in order
@@ -178,9 +203,34 @@ export function bindKernels(exports: WebAssembly.Exports): Kernels {
       if (rc !== 0) throw new KernelError("add_f32", rc, { aPtr, bPtr, outPtr, i0, i1 });
       return rc;
     },
+    add_scaled_f32: (aPtr, bPtr, outPtr, alpha, beta, i0, i1) => {
+      const rc = e.add_scaled_f32(aPtr, bPtr, outPtr, alpha, beta, i0, i1);
+      if (rc !== 0) throw new KernelError("add_scaled_f32", rc, { aPtr, bPtr, outPtr, alpha, beta, i0, i1 });
+      return rc;
+    },
     add_channel_f32: (inPtr, vecPtr, outPtr, channels, p0, p1) => {
       const rc = e.add_channel_f32(inPtr, vecPtr, outPtr, channels, p0, p1);
       if (rc !== 0) throw new KernelError("add_channel_f32", rc, { inPtr, vecPtr, outPtr, channels, p0, p1 });
+      return rc;
+    },
+    mul_f32: (aPtr, bPtr, outPtr, i0, i1) => {
+      const rc = e.mul_f32(aPtr, bPtr, outPtr, i0, i1);
+      if (rc !== 0) throw new KernelError("mul_f32", rc, { aPtr, bPtr, outPtr, i0, i1 });
+      return rc;
+    },
+    mul_channel_f32: (inPtr, vecPtr, outPtr, channels, p0, p1) => {
+      const rc = e.mul_channel_f32(inPtr, vecPtr, outPtr, channels, p0, p1);
+      if (rc !== 0) throw new KernelError("mul_channel_f32", rc, { inPtr, vecPtr, outPtr, channels, p0, p1 });
+      return rc;
+    },
+    crop_f32: (inPtr, inW, c, outPtr, outW, top, left, y0, y1) => {
+      const rc = e.crop_f32(inPtr, inW, c, outPtr, outW, top, left, y0, y1);
+      if (rc !== 0) throw new KernelError("crop_f32", rc, { inPtr, inW, c, outPtr, outW, top, left, y0, y1 });
+      return rc;
+    },
+    copy_channels_f32: (srcPtr, srcC, dstPtr, dstC, at, p0, p1) => {
+      const rc = e.copy_channels_f32(srcPtr, srcC, dstPtr, dstC, at, p0, p1);
+      if (rc !== 0) throw new KernelError("copy_channels_f32", rc, { srcPtr, srcC, dstPtr, dstC, at, p0, p1 });
       return rc;
     },
     channel_mean_f32: (inPtr, h, w, c, accPtr, outPtr) => {

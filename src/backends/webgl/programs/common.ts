@@ -4,7 +4,7 @@
 // comes from the activation table, src/ops/activations.ts.
 import { UnsupportedError } from "../../../errors.js";
 import type { GraphNode, Shape, Weight } from "../../../model/types.js";
-import type { GlContext } from "../context.js";
+import type { GlContext, Uniforms } from "../context.js";
 import type { GpuTexture, TexFormat, TexturePool } from "../texture-pool.js";
 
 /**
@@ -90,3 +90,29 @@ export const textureParam = (off: number, perLayer: number) => (k: number): stri
 
 /** Output texel of this fragment: gl_FragCoord is at the texel centre (x + 0.5, y + 0.5). */
 export const FRAG_XY = "ivec2(gl_FragCoord.xy)";
+
+/**
+ * A program drawn once per output layer, its inputs bound as samplers u_in0, u_in1, … and u_layer the
+ * layer being drawn: what every elementwise and data-movement op needs. `set` sets its other uniforms;
+ * `fetches` is its texel fetches per output texel (the cost a draw is split by).
+ */
+export function layerwiseProgram(env: GlEnv, source: string, set?: (u: Uniforms) => void, fetches = 1): NodeProgram {
+  const { ctx } = env;
+  ctx.program(source); // compile now: a driver that rejects it fails at creation, not mid-job
+  return {
+    run(inputs: GpuTensor[], output: GpuTensor) {
+      const u = ctx.use(ctx.program(source));
+      inputs.forEach((t, i) => { ctx.bindTexture(i, t.tex.tex); u.int(`u_in${i}`, i); });
+      set?.(u);
+      for (let l = 0; l < layersOf(output.c); l++) {
+        u.int("u_layer", l);
+        ctx.drawToLayer(output.tex.tex, l, output.w, output.h, fetches);
+      }
+    },
+    dispose() {},
+  };
+}
+
+/** GLSL declarations of n input samplers u_in0…, and u_layer. */
+export const samplersGlsl = (n: number): string =>
+  `${Array.from({ length: n }, (_, i) => `uniform sampler2DArray u_in${i};`).join("\n")}\nuniform int u_layer;\n`;
