@@ -6,7 +6,8 @@
 // ./wasm-backend.ts, the WebGL runner in ../backends/webgl/index.ts) only runs one tile.
 import { AbortError, invalidInput, OutOfMemoryError, throwIfAborted } from "../errors.js";
 import type { RgbaImage } from "../image/rgba.js";
-import { planTiles, type Tile } from "./tiler.js";
+import type { InputPad } from "../model/types.js";
+import { planTiles, type Tile, type TilingOptions } from "./tiler.js";
 
 export interface Progress {
   /** Finished fraction, 0..1. */
@@ -41,13 +42,23 @@ export interface ImageJob {
   signal?: AbortSignal;
 }
 
+/** How a network's tiles are cut: grids (./tiler.ts), and the border the network sees past the image. */
+export interface TileGeometry extends Pick<TilingOptions, "even" | "border" | "align"> {
+  /** How pixels past the image are filled (padded rectangles reach past it when border > 0). */
+  inputPad?: InputPad;
+}
+
+/** The geometry a graph asks for; `even` for kernels with a 2×2 grid anchored at each tensor's origin. */
+export function tileGeometry(g: { inputPad?: InputPad; align?: number }, even: boolean): TileGeometry {
+  return { even, border: g.inputPad?.size ?? 0, align: g.align ?? 1, inputPad: g.inputPad };
+}
+
 /** What a backend implements to be scheduled. */
 export interface TileBackend<R = null> {
   readonly scale: number;
   /** Tiles that may run at once. */
   readonly concurrency: number;
-  /** Cut tiles and halos on even coordinates (kernels with a 2×2 grid anchored at the tile's origin). */
-  readonly evenTiles: boolean;
+  readonly geometry: TileGeometry;
   /** Runs one whole job: e.g. waits for the backend to be ready and its turn; may translate errors. */
   session<T>(job: () => Promise<T>): Promise<T>;
   /** Input pixels of context per side (Infinity: whole-image statistics, one tile). */
@@ -89,7 +100,7 @@ export async function upscaleInTiles<R>(backend: TileBackend<R>, image: RgbaImag
     const hasAlpha = !isOpaque(image.data);
     const halo = backend.halo(hasAlpha);
     const tileSize = backend.tileSize(width, height, halo, hasAlpha);
-    const { tiles, bands } = planLayout(width, height, { tileSize, halo, even: backend.evenTiles }, backend.concurrency);
+    const { tiles, bands } = planLayout(width, height, { ...backend.geometry, tileSize, halo }, backend.concurrency);
     const job: ImageJob = { image, out: new Uint8ClampedArray(width * s * height * s * 4), hasAlpha, tilesTotal: tiles.length, bands, signal: options.signal };
     await runTiles({
       concurrency: backend.concurrency,
@@ -116,7 +127,7 @@ const BAND_MARGIN = 0.05;
  * row bands, layer by layer (no halo, a barrier per layer). Picks the shortest makespan estimated from
  * the padded tiles' areas (a network's work is proportional to its input pixels).
  */
-export function planLayout(width: number, height: number, opts: { tileSize: number; halo: number; even?: boolean }, threads: number): { tiles: Tile[]; bands: number } {
+export function planLayout(width: number, height: number, opts: TilingOptions, threads: number): { tiles: Tile[]; bands: number } {
   const own = planTiles(width, height, opts);
   if (threads <= 1 || !Number.isFinite(opts.halo)) return { tiles: own, bands: 1 };
   const thin = planTiles(width, height, { ...opts, minTiles: threads });

@@ -20,6 +20,8 @@ export interface TileJob {
   alphaPlan: ExecutionPlan | null;
   /** Core rectangle relative to the padded one, input pixels. */
   crop: Rect;
+  /** Input pixels the network's output starts in from the padded rectangle (its unpadded ops' shrink). */
+  shrink: number;
   /** RGBA8 output of the crop (crop.w·scale × crop.h·scale). */
   outPtr: number;
 }
@@ -44,15 +46,21 @@ export function tileInput(k: Kernels, job: TileJob): void {
   k.rgba8_to_f32(job.rgbaPtr, job.arenaPtr + job.plan.input.offset, alphaIn, 0, job.width * job.height);
 }
 
-/** Rows [y0, y1) (default: all) of the crop of the network output (and alpha) → RGBA8 at job.outPtr. */
+/**
+ * Rows [y0, y1) (default: all) of the crop of the network output (and alpha) → RGBA8 at job.outPtr. The
+ * alpha plane covers the whole padded rectangle; the network's output starts `shrink` pixels in.
+ */
 export function tileOutput(k: Kernels, scale: number, job: TileJob, y0 = 0, y1 = job.crop.h * scale): void {
-  const { plan, alphaPlan, crop } = job;
+  const { plan, alphaPlan, crop, shrink } = job;
   const outW = plan.output.shape.w;
   const cw = crop.w * scale;
   const rgb = job.arenaPtr + plan.output.offset;
   const alpha = alphaPlan ? alphaArena(job) + alphaPlan.output.offset : 0;
+  const alphaW = alphaPlan?.output.shape.w ?? 0;
   for (let row = y0; row < y1; row++) {
-    const src = (crop.y * scale + row) * outW + crop.x * scale; // pixel index in the tile's output
-    k.f32_to_rgba8(rgb + src * 12, alpha ? alpha + src * 4 : 0, job.outPtr + row * cw * 4, 0, cw);
+    // Pixel indices in the tile's network output and alpha output.
+    const src = ((crop.y - shrink) * scale + row) * outW + (crop.x - shrink) * scale;
+    const srcAlpha = (crop.y * scale + row) * alphaW + crop.x * scale;
+    k.f32_to_rgba8(rgb + src * 12, alpha ? alpha + srcAlpha * 4 : 0, job.outPtr + row * cw * 4, 0, cw);
   }
 }

@@ -14,13 +14,14 @@ import type { PreparedNetwork } from "./network.js";
 import { planExecution, type ExecutionPlan } from "./plan.js";
 import { paddedBytes } from "./align.js";
 import { DeferredRunner, type TileRunner } from "./runner.js";
-import { largestFitting, runLayerMajor, type ImageJob, type TileBackend } from "./scheduler.js";
+import { largestFitting, runLayerMajor, tileGeometry, type ImageJob, type TileBackend, type TileGeometry } from "./scheduler.js";
+import { copyRect } from "../image/border.js";
 import { tileInput } from "./tile-task.js";
-import type { Tile } from "./tiler.js";
+import { maxPaddedSide, planTiles, type Tile } from "./tiler.js";
 
 export class WasmBackend implements TileBackend<Lease> {
   /** Even cuts: the Winograd kernel's 2×2 grid then falls alike in tiles and the whole image. */
-  readonly evenTiles = true;
+  readonly geometry: TileGeometry;
   private disposed = false;
   private readonly plans = new Map<string, { plan: ExecutionPlan; alphaPlan: ExecutionPlan }>();
 
@@ -34,7 +35,9 @@ export class WasmBackend implements TileBackend<Lease> {
     readonly alphaNet: PreparedNetwork,
     private readonly runner: TileRunner,
     private readonly maxTileSize: number,
-  ) {}
+  ) {
+    this.geometry = tileGeometry(net.graph, true);
+  }
 
   get graph(): ValidatedGraph {
     return this.net.graph;
@@ -75,8 +78,9 @@ export class WasmBackend implements TileBackend<Lease> {
     }
     const free = this.engine.pool.largestFreeRun() * 0.9;
     return largestFitting(8, this.maxTileSize, (t) => {
-      const side = t + 2 * halo;
-      return this.concurrency * this.tileBytes({ core: { x: 0, y: 0, w: t, h: t }, padded: { x: 0, y: 0, w: side, h: side }, index: 0 }, hasAlpha) <= free;
+      const opts = { ...this.geometry, tileSize: t, halo };
+      const padded = { x: 0, y: 0, w: maxPaddedSide(width, opts), h: maxPaddedSide(height, opts) };
+      return this.concurrency * this.tileBytes({ core: { x: 0, y: 0, w: t, h: t }, padded, index: 0 }, hasAlpha) <= free;
     });
   }
 
@@ -87,8 +91,8 @@ export class WasmBackend implements TileBackend<Lease> {
    */
   checkWholeImage(width: number, height: number): void {
     if (!this.graph.global) return; // tiles shrink to fit the pool
-    const whole = { x: 0, y: 0, w: width, h: height };
-    const need = this.tileBytes({ core: whole, padded: whole, index: 0 }, false, this.bandsOf({ bands: 1 }));
+    const [whole] = planTiles(width, height, { ...this.geometry, tileSize: Infinity, halo: Infinity });
+    const need = this.tileBytes(whole, false, this.bandsOf({ bands: 1 }));
     const most = this.engine.pool.capacityBytes - this.net.weightsLease.bytes - this.alphaNet.weightsLease.bytes;
     if (need > most) throw this.wholeImageOom(need, most);
   }
@@ -116,13 +120,9 @@ export class WasmBackend implements TileBackend<Lease> {
     const rgbaPtr = lease.ptr;
     const arenaPtr = rgbaPtr + paddedBytes(padded.w * padded.h * 4);
     const outPtr = arenaPtr + plan.arenaBytes + (hasAlpha ? alphaPlan.arenaBytes : 0);
-    const mem = this.engine.u8(0, lease.ptr + lease.bytes);
-    for (let row = 0; row < padded.h; row++) {
-      const src = ((padded.y + row) * image.width + padded.x) * 4;
-      mem.set(image.data.subarray(src, src + padded.w * 4), rgbaPtr + row * padded.w * 4);
-    }
+    copyRect(image, padded.x, padded.y, padded.w, padded.h, this.graph.inputPad?.mode ?? "zero", this.engine.u8(0, lease.ptr + lease.bytes), rgbaPtr);
     const crop = { x: core.x - padded.x, y: core.y - padded.y, w: core.w, h: core.h };
-    const tileJob = { rgbaPtr, width: padded.w, height: padded.h, arenaPtr, plan, alphaPlan: hasAlpha ? alphaPlan : null, crop, outPtr };
+    const tileJob = { rgbaPtr, width: padded.w, height: padded.h, arenaPtr, plan, alphaPlan: hasAlpha ? alphaPlan : null, crop, shrink: this.graph.shrink, outPtr };
     const net = this.net.handle;
     if (bands === 1 && !this.graph.global) await this.runRetrying({ kind: "tile", net, alphaNet: hasAlpha ? this.alphaNet.handle : null, job: tileJob, lease });
     else {

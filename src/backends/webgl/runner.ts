@@ -6,8 +6,11 @@
 // Tiling, progress and abort are the scheduler's (src/runtime/scheduler.ts), as for the wasm backend.
 import { ContextLostError, OutOfMemoryError, SrganError, UnsupportedError, invalidInput, throwIfAborted } from "../../errors.js";
 import type { ValidatedGraph } from "../../model/types.js";
-import { planTiles, type Tile } from "../../runtime/tiler.js";
-import { largestFitting, runTiles, upscaleInTiles, type ImageJob, type TileBackend, type UpscaledImage, type UpscaleOptions } from "../../runtime/scheduler.js";
+import { planTiles, virtualExtent, type Tile } from "../../runtime/tiler.js";
+import {
+  largestFitting, runTiles, tileGeometry, upscaleInTiles, type ImageJob, type TileBackend, type TileGeometry, type UpscaledImage, type UpscaleOptions,
+} from "../../runtime/scheduler.js";
+import { copyRect } from "../../image/border.js";
 import { checkRgbaImage, type RgbaImage } from "../../image/rgba.js";
 import { GlContext, type Capabilities } from "./context.js";
 import { TexturePool, type TexturePoolStats } from "./texture-pool.js";
@@ -34,7 +37,7 @@ export class WebglRunner implements TileBackend {
   readonly backend = "webgl" as const;
   /** GL state is one per context: tiles run one after another. */
   readonly concurrency = 1;
-  readonly evenTiles = false;
+  readonly geometry: TileGeometry;
   readonly graph: ValidatedGraph;
   private readonly ctx: GlContext;
   private readonly pool: TexturePool;
@@ -54,6 +57,7 @@ export class WebglRunner implements TileBackend {
   constructor(graph: ValidatedGraph, private readonly opts: ResolvedWebglOptions, alphaGraph: ValidatedGraph) {
     this.graph = graph;
     this.alphaGraph = alphaGraph;
+    this.geometry = tileGeometry(graph, false);
     this.ownsCanvas = !opts.canvas;
     this.ctx = new GlContext({
       ...opts,
@@ -237,18 +241,28 @@ export class WebglRunner implements TileBackend {
 
   private rgbaTile(image: RgbaImage, tile: Tile, hasAlpha: boolean, out: Uint8ClampedArray): void {
     const { padded, core } = tile;
-    const s = this.graph.scale;
-    const inputs = this.io!.uploadRgba(image, padded.x, padded.y, padded.w, padded.h, hasAlpha);
+    const s = this.graph.scale, shrink = this.graph.shrink;
+    const inputs = this.uploadRect(image, padded, hasAlpha);
     let alphaIn = inputs.alpha;
     let rgb = null, alpha = null;
     try {
       rgb = this.net!.run(inputs.rgb);
       if (alphaIn) { const a = alphaIn; alphaIn = null; alpha = this.alphaNet!.run(a); }
-      this.io!.readRgba(rgb, alpha, (core.x - padded.x) * s, (core.y - padded.y) * s, core.w * s, core.h * s,
-        out, image.width * s, core.x * s, core.y * s);
+      // The network's output starts `shrink` pixels into the padded rectangle; the alpha resize's at it.
+      const [cx, cy] = [core.x - padded.x, core.y - padded.y];
+      this.io!.readRgba(rgb, alpha, (cx - shrink) * s, (cy - shrink) * s, core.w * s, core.h * s,
+        out, image.width * s, core.x * s, core.y * s, [cx * s, cy * s]);
     } finally {
       for (const t of [alphaIn, rgb, alpha]) if (t) this.pool.release(t.tex);
     }
+  }
+
+  /** Uploads a padded rectangle, straight from the image when it lies inside, else through a copy with its border filled. */
+  private uploadRect(image: RgbaImage, r: Tile["padded"], hasAlpha: boolean) {
+    if (r.x >= 0 && r.y >= 0 && r.x + r.w <= image.width && r.y + r.h <= image.height) return this.io!.uploadRgba(image, r.x, r.y, r.w, r.h, hasAlpha);
+    const data = new Uint8Array(r.w * r.h * 4);
+    copyRect(image, r.x, r.y, r.w, r.h, this.graph.inputPad?.mode ?? "zero", data);
+    return this.io!.uploadRgba({ data, width: r.w }, 0, 0, r.w, r.h, hasAlpha);
   }
 
   /**
@@ -259,11 +273,14 @@ export class WebglRunner implements TileBackend {
     const max = this.ctx.caps.maxTextureSize;
     const ratio = Math.max(this.net!.sizeRatio, hasAlpha ? this.alphaNet!.sizeRatio : 1);
     const bytes = (h: number, w: number) => this.net!.peakBytes(h, w) + (hasAlpha ? this.alphaNet!.peakBytes(h, w, 1) : 0);
+    // Padded rectangles lie within the virtual image (the image and the border the network sees).
+    const { border, align } = this.geometry;
+    const [vw, vh] = [width, height].map((n) => { const v = virtualExtent(n, border, align); return v.end - v.start; });
     if (!Number.isFinite(halo)) {
-      if (Math.ceil(Math.max(width, height) * ratio) > max) {
+      if (Math.ceil(Math.max(vw, vh) * ratio) > max) {
         throw new UnsupportedError(`network '${this.graph.name}' reads whole-image statistics, so it cannot be tiled, and a ${width}×${height} image needs textures over this GPU's ${max}-pixel limit. Use backend: 'wasm'.`);
       }
-      const need = bytes(height, width);
+      const need = bytes(vh, vw);
       if (need > this.opts.memoryLimit) throw new OutOfMemoryError(need, this.opts.memoryLimit, `Network '${this.graph.name}' cannot be tiled: raise the WebGL memoryLimit, upscale a smaller image, or use backend: 'wasm'.`);
       this.lastTileSize = Math.max(width, height);
       return this.lastTileSize;
@@ -271,8 +288,9 @@ export class WebglRunner implements TileBackend {
     const r = Math.ceil(halo);
     const byTexture = Math.floor(max / ratio) - 2 * r;
     if (byTexture < 1) throw new UnsupportedError(`network '${this.graph.name}' needs ${2 * r + 1}-pixel tiles at ${ratio}× inside ${max}-pixel textures; this GPU cannot hold one. Use backend: 'wasm'.`);
-    // A tile's padded rectangle is its core grown by r per side, clipped to the image.
-    const fits = (t: number) => bytes(Math.min(height, t + 2 * r), Math.min(width, t + 2 * r)) <= this.opts.memoryLimit;
+    // A tile's padded rectangle is its core grown by r per side (and up to align − 1 for the grid), clipped.
+    const side = (t: number, v: number) => Math.min(v, t + 2 * r + (align ?? 1) - 1);
+    const fits = (t: number) => bytes(side(t, vh), side(t, vw)) <= this.opts.memoryLimit;
     const t = largestFitting(1, Math.min(requested, byTexture), fits);
     if (!fits(t)) throw new OutOfMemoryError(bytes(1 + 2 * r, 1 + 2 * r), this.opts.memoryLimit, "Raise the WebGL memoryLimit or use backend: 'wasm'.");
     this.lastTileSize = t;
