@@ -14,8 +14,9 @@ import { isZip, readZip, type ZipEntry } from "./zip.js";
 /** A storage the file pickled by itself, outside any tensor (no state dict does this). */
 export interface PthStorage { readonly storageKey: string; readonly dtype: TensorDtype; readonly numel: number }
 
-/** What a .pth file holds: dicts (`PickleDict`, a Map), lists, tuples (frozen arrays), numbers, strings, tensors. */
+/** What a .pth file holds: dicts (`PthDict`, a Map), lists, tuples (frozen arrays), numbers, strings, tensors. */
 export type PthValue = PickleValue<Tensor | PthStorage>;
+export type PthDict = PickleDict<Tensor | PthStorage>;
 
 // The legacy format's first pickle: LONG1 0x1950a86a20f9469cfc6c (torch/serialization.py MAGIC_NUMBER).
 const LEGACY_MAGIC = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e];
@@ -140,11 +141,12 @@ class TorchUnpickler {
   /**
    * Gives every tensor its data from `storageBytes(key)` (the storage's bytes, checked for size by the
    * caller). Contiguous tensors are views of the decoded storage; strided ones are copied, within a
-   * budget of the storages' own size.
+   * budget of twice the storages' own size (plus 1 Mi elements), so that many views repeating one
+   * storage (each may be as large as the storage) cannot multiply the memory a file needs.
    */
   fill(storageBytes: (s: StorageRef) => Uint8Array, fail: (what: string) => ModelFormatError): void {
     const decoded = new Map<string, Float32Array>();
-    let budget = 0;
+    let budget = 1 << 20;
     for (const p of this.pending) {
       const key = p.storage.storageKey;
       let all = decoded.get(key);
@@ -153,7 +155,7 @@ class TorchUnpickler {
         const out = decodeElements(b, 0, b.length / DTYPE_BYTES[p.storage.dtype], p.storage.dtype);
         if (!(out instanceof Float32Array)) throw fail(`storage '${key}' element ${out.inexact} is an integer that float32 cannot hold exactly`);
         decoded.set(key, all = out);
-        budget += all.length;
+        budget += 2 * all.length;
       }
       const base = p.storage.offset + p.offset;
       const numel = elementCount(p.shape);
