@@ -70,7 +70,7 @@ export function decodeSafetensors(bytes: Uint8Array, label = "bytes"): Safetenso
     if (!type) throw fail(`${where} has dtype ${JSON.stringify(dtype)}; this reader takes ${Object.keys(DTYPES).join(", ")}`);
     if (!Array.isArray(shape) || shape.length > 64) throw fail(`${where} has shape ${JSON.stringify(shape)}, not a list of dimensions`);
     const numel = elementCount(shape);
-    if (numel < 0) throw fail(`${where} has shape ${JSON.stringify(shape)}: dimensions must be non-negative integers`);
+    if (numel < 0) throw fail(`${where} has shape ${JSON.stringify(shape)}: dimensions must be non-negative integers, with fewer than 2^53 elements in all`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
       throw fail(`${where} has data_offsets ${JSON.stringify(offsets)}, not [begin, end]`);
     }
