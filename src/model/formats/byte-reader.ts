@@ -7,12 +7,13 @@ export type Fail = (what: string) => ModelFormatError;
 
 export class ByteReader {
   private readonly dv: DataView;
-  constructor(readonly bytes: Uint8Array, public pos: number, private readonly fail: Fail, readonly end = bytes.length) {
+  /** `truncation` is what running past `end` most likely means, for the message. */
+  constructor(readonly bytes: Uint8Array, public pos: number, private readonly fail: Fail, readonly end = bytes.length, private readonly truncation = "truncated") {
     this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
   get left(): number { return this.end - this.pos; }
   need(n: number, what: string): void {
-    if (n > this.left) throw this.fail(`${what} needs ${n} bytes at offset ${this.pos} but only ${this.left} remain (truncated)`);
+    if (n > this.left) throw this.fail(`${what} needs ${n} bytes at offset ${this.pos} but only ${this.left} remain (${this.truncation})`);
   }
   u8(what: string): number { this.need(1, what); return this.bytes[this.pos++]; }
   u16(what: string): number { this.need(2, what); const v = this.dv.getUint16(this.pos, true); this.pos += 2; return v; }

@@ -85,10 +85,10 @@ export function parseNcnnParam(param: string | Uint8Array, label = "param"): Ncn
     }
   }
   if (text.length > MAX_PARAM_BYTES) throw fail(`${text.length} characters: larger than any network description (limit ${MAX_PARAM_BYTES})`);
-  const s = new Scanner(text.replace(/^\uFEFF/, ""));
-  const count = (what: string, min: number) => {
-    const t = s.next(what);
-    if (!/^\d{1,9}$/.test(t) || Number(t) < min) throw fail(`line ${s.line}: ${what} is '${t}', expected an integer ≥ ${min}`);
+  const s = new Scanner(text.replace(/^\uFEFF/, ""), fail);
+  const count = (what: string, min: number, where?: string) => {
+    const t = s.next(where ? `${where}: ${what}` : what);
+    if (!/^\d{1,9}$/.test(t) || Number(t) < min) throw fail(`${where ?? `line ${s.line}`}: ${what} is '${t}', expected an integer ≥ ${min}`);
     return Number(t);
   };
   const magic = s.next("the magic number");
@@ -102,7 +102,7 @@ export function parseNcnnParam(param: string | Uint8Array, label = "param"): Ncn
     const type = s.next("a layer type"), line = s.line;
     const name = s.next(`layer ${i}'s name`);
     const where = `line ${line}, layer ${i} '${name}' (${type})`;
-    const nIn = count(`${where}: the input count`, 0), nOut = count(`${where}: the output count`, 0);
+    const nIn = count("the input count", 0, where), nOut = count("the output count", 0, where);
     const inputs = Array.from({ length: nIn }, (_, k) => s.next(`${where}: input ${k}`));
     const outputs = Array.from({ length: nOut }, (_, k) => s.next(`${where}: output ${k}`));
     // ncnn gives every new blob name a slot: outputs, and inputs that no layer produced before.
@@ -123,7 +123,7 @@ export function parseNcnnParam(param: string | Uint8Array, label = "param"): Ncn
 class Scanner {
   private pos = 0;
   line = 1;
-  constructor(readonly text: string) {}
+  constructor(readonly text: string, private readonly fail: (what: string) => ModelFormatError) {}
   private skip(): void {
     for (; this.pos < this.text.length; this.pos++) {
       const c = this.text.charCodeAt(this.pos);
@@ -139,7 +139,7 @@ class Scanner {
   }
   next(what: string): string {
     this.skip();
-    if (this.pos >= this.text.length) throw new ModelFormatError(`${what} is missing at the end of the file (truncated)`);
+    if (this.pos >= this.text.length) throw this.fail(`${what} is missing at the end of the file (truncated)`);
     const end = this.tokenEnd();
     const t = this.text.slice(this.pos, end);
     this.pos = end;
@@ -227,7 +227,7 @@ const TAG_FP32 = 0x00000000, TAG_FP32_SCALED = 0x0002c056, TAG_FP16 = 0x01306b47
  */
 export function readNcnnBin(layers: readonly NcnnLayer[], bin: Uint8Array, label = "bin"): ReadonlyMap<string, Float32Array>[] {
   const fail = (what: string) => new ModelFormatError(`ncnn model file ${label}: ${what}`);
-  const r = new ByteReader(bin, 0, (what) => fail(`${what} (truncated, or this .bin does not belong to the .param)`));
+  const r = new ByteReader(bin, 0, fail, bin.length, "truncated, or this .bin does not belong to the .param");
   const out: ReadonlyMap<string, Float32Array>[] = [];
   let last = "the start of the file";
   for (const [i, layer] of layers.entries()) {
