@@ -44,6 +44,13 @@ test("sniff: zip and legacy files yes; safetensors, ncnn text, JSON, empty no", 
   const { root, storages } = everyDtype();
   assert.ok(sniff(torchZip(root, storages)));
   assert.ok(sniff(torchLegacy(root, storages)));
+  const legacy = torchLegacy(root, storages);
+  const framed = concat([Uint8Array.of(0x80, 4, 0x95, 13, 0, 0, 0, 0, 0, 0, 0), legacy.subarray(2)]); // as pickle protocol 4 writes it
+  assert.ok(sniff(framed), "legacy, protocol 4 with a FRAME");
+  const wrongMagic = legacy.slice();
+  wrongMagic[6] ^= 1;
+  assert.not.ok(sniff(wrongMagic));
+  throwsFormatError(() => decodePth(wrongMagic, "t.pth"), /PyTorch file t\.pth: neither a zip archive \(torch ≥ 1\.6\) nor a legacy torch\.save stream/, "bad magic");
   for (const b of [new Uint8Array(0), new TextEncoder().encode("7767517\n1 1\n"), new TextEncoder().encode('[{"kW":3}]'), Uint8Array.of(2, 0, 0, 0, 0, 0, 0, 0, 0x7b, 0x7d)]) assert.not.ok(sniff(b));
 });
 

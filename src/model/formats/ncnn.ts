@@ -103,8 +103,12 @@ export function parseNcnnParam(param: string | Uint8Array, label = "param"): Ncn
     const name = s.next(`layer ${i}'s name`);
     const where = `line ${line}, layer ${i} '${name}' (${type})`;
     const nIn = count("the input count", 0, where), nOut = count("the output count", 0, where);
-    const inputs = Array.from({ length: nIn }, (_, k) => s.next(`${where}: input ${k}`));
-    const outputs = Array.from({ length: nOut }, (_, k) => s.next(`${where}: output ${k}`));
+    const names = (n: number, what: string) => {
+      const out: string[] = []; // pushed one by one: a corrupt count runs out of tokens, not of memory
+      for (let k = 0; k < n; k++) out.push(s.next(`${where}: ${what} ${k}`));
+      return out;
+    };
+    const inputs = names(nIn, "input"), outputs = names(nOut, "output");
     // ncnn gives every new blob name a slot: outputs, and inputs that no layer produced before.
     for (const b of [...inputs, ...outputs]) blobs.add(b);
     if (blobs.size > blobCount) throw fail(`${where}: more than the ${blobCount} blobs the header declares (corrupt)`);

@@ -18,13 +18,17 @@ export interface PthStorage { readonly storageKey: string; readonly dtype: Tenso
 export type PthValue = PickleValue<Tensor | PthStorage>;
 export type PthDict = PickleDict<Tensor | PthStorage>;
 
-// The legacy format's first pickle: LONG1 0x1950a86a20f9469cfc6c (torch/serialization.py MAGIC_NUMBER).
-const LEGACY_MAGIC = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e];
+// The legacy format's first pickle holds torch/serialization.py's MAGIC_NUMBER as LONG1 (10 bytes).
+const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
+const LEGACY_MAGIC_LONG1 = [0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
 const LEGACY_PROTOCOL = 1001;
 
-/** True for a zip archive (torch ≥ 1.6) or a legacy torch.save stream. */
+/** True for a zip archive (torch ≥ 1.6) or a legacy torch.save stream (PROTO 2–5, a FRAME at 4+, the magic number). */
 export function sniff(bytes: Uint8Array): boolean {
-  return isZip(bytes) || (bytes.length >= LEGACY_MAGIC.length && LEGACY_MAGIC.every((b, i) => bytes[i] === b));
+  if (isZip(bytes)) return true;
+  if (bytes[0] !== 0x80 || !(bytes[1] >= 2 && bytes[1] <= 5)) return false;
+  const at = bytes[2] === 0x95 ? 11 : 2; // PROTO, then FRAME + u64 length under protocol 4 and 5
+  return LEGACY_MAGIC_LONG1.every((b, i) => bytes[at + i] === b);
 }
 
 /**
@@ -240,7 +244,7 @@ function decodeLegacy(bytes: Uint8Array, label: string, fail: (what: string) => 
     pos = end;
     return value;
   };
-  header("magic number");
+  if (header("magic number") !== LEGACY_MAGIC) throw fail("the legacy magic number is wrong (corrupt)");
   const protocol = header("protocol version");
   if (protocol !== LEGACY_PROTOCOL) throw fail(`legacy protocol version ${describe(protocol)}, expected ${LEGACY_PROTOCOL}`);
   const sysInfo = header("sys_info");
