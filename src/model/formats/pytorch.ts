@@ -87,7 +87,7 @@ class TorchUnpickler {
     };
     const add = (module: string, name: string, call?: (args: readonly V[]) => V) => this.globals.set(`${module}.${name}`, new PickleGlobal(module, name, call));
     add("collections", "OrderedDict", orderedDict);
-    add("typing", "OrderedDict", orderedDict); // seen in the field (spandrel allows it too)
+    add("typing", "OrderedDict", orderedDict); // an alias of the same class; spandrel's allow-list has it too
     add("torch._utils", "_rebuild_tensor_v2", (a) => this.rebuildTensor(a));
     add("torch._utils", "_rebuild_tensor", (a) => this.rebuildTensor(a)); // torch < 0.4
     add("torch._utils", "_rebuild_parameter", parameter);
@@ -101,7 +101,7 @@ class TorchUnpickler {
     const wholeModel = /^[A-Z]/.test(name)
       ? ". If the file is a whole pickled model (torch.save(model)) rather than its weights, load it in Python with the code that defines it and save the state dict: torch.save(model.state_dict(), \"weights.pth\")"
       : "";
-    return `only the globals a state dict needs are allowed (OrderedDict, torch._utils._rebuild_tensor_v2 and _rebuild_parameter, torch.*Storage), and nothing in the file runs${wholeModel}`;
+    return `only the globals a state dict needs are allowed (collections.OrderedDict, torch._utils._rebuild_tensor(_v2) and _rebuild_parameter, torch.*Storage), and nothing in the file runs${wholeModel}`;
   }
 
   /** The persistent id's storage type and element count: shared by both formats' ids. */
