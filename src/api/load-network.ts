@@ -34,29 +34,29 @@ export async function loadNetwork(source: ModelSource, opts: { scale?: number } 
     }
     return decodeNetwork(await readAsset(asset));
   }
-  const graph = await loadNetworkSource(source);
+  const graph = await loadNetworkSource(source, scale);
   if (scale !== undefined && graph.scale !== scale) {
     throw new SrganError("ERR_SCALE", `the network '${graph.name}' upscales ×${graph.scale}, but ×${scale} was asked for: leave out the scale, or pick a ×${scale} network (built-ins at ×${scale}: ${builtinNamesAt(scale).join(", ")})`);
   }
   return graph;
 }
 
-async function loadNetworkSource(source: ModelSource): Promise<ValidatedGraph> {
-  if (typeof source === "string") return loadNetworkUrl(toUrl(source), source);
-  if (source instanceof URL) return loadNetworkUrl(source, source.href);
-  if (source instanceof Uint8Array) return decodeNetworkFiles({ main: source }, "bytes");
-  if (source instanceof ArrayBuffer) return decodeNetworkFiles({ main: new Uint8Array(source) }, "bytes");
+async function loadNetworkSource(source: ModelSource, scale?: number): Promise<ValidatedGraph> {
+  if (typeof source === "string") return loadNetworkUrl(toUrl(source), source, scale);
+  if (source instanceof URL) return loadNetworkUrl(source, source.href, scale);
+  if (source instanceof Uint8Array) return decodeNetworkFiles({ main: source }, "bytes", scale);
+  if (source instanceof ArrayBuffer) return decodeNetworkFiles({ main: new Uint8Array(source) }, "bytes", scale);
   if (source && typeof source === "object" && Array.isArray((source as Graph).nodes)) return validateGraph(source as Graph);
   throw new TypeError(`options.model must be a built-in name (${BUILTIN_NAMES.join(", ")}), a path or URL, bytes, or a graph`);
 }
 
 /** Reads a network file (and its second file, for formats that have one) and decodes it. */
-async function loadNetworkUrl(url: URL, label: string): Promise<ValidatedGraph> {
+async function loadNetworkUrl(url: URL, label: string, scale?: number): Promise<ValidatedGraph> {
   const main = await readModelFile(url);
   const format = formatOf(main);
   const second = format && companionName(url.href, format);
   const companion = second === undefined ? undefined : await readModelFile(new URL(second));
-  return decodeNetworkFiles({ main, companion }, label);
+  return decodeNetworkFiles({ main, companion }, label, scale);
 }
 
 /** A URL as it is; a path as a file: URL in Node and Deno, else relative to the page. */

@@ -53,6 +53,11 @@ export function validateGraph(g: Graph): ValidatedGraph {
   return { ...g, receptiveRadius: global ? Infinity : Math.ceil(radius.get(g.output)!), shrink, global, parameterCount };
 }
 
+/** Every tensor's shape for an n×n input; throws ModelFormatError (naming the node) where one does not fit. */
+export function inferShapes(g: Graph, n: number): Map<string, Shape> {
+  return walk(g, n, g.channels ?? 3).shapes;
+}
+
 /**
  * Shape inference over the graph at an n×n input, checking every node, with per tensor: its context
  * radius and the offset of its first pixel, both in network-input pixels, and its pixels per input pixel.
@@ -88,9 +93,10 @@ function walk(g: Graph, n: number, channels: number) {
     shapes.set(node.output, out);
     // Image inputs (not [1, 1, c] vectors: global statistics) must agree on where they start, else an
     // op would mix pixels of different places.
-    const starts = new Set(node.inputs.filter((t) => !isVector(shapes.get(t)!)).map((t) => offset.get(t)!));
+    const images = node.inputs.filter((t) => !isVector(shapes.get(t)!));
+    const starts = new Set(images.map((t) => offset.get(t)!));
     if (starts.size > 1) throw new ModelFormatError(`${where}: its inputs start at different input pixels (${[...starts].join(", ")}): crop them to agree`);
-    const inScale = Math.max(...node.inputs.map((t) => scaleOf.get(t)!));
+    const inScale = Math.max(...(images.length ? images : node.inputs).map((t) => scaleOf.get(t)!));
     const isGlobal = op.global?.(node) ?? false;
     const vector = isVector(out) && !isVector(ins[0]);
     scaleOf.set(node.output, isGlobal || vector ? 1 : inScale * op.scale(node));
@@ -103,12 +109,16 @@ function walk(g: Graph, n: number, channels: number) {
 
 const isVector = (s: Shape) => s.h === 1 && s.w === 1;
 
-/** Multiply-adds per input pixel of the Conv2D layers (every one runs at the input's resolution). */
+/** Multiply-adds per input pixel of the Conv2D layers, each counted at its own resolution (direct convolution). */
 export function convMacsPerPixel(g: Graph): number {
+  const n = 2 * 3 * 5 * 7 * (g.align ?? 1) * 2;
+  const shapes = inferShapes(g, n);
   let macs = 0;
-  for (const n of g.nodes) {
-    if (n.op !== "Conv2D") continue;
-    for (const [role, name] of Object.entries(n.weights)) if (role.startsWith("kernel")) macs += g.weights[name].data.length;
+  for (const node of g.nodes) {
+    if (node.op !== "Conv2D") continue;
+    const out = shapes.get(node.output)!;
+    const kernels = Object.entries(node.weights).filter(([role]) => role.startsWith("kernel"));
+    for (const [, name] of kernels) macs += (g.weights[name].data.length * out.h * out.w) / (n * n);
   }
   return macs;
 }

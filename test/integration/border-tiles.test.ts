@@ -4,7 +4,7 @@
 // cropped — for every border mode, odd sizes, a 1×1 image, with and without alpha.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { createUpscaler, type Upscaler } from "../../src/index.js";
+import { createUpscaler } from "../../src/index.js";
 import { copyRect, borderIndex } from "../../src/image/border.js";
 import type { PadMode, ValidatedGraph } from "../../src/model/types.js";
 import { validateGraph } from "../../src/model/graph.js";
