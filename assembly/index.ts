@@ -8,7 +8,7 @@ export { pixel_shuffle_f32 } from "./kernels/pixel_shuffle";
 export { add_f32, add_scaled_f32, add_channel_f32 } from "./kernels/add";
 export { mul_f32, mul_channel_f32 } from "./kernels/mul";
 export { crop_f32, copy_channels_f32 } from "./kernels/copy";
-export { channel_mean_f32, dense_f32 } from "./kernels/reduce";
+export { channel_mean_f32, channel_sum_f32, dense_f32 } from "./kernels/reduce";
 export { rgba8_to_f32, f32_to_rgba8 } from "./kernels/color";
 export { resize_f32 } from "./kernels/resize";
 export { u8_to_f32, f32_to_u8, srgb_to_linear_f32, linear_to_srgb_f32 } from "./kernels/srgb";

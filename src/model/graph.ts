@@ -58,15 +58,31 @@ export function inferShapes(g: Graph, n: number): Map<string, Shape> {
   return walk(g, n, g.channels ?? 3).shapes;
 }
 
+/** Tensors a partial graph reads without computing them: [1, 1, c] statistics given from outside (name → c). */
+export type GivenTensors = Readonly<Record<string, number>>;
+
+/**
+ * Where tensor `t` of a (possibly partial) graph lies relative to the network input: its context radius
+ * and the offset of its first pixel, in input pixels, and its pixels per input pixel.
+ */
+export function tensorGeometry(g: Graph, t: string, given: GivenTensors = {}): { radius: number; offset: number; scale: number; shape: Shape } {
+  const n = 2 * 3 * 5 * 7 * (g.align ?? 1);
+  const w = walk(g, n, g.channels ?? 3, given);
+  const shape = w.shapes.get(t);
+  if (!shape) throw new ModelFormatError(`tensor '${t}' is not computed by the graph`);
+  return { radius: w.radius.get(t)!, offset: w.offset.get(t)!, scale: w.scale.get(t)!, shape };
+}
+
 /**
  * Shape inference over the graph at an n×n input, checking every node, with per tensor: its context
  * radius and the offset of its first pixel, both in network-input pixels, and its pixels per input pixel.
  */
-function walk(g: Graph, n: number, channels: number) {
-  const shapes = new Map<string, Shape>([[g.input, { h: n, w: n, c: channels }]]);
-  const radius = new Map<string, number>([[g.input, 0]]);
-  const offset = new Map<string, number>([[g.input, 0]]);
-  const scaleOf = new Map<string, number>([[g.input, 1]]);
+function walk(g: Graph, n: number, channels: number, given: GivenTensors = {}) {
+  const seeds = Object.keys(given);
+  const shapes = new Map<string, Shape>([[g.input, { h: n, w: n, c: channels }], ...seeds.map((t): [string, Shape] => [t, { h: 1, w: 1, c: given[t] }])]);
+  const radius = new Map<string, number>([g.input, ...seeds].map((t) => [t, 0]));
+  const offset = new Map<string, number>([g.input, ...seeds].map((t) => [t, 0]));
+  const scaleOf = new Map<string, number>([g.input, ...seeds].map((t) => [t, 1]));
   let global = false;
   for (const [i, node] of g.nodes.entries()) {
     const where = `node ${i} (${node?.op})`;
@@ -104,7 +120,7 @@ function walk(g: Graph, n: number, channels: number) {
     if (isGlobal) global = true;
     radius.set(node.output, Math.max(...node.inputs.map((t) => radius.get(t)!)) + op.halo(node) / inScale);
   }
-  return { shapes, radius, offset, global };
+  return { shapes, radius, offset, scale: scaleOf, global };
 }
 
 const isVector = (s: Shape) => s.h === 1 && s.w === 1;

@@ -40,6 +40,8 @@ export interface ImageJob {
   /** Threads that run each tile together, in row bands layer by layer (1: each tile on one thread). */
   bands: number;
   signal?: AbortSignal;
+  /** What the backend's statistics() gave (the network to run with them given), else undefined. */
+  stage?: unknown;
 }
 
 /** How a network's tiles are cut: grids (./tiler.ts), and the border the network sees past the image. */
@@ -64,7 +66,13 @@ export interface TileBackend<R = null> {
   /** Input pixels of context per side (Infinity: whole-image statistics, one tile). */
   halo(hasAlpha: boolean): number;
   /** The tile side for this image: as large as allowed while the job's tiles fit the backend's memory; throws when none fits. */
-  tileSize(width: number, height: number, halo: number, hasAlpha: boolean): number;
+  tileSize(width: number, height: number, halo: number, hasAlpha: boolean, job: ImageJob): number;
+  /**
+   * Whole-image statistics the job needs first, when the backend computes them in passes of their own
+   * (images too large to hold whole: src/runtime/stages.ts), reporting progress up to `share`; the job
+   * then runs `stage` with halo `halo`. Undefined: run as usual.
+   */
+  statistics?(image: RgbaImage, hasAlpha: boolean, options: UpscaleOptions): Promise<{ halo: number; stage: unknown; share: number } | undefined>;
   /** The memory of one tile, now; OutOfMemoryError when it is not free now (the scheduler retries after another tile). */
   acquire?(job: ImageJob, tile: Tile): R;
   release?(resource: R): void;
@@ -98,17 +106,21 @@ export async function upscaleInTiles<R>(backend: TileBackend<R>, image: RgbaImag
   checkOutputSize(width, height, s);
   return backend.session(async () => {
     const hasAlpha = !isOpaque(image.data);
-    const halo = backend.halo(hasAlpha);
-    const tileSize = backend.tileSize(width, height, halo, hasAlpha);
+    const staged = await backend.statistics?.(image, hasAlpha, options);
+    const halo = staged?.halo ?? backend.halo(hasAlpha);
+    const job: ImageJob = { image, out: new Uint8ClampedArray(width * s * height * s * 4), hasAlpha, tilesTotal: 0, bands: 1, signal: options.signal, stage: staged?.stage };
+    const tileSize = backend.tileSize(width, height, halo, hasAlpha, job);
     const { tiles, bands } = planLayout(width, height, { ...backend.geometry, tileSize, halo }, backend.concurrency);
-    const job: ImageJob = { image, out: new Uint8ClampedArray(width * s * height * s * 4), hasAlpha, tilesTotal: tiles.length, bands, signal: options.signal };
+    Object.assign(job, { tilesTotal: tiles.length, bands });
+    const share = staged?.share ?? 0;
+    const onProgress = options.onProgress && ((p: Progress) => options.onProgress!({ ...p, fraction: share + (1 - share) * p.fraction }));
     await runTiles({
       concurrency: backend.concurrency,
       acquire: (tile) => (backend.acquire ? backend.acquire(job, tile) : (null as R)),
       release: (r) => backend.release?.(r),
       run: (tile, r, onLayer) => backend.runTile(job, tile, r, onLayer),
       checkUsable: () => backend.checkUsable(),
-    }, tiles, options);
+    }, tiles, { signal: options.signal, onProgress });
     return { data: job.out, width: width * s, height: height * s };
   });
 }

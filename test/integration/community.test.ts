@@ -91,6 +91,28 @@ if (haveShared("community network goldens")) {
     });
   }
 
+  // Squeeze-excitation pools whole feature maps: on an image too large to hold whole, the statistics
+  // are computed stage by stage over tiles (src/runtime/stages.ts), and the result is the whole image's.
+  for (const model of ["ncnn/waifu2x-cunet/scale2.0x_model", "ncnn/realcugan/up2x-conservative"]) {
+    test(`${model}: in stages (small memory, 32-pixel tiles) = one whole-image pass, on our 160×120 example`, async () => {
+      const g = manifest.goldens.find((x) => x.model === model)!;
+      const img = decodeImage(readFileSync(fileURLToPath(new URL("../../examples/lighthouse.png", import.meta.url)))) as RgbaImage;
+      const whole = await createUpscaler({ model: modelPath(g), threads: 2, memoryLimit: 2 ** 31 });
+      const staged = await createUpscaler({ model: modelPath(g), threads: 2, memoryLimit: 96 << 20, tileSize: 32 });
+      try {
+        let events = 0;
+        const a = await whole.upscale(img), b = await staged.upscale(img, { onProgress: () => events++ });
+        assert.ok(events > 10, `${events} progress events: the staged path did not run`);
+        const { db, levels } = psnr8(a.data, b.data);
+        assert.ok(levels === 0, `staged differs from whole by up to ${levels} levels (${db.toFixed(1)} dB)`);
+        assert.is(staged.stats().activeLeases, 2);
+      } finally {
+        await whole.dispose();
+        await staged.dispose();
+      }
+    });
+  }
+
   for (const r of manifest.refused) {
     test(`${r.model}: refused with ERR_MODEL_FORMAT naming what was found`, async () => {
       try {

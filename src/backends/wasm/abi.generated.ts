@@ -86,6 +86,12 @@ export interface Kernels {
   channel_mean_f32(inPtr: number, h: number, w: number, c: number, accPtr: number, outPtr: number): number;
   /**
    * assembly/kernels/reduce.ts:
+   * sums[c] (f64) = Σ of in[y, x, c] over the window [x0, x1) × [y0, y1) of a w-wide tensor, summed as
+   * channel_mean_f32 sums: a tile's share of a whole-image statistic (accPtr: 2·c f64, sums its first c).
+   */
+  channel_sum_f32(inPtr: number, w: number, c: number, x0: number, y0: number, x1: number, y1: number, accPtr: number): number;
+  /**
+   * assembly/kernels/reduce.ts:
    * out[n] = start[n] + Σ_k in[k] · W[k, n]; W is [kLen, nLen] row-major (input-major, as alumina's Linear).
    * mode 0: start = 0; 1: start = out (accumulate); 2: start = bias.
    */
@@ -236,6 +242,11 @@ export function bindKernels(exports: WebAssembly.Exports): Kernels {
     channel_mean_f32: (inPtr, h, w, c, accPtr, outPtr) => {
       const rc = e.channel_mean_f32(inPtr, h, w, c, accPtr, outPtr);
       if (rc !== 0) throw new KernelError("channel_mean_f32", rc, { inPtr, h, w, c, accPtr, outPtr });
+      return rc;
+    },
+    channel_sum_f32: (inPtr, w, c, x0, y0, x1, y1, accPtr) => {
+      const rc = e.channel_sum_f32(inPtr, w, c, x0, y0, x1, y1, accPtr);
+      if (rc !== 0) throw new KernelError("channel_sum_f32", rc, { inPtr, w, c, x0, y0, x1, y1, accPtr });
       return rc;
     },
     dense_f32: (inPtr, kLen, weightPtr, nLen, outPtr, mode, biasPtr) => {
