@@ -29,7 +29,14 @@ export async function checkWritable(path: string): Promise<void> {
     await writeFile(tmp, new Uint8Array(0));
   } catch (e) {
     const code = (e as { code?: string }).code;
-    if (code === "ENOENT") throw new IoError(`cannot write '${path}': directory '${dirname(path)}' does not exist`, { cause: e });
+    if (code === "ENOENT") {
+      // ENOENT also comes from file systems that hold no new files (/proc): say which it is.
+      const dir = dirname(path);
+      const isDir = (await stat(dir).catch(() => undefined))?.isDirectory();
+      throw new IoError(isDir
+        ? `cannot write '${path}': directory '${dir}' exists but takes no new files (a virtual file system such as /proc); choose another directory`
+        : `cannot write '${path}': directory '${dir}' does not exist`, { cause: e });
+    }
     throw ioError("write", path, e);
   }
   await rm(tmp, { force: true });

@@ -32,6 +32,8 @@ Example:
       overwrite: { type: "boolean" },
     }, ["IN", "OUT"]);
     const options = upscalerOptions("upscale", values);
+    // JPEG photos go to natural-real: natural would sharpen their 8×8 blocks (README, Networks).
+    options.model ??= AUTO_MODEL;
     const quality = intFlag("upscale", "quality", values.quality, 1, 100);
     // Everything that can be refused is refused before the work: names, the output's place, sizes.
     checkImageOutput(output);

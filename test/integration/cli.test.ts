@@ -418,8 +418,39 @@ test("--model auto: natural-real for a JPEG input, natural for a PNG (upscale an
   assert.ok(readFileSync(p("auto-a.png")).equals(readFileSync(p("auto-out", "a.png"))), "batch and upscale agree on a.png");
   // A model or scale that cannot run fails the batch once, before any file or OUT_DIR.
   const bad = await srganHere(["batch", p("auto-in"), p("bad-out"), "--model", "natural-fast", "--scale", "2", "--threads", "0"]);
-  assertOneLineError(bad, 1, "ERR_SCALE", /'natural-fast' exists at ×4, not ×2/);
+  assertOneLineError(bad, 2, "ERR_SCALE", /'natural-fast' exists at ×4, not ×2/);
   assert.not.ok(existsSync(p("bad-out")));
+});
+
+test("without --model, upscale and batch run auto: natural-real for a JPEG, natural for a PNG, and say which ran", async () => {
+  const jpeg = await srganHere(["upscale", p("auto-in", "b.jpg"), p("default-b.png"), "--threads", "0"]);
+  assert.is(jpeg.status, 0, jpeg.stderr);
+  assert.match(jpeg.stdout, /with natural-real \(auto: JPEG input\) ×4/);
+  assert.ok(readFileSync(p("default-b.png")).equals(readFileSync(p("real-b.png"))), "the bytes of --model natural-real");
+  const png = await srganHere(["upscale", p("auto-in", "a.png"), p("default-a.png"), "--threads", "0"]);
+  assert.match(png.stdout, /with natural \(auto: PNG input\) ×4/);
+  const batch = await srganHere(["batch", p("auto-in"), p("default-out"), "--threads", "0"]);
+  assert.is(batch.status, 0, batch.stderr);
+  assert.match(batch.stderr, /a\.png → .*, natural,/);
+  assert.match(batch.stderr, /b\.jpg → .*, natural-real,/);
+  const help = await srganHere(["upscale", "--help"]);
+  assert.match(help.stdout, /default: auto there/);
+});
+
+test("messages: a directory that takes no files, a misspelt network, a scale the network lacks (exit 2)", async () => {
+  // /proc exists but holds no new files: not "does not exist".
+  const proc = await srganHere(["upscale", p("small.png"), "/proc/out.png", "--model", "bicubic", "--threads", "0"]);
+  assertOneLineError(proc, 1, "ERR_IO", /directory '\/proc' exists but takes no new files/);
+  const typo = await srganHere(["upscale", p("small.png"), p("typo.png"), "--model", "natral", "--threads", "0"]);
+  assertOneLineError(typo, 2, "ERR_USAGE", /--model 'natral' is neither a built-in network nor a file \(did you mean 'natural'\?\); the built-ins are natural, natural-fast, natural-real, nearest, bilinear, bicubic, and 'auto'/);
+  const far = await srganHere(["upscale", p("small.png"), p("typo.png"), "--model", "lanczos", "--threads", "0"]);
+  assertOneLineError(far, 2, "ERR_USAGE", /'lanczos' is neither .*; the built-ins are/);
+  assert.not.match(far.stderr, /did you mean/);
+  // A path still gets the loader's reason.
+  assertOneLineError(await srganHere(["upscale", p("small.png"), p("typo.png"), "--model", p("none.srnet"), "--threads", "0"]), 1, "ERR_IO", /none\.srnet': no such file/);
+  const scale = await srganHere(["upscale", p("small.png"), p("typo.png"), "--scale", "3", "--threads", "0"]);
+  assertOneLineError(scale, 2, "ERR_SCALE", /exists at ×4 and ×2, not ×3|not ×3/);
+  assert.not.ok(existsSync(p("typo.png")));
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
