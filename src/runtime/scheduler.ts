@@ -5,6 +5,7 @@
 // layer-major band runs, progress, and abort and disposal between tiles. A backend (the wasm runner in
 // ./wasm-backend.ts, the WebGL runner in ../backends/webgl/index.ts) only runs one tile.
 import { AbortError, invalidInput, OutOfMemoryError, throwIfAborted } from "../errors.js";
+import { fillTransparentColour } from "../image/alpha-fill.js";
 import type { RgbaImage } from "../image/rgba.js";
 import { planTiles, type Tile } from "./tiler.js";
 
@@ -90,7 +91,9 @@ export async function upscaleInTiles<R>(backend: TileBackend<R>, image: RgbaImag
     const halo = backend.halo(hasAlpha);
     const tileSize = backend.tileSize(width, height, halo, hasAlpha);
     const { tiles, bands } = planLayout(width, height, { tileSize, halo, even: backend.evenTiles }, backend.concurrency);
-    const job: ImageJob = { image, out: new Uint8ClampedArray(width * s * height * s * 4), hasAlpha, tilesTotal: tiles.length, bands, signal: options.signal };
+    // Whatever colour hides under transparent pixels must not bleed into the edges: fill it from the
+    // visible ones first, on the whole image, so every backend and every tiling sees the same input.
+    const job: ImageJob = { image: hasAlpha ? fillTransparentColour(image) : image, out: new Uint8ClampedArray(width * s * height * s * 4), hasAlpha, tilesTotal: tiles.length, bands, signal: options.signal };
     await runTiles({
       concurrency: backend.concurrency,
       acquire: (tile) => (backend.acquire ? backend.acquire(job, tile) : (null as R)),
