@@ -8,7 +8,7 @@ import { dirname } from "node:path";
 import { IoError, ImageEncodeError, ioError, SrganError, UsageError } from "../errors.js";
 import { decodeImage, encodeImage, formatFromName, readImageInfo, type DecodedImage, type ImageInfo } from "../image/codec.js";
 import type { RgbaImage } from "../image/rgba.js";
-import { encodePngStreaming } from "./png-stream.js";
+import { encodePngStreaming } from "../image/png-stream.js";
 import { decodeNetworkBytes, loadNetwork } from "../model/load.js";
 import { isSrnet } from "../model/format.js";
 import { isRsr } from "../model/rsr.js";

@@ -15,7 +15,7 @@ import type { Graph } from "../../src/model/graph.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { main } from "../../src/cli/main.js";
 import { writeImage } from "../../src/cli/io.js";
-import { globalNetwork, rng } from "../helpers.js";
+import { globalNetwork, rng, TSX } from "../helpers.js";
 import { blackPng, jpegClaiming } from "../bombs.js";
 
 const test = suite("cli");
@@ -27,7 +27,7 @@ interface Result { status: number | null; stdout: string; stderr: string }
 
 function srgan(args: string[], env: Record<string, string> = {}): Promise<Result> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+    const child = spawn(process.execPath, [...TSX, "src/cli/main.ts", ...args], {
       cwd: ROOT, env: { ...process.env, SRGAN_DEBUG: "", ...env }, stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "", stderr = "";
@@ -391,7 +391,7 @@ test("PNG outputs are encoded by rows: the same pixels as encodePng, without a s
     assert.ok(Buffer.from(back.data).equals(Buffer.from(img.data)), `${label}: pixels`);
   }
   // 4096² RGBA is 64 MiB: a whole-buffer encoder adds an RGB copy (48 MiB) and more; by rows it adds < 48.
-  const child = spawn(process.execPath, ["--import", "tsx", "test/fixtures/png-write-peak.ts", "4096", p("peak.png")], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [...TSX, "test/fixtures/png-write-peak.ts", "4096", p("peak.png")], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   child.stdout.on("data", (d) => (out += d));
   await new Promise((done) => child.on("close", done));
