@@ -125,9 +125,9 @@ export const UPSCALER_FLAGS = {
   "memory-limit": { type: "string" },
 } as const;
 
-export const UPSCALER_HELP = `  -m, --model NAME|FILE   network: a built-in (${BUILTIN_NAMES.join(", ")}), a .srnet/.rsr file,
-                          or (upscale, batch, serve, worker) 'auto': natural-real for JPEG input,
-                          natural for PNG (default: auto there, ${DEFAULT_MODEL} elsewhere)
+export const UPSCALER_HELP = `  -m, --model NAME|FILE   network: a built-in (${BUILTIN_NAMES.join(", ")}),
+                          a .srnet/.rsr file, or (upscale, batch, serve, worker) 'auto': natural-real
+                          for JPEG input, natural for PNG (default: auto there, ${DEFAULT_MODEL} elsewhere)
   -s, --scale N           upscaling factor: picks the built-in of that scale (natural: 4 or 2;
                           bicubic/bilinear/nearest: 1–8); a file's network must match (default: 4)
   -t, --threads N|auto    worker threads; 0 runs on the main thread (default: auto, one per core)

@@ -243,9 +243,10 @@ test("info, convert (lossless and --f16) and quantise on a .srnet file", async (
   assert.match(info.stdout, /name:\s+tiny/);
   assert.match(info.stdout, /scale:\s+×2/);
   assert.match(info.stdout, /parameters:\s+84\n/);
+  assert.match(info.stdout, /multiply-adds:\s+81 per input pixel/, "the README's multiply-adds column comes from here");
   assert.match(info.stdout, /Conv2D ×1, Resize ×1/);
   const j = JSON.parse(json.stdout);
-  assert.equal([j.parameters, j.scale, j.ops.map((o: { op: string }) => o.op)], [84, 2, ["Conv2D", "Resize"]]);
+  assert.equal([j.parameters, j.multiplyAddsPerInputPixel, j.scale, j.ops.map((o: { op: string }) => o.op)], [84, 81, 2, ["Conv2D", "Resize"]]);
   assert.ok(j.receptiveRadius >= 1);
 
   assert.is(conv.status, 0, conv.stderr);
