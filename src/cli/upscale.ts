@@ -12,7 +12,9 @@ export const command: Command = {
   help: `Usage: srgan upscale IN OUT [options]
 
 Upscales the image IN (PNG or JPEG) by the network's scale and writes OUT; the output format
-follows OUT's extension (.png, .jpg, .jpeg). Transparency is kept (resized bicubically).
+follows OUT's extension (.png, .jpg, .jpeg), and the summary line names the network that ran.
+Transparency is kept (resized bicubically); the colour under fully transparent pixels is filled from
+the visible ones first, so transparent edges keep their colour.
 
 Options:
 ${UPSCALER_HELP}
