@@ -4,6 +4,7 @@
 import type { ValidatedGraph } from "../model/types.js";
 import { BUILTIN_NAMES } from "../model/builtin.js";
 import { formatNames } from "../model/network-formats.js";
+import { convMacsPerPixel } from "../model/graph.js";
 import { parse, type Command } from "./args.js";
 import { loadModel } from "./io.js";
 
@@ -27,6 +28,7 @@ Example:
     if (values.json) {
       ctx.out(JSON.stringify({
         name: graph.name, source, fileBytes, scale: graph.scale, channels: graph.channels ?? 3, parameters: graph.parameterCount,
+        multiplyAddsPerInputPixel: convMacsPerPixel(graph),
         receptiveRadius: graph.global ? null : graph.receptiveRadius, global: graph.global,
         ops: graph.nodes.map((n) => ({ op: n.op, inputs: n.inputs, output: n.output, attrs: n.attrs, weights: weightShapes(graph, n.weights) })),
         meta: graph.meta ?? {},
@@ -42,6 +44,7 @@ Example:
       ...(description ? [`description:      ${description}`] : []),
       `scale:            ×${graph.scale}`,
       `parameters:       ${graph.parameterCount.toLocaleString("en-US")}`,
+      `multiply-adds:    ${convMacsPerPixel(graph).toLocaleString("en-US")} per input pixel (the convolutions)`,
       `receptive radius: ${graph.global ? "∞ (reads whole-image statistics: tiles change the result slightly)" : `${graph.receptiveRadius} input pixels per side`}`,
       `ops:              ${[...counts].map(([op, n]) => `${op} ×${n}`).join(", ")}`,
       "",

@@ -8,7 +8,7 @@ import { dirname } from "node:path";
 import { IoError, ImageEncodeError, ioError, SrganError, UsageError } from "../errors.js";
 import { decodeImage, encodeImage, formatFromName, readImageInfo, type DecodedImage, type ImageInfo } from "../image/codec.js";
 import type { RgbaImage } from "../image/rgba.js";
-import { encodePngStreaming } from "./png-stream.js";
+import { encodePngStreaming } from "../image/png-stream.js";
 import { loadNetwork } from "../api/load-network.js";
 import { companionName, decodeNetworkFiles, formatOf } from "../model/network-formats.js";
 import { BUILTIN_NAMES } from "../model/builtin.js";
@@ -28,7 +28,14 @@ export async function checkWritable(path: string): Promise<void> {
     await writeFile(tmp, new Uint8Array(0));
   } catch (e) {
     const code = (e as { code?: string }).code;
-    if (code === "ENOENT") throw new IoError(`cannot write '${path}': directory '${dirname(path)}' does not exist`, { cause: e });
+    if (code === "ENOENT") {
+      // ENOENT also comes from file systems that hold no new files (/proc): say which it is.
+      const dir = dirname(path);
+      const isDir = (await stat(dir).catch(() => undefined))?.isDirectory();
+      throw new IoError(isDir
+        ? `cannot write '${path}': directory '${dir}' exists but takes no new files (a virtual file system such as /proc); choose another directory`
+        : `cannot write '${path}': directory '${dir}' does not exist`, { cause: e });
+    }
     throw ioError("write", path, e);
   }
   await rm(tmp, { force: true });

@@ -5,6 +5,7 @@
 // layer-major band runs, progress, and abort and disposal between tiles. A backend (the wasm runner in
 // ./wasm-backend.ts, the WebGL runner in ../backends/webgl/index.ts) only runs one tile.
 import { AbortError, invalidInput, OutOfMemoryError, throwIfAborted } from "../errors.js";
+import { fillTransparentColour } from "../image/alpha-fill.js";
 import type { RgbaImage } from "../image/rgba.js";
 import type { InputPad } from "../model/types.js";
 import { planTiles, type Tile, type TilingOptions } from "./tiler.js";
@@ -106,9 +107,12 @@ export async function upscaleInTiles<R>(backend: TileBackend<R>, image: RgbaImag
   checkOutputSize(width, height, s);
   return backend.session(async () => {
     const hasAlpha = !isOpaque(image.data);
-    const staged = await backend.statistics?.(image, hasAlpha, options);
+    // Whatever colour hides under transparent pixels must not bleed into the edges: fill it from the
+    // visible ones first, on the whole image, so every backend and every tiling sees the same input.
+    const input = hasAlpha ? fillTransparentColour(image) : image;
+    const staged = await backend.statistics?.(input, hasAlpha, options);
     const halo = staged?.halo ?? backend.halo(hasAlpha);
-    const job: ImageJob = { image, out: new Uint8ClampedArray(width * s * height * s * 4), hasAlpha, tilesTotal: 0, bands: 1, signal: options.signal, stage: staged?.stage };
+    const job: ImageJob = { image: input, out: new Uint8ClampedArray(width * s * height * s * 4), hasAlpha, tilesTotal: 0, bands: 1, signal: options.signal, stage: staged?.stage };
     const tileSize = backend.tileSize(width, height, halo, hasAlpha, job);
     const { tiles, bands } = planLayout(width, height, { ...backend.geometry, tileSize, halo }, backend.concurrency);
     Object.assign(job, { tilesTotal: tiles.length, bands });

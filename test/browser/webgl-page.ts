@@ -11,6 +11,7 @@ import { createUpscaler } from "../../src/api/upscaler.js";
 import { configureAssets } from "../../src/platform/assets.js";
 import { rng } from "../random.js";
 import { Builder, caseInput, compare, opCase, reference, uniform } from "../ops/cases.js";
+import { leastRedVisible, redDisc } from "../alpha-disc.js";
 
 configureAssets({ wasmBaseUrl: `${location.origin}/wasm/` });
 
@@ -69,6 +70,18 @@ async function until(cond: () => boolean): Promise<void> {
 const ms = (t0: number) => Math.round(performance.now() - t0);
 
 const api = {
+  /** The red disc of issue 25 through a built-in on the WebGL backend: the least red visible output pixel. */
+  async alphaDisc(model: string, scale: number) {
+    configureAssets({ wasmBaseUrl: `${location.origin}/wasm/`, modelBaseUrl: `${location.origin}/models/` });
+    const up = await createUpscaler({ model, scale, backend: "webgl", threads: 0 });
+    try {
+      const out = await up.upscale(redDisc());
+      return { ...leastRedVisible(out), backend: up.info().backend, size: [out.width, out.height] };
+    } finally {
+      await up.dispose();
+    }
+  },
+
   capabilities() {
     const c = new OffscreenCanvas(1, 1);
     const gl = c.getContext("webgl2");

@@ -4,7 +4,8 @@
 // WebGL2, all through the harness in ./chromium.ts. Asserts that WebGL agrees with the reference ops
 // on the op-case corpus (test/ops/cases.ts), with the wasm backend within ±1 (u8) on the built-in
 // networks and the shipped `natural` (models/natural-x4.srnet), that tiles respect MAX_TEXTURE_SIZE,
-// that context loss gives ContextLostError and recovers, and that dispose() returns every texture.
+// that context loss gives ContextLostError and recovers, that dispose() returns every texture, and that
+// transparent edges keep their colour on every built-in (the red disc of test/alpha-disc.ts).
 // Without Chromium this file skips with one line, unless CI is set (then it fails).
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
@@ -103,6 +104,16 @@ async function defineBrowserTests(): Promise<void> {
     close(r.float, "natural float");
     if (r.bytes.count) console.log(`  natural: ${r.bytes.count} of ${r.bytes.n} bytes differ from wasm by 1`);
   });
+
+  for (const [model, scale] of [["natural", 4], ["natural", 2], ["natural-fast", 4], ["natural-real", 4], ["bicubic", 4], ["bilinear", 4], ["nearest", 4]] as const) {
+    test(`red disc on transparent black through ${model} ×${scale} on WebGL: every visible pixel keeps R ≥ 200 (alpha border padding)`, async () => {
+      const r = await call<{ minR: number; visible: number; backend: string; size: number[] }>("alphaDisc", model, scale);
+      assert.is(r.backend, "webgl");
+      assert.equal(r.size, [64 * scale, 64 * scale]);
+      assert.ok(r.visible > 0.25 * 64 * 64 * scale * scale, `only ${r.visible} visible pixels`);
+      assert.ok(r.minR >= 200, `${model} ×${scale}: a visible pixel has R ${r.minR}`);
+    });
+  }
 
   test("tiles respect MAX_TEXTURE_SIZE (clamped to 64): same result, no texture over 64; untileable graphs refuse clearly", async () => {
     const r = await call<{ bytes: { max: number }; tileSize: number; maxSide: number; globalError: string }>("textureLimit");

@@ -8,10 +8,8 @@
 import { randomUUID } from "node:crypto";
 import { Queue, QueueEvents, Worker, type Job as BullJob } from "bullmq";
 import { Redis } from "ioredis";
-import { BUILTIN_NAMES, DEFAULT_MODEL } from "../model/builtin.js";
-import { resolveOptions, type UpscalerOptions } from "../api/options.js";
-import type { ImageFormat } from "../image/codec.js";
-import { AbortError, ServiceError, SrganError, type ErrorCode } from "../errors.js";
+import { AbortError, BUILTIN_NAMES, ServiceError, SrganError, type ErrorCode, type ImageFormat, type UpscalerOptions } from "srgan-wasm";
+import { AUTO_MODEL, resolveOptions } from "srgan-wasm/internal";
 import { checkRedisUrl, type JobBackend, type JobCounts, type JobView } from "./backend.js";
 import type { JobState } from "./queue.js";
 import { runJob, Upscalers, type JobInput, type JobResult } from "./work.js";
@@ -33,6 +31,8 @@ interface JobData extends Omit<JobInput, "image" | "scale" | "quality"> {
 /** What a worker returns (stored by BullMQ; the image itself is under resultKey). */
 interface JobReturn {
   format: ImageFormat;
+  /** The network that ran. */
+  model: string;
   seconds: number;
 }
 
@@ -163,7 +163,7 @@ export class RedisBackend implements JobBackend {
     void this.store.del(resultKey(id)).catch(() => {});
     void job.remove().catch(() => {});
     if (!bytes) throw new ServiceError("ERR_QUEUE_UNAVAILABLE", 503, `job '${id}' completed but its result is gone from Redis (evicted?)`, 1);
-    return { bytes, format: outcome.value.format };
+    return { bytes, format: outcome.value.format, model: outcome.value.model };
   }
 
   /** A finished job's outcome, or undefined while it waits or runs. */
@@ -198,7 +198,8 @@ export class RedisBackend implements JobBackend {
   async result(id: string): Promise<JobResult | undefined> {
     const job = await this.find(id);
     const bytes = job && await this.redis(this.store.getBuffer(resultKey(id)));
-    return bytes ? { bytes, format: (job!.returnvalue as JobReturn).format } : undefined;
+    const { format, model } = (job?.returnvalue ?? {}) as JobReturn;
+    return bytes ? { bytes, format, model } : undefined;
   }
 
   async counts(): Promise<JobCounts> {
@@ -234,7 +235,7 @@ export class RedisBackend implements JobBackend {
 export interface WorkerOptions extends Pick<UpscalerOptions, "threads" | "tileSize" | "memoryLimit" | "convAlgorithm" | "wasmVariant"> {
   /** Redis, as redis://[user:password@]host[:port][/db] or rediss://. */
   redis: string;
-  /** A network file (or built-in) this worker may run besides the built-ins; made at start. Default `natural`. */
+  /** A network file (or built-in, or 'auto') this worker may run besides the built-ins; made at start. Default 'auto'. */
   model?: string;
   /**
    * Seconds without a lock renewal after which a job counts as stalled (its worker died) and is
@@ -260,8 +261,8 @@ export async function createWorker(options: WorkerOptions): Promise<SrganWorker>
   if (!Number.isFinite(stalledAfter) || stalledAfter < 1 || stalledAfter > 3600) throw new RangeError(`options.stalledAfter must be seconds in [1, 3600], got ${String(options.stalledAfter)}`);
   const { threads, tileSize, memoryLimit, convAlgorithm, wasmVariant } = options;
   resolveOptions({ threads, tileSize, memoryLimit, convAlgorithm, wasmVariant });
-  const model = options.model ?? DEFAULT_MODEL;
-  const models = new Set([...BUILTIN_NAMES, model]);
+  const model = options.model ?? AUTO_MODEL;
+  const models = new Set([...BUILTIN_NAMES, AUTO_MODEL, model]);
   await probe(url);
   const upscalers = new Upscalers({ threads, tileSize, memoryLimit, convAlgorithm, wasmVariant });
   await upscalers.get(model, undefined); // a bad network fails now, not at the first job
@@ -282,7 +283,7 @@ export async function createWorker(options: WorkerOptions): Promise<SrganWorker>
       await store.set(resultKey(job.id!), result.bytes, "EX", d.resultTtl);
       const seconds = (performance.now() - t0) / 1000;
       options.onJob?.(job.id!, "completed", seconds);
-      return { format: result.format, seconds };
+      return { format: result.format, model: result.model, seconds };
     } catch (e) {
       options.onJob?.(job.id!, "failed", (performance.now() - t0) / 1000, failureText(e));
       throw new Error(failureText(e));

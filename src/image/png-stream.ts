@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
-// PNG encoding for the CLI that never holds a second copy of the pixels: rows go through node:zlib's
+// PNG encoding for the CLI and srgan-wasm-server (Node only: node:zlib) that never holds a second copy of the pixels: rows go through node:zlib's
 // deflate stream a block at a time and each compressed part goes to disk as it comes, so a big output
 // costs little beyond its RGBA (a whole-buffer encoder holds an RGB copy, a growing filtered copy and
 // the whole file as well). The same layout as encodePng: 8-bit RGB when every pixel is opaque, else
 // RGBA, filter "None" on every row.
 import { once } from "node:events";
 import { createDeflate } from "node:zlib";
-import type { RgbaImage } from "../image/rgba.js";
-import { isOpaque, pngChunk, pngStart } from "../image/png.js";
+import type { RgbaImage } from "./rgba.js";
+import { isOpaque, pngChunk, pngStart } from "./png.js";
 
 const BLOCK_BYTES = 1 << 20;
 /** Every IDAT chunk but the last holds exactly this much: where zlib's output breaks depends on timing, so the file's bytes must not. */

@@ -2,16 +2,17 @@
 // What one upscale job is, wherever it runs (in the serving process, or in `srgan worker` taking it
 // from Redis): its input as plain data, and decode → upscale → encode on a shared upscaler. Knows
 // nothing about HTTP or queues.
-import { createUpscaler, type RgbaImage, type Upscaler } from "../api/upscaler.js";
-import type { UpscalerOptions } from "../api/options.js";
-import { decodeImage, encodeImage, type ImageFormat } from "../image/codec.js";
-import { encodePngStreaming } from "../cli/png-stream.js";
+import { createUpscaler, decodeImage, encodeImage, type ImageFormat, type RgbaImage, type Upscaler, type UpscalerOptions } from "srgan-wasm";
+import { encodePngStreaming } from "srgan-wasm/internal";
 
 /** A job as it is queued: everything needed to run it, and nothing that cannot be serialised. */
 export interface JobInput {
   image: Uint8Array;
   model: string;
   scale: number | undefined;
+  /** The input's format (from its header): with model 'auto' it picks the network. */
+  source: ImageFormat;
+  /** The output's format. */
   format: ImageFormat;
   quality: number | undefined;
   /** The decoder's bound (the server already refused bigger images from their header). */
@@ -21,14 +22,18 @@ export interface JobInput {
 export interface JobResult {
   bytes: Buffer;
   format: ImageFormat;
+  /** The network that ran (with 'auto': the one it picked). */
+  model: string;
 }
 
 /** Runs one job: the same bytes `srgan upscale` writes for this input and options. */
 export async function runJob(upscalers: Upscalers, input: JobInput, signal: AbortSignal, onProgress: (fraction: number) => void): Promise<JobResult> {
   const up = await upscalers.get(input.model, input.scale);
   const img = decodeImage(input.image, { maxPixels: input.maxPixels });
-  const out = await up.upscale(img, { signal, onProgress: (p) => onProgress(p.fraction) });
-  return { bytes: await encode(out, input.format, input.quality), format: input.format };
+  const out = await up.upscale(img, { signal, format: input.source, onProgress: (p) => onProgress(p.fraction) });
+  // Read before the next await: jobs on one upscaler run one at a time, and info() names the last one's network.
+  const model = up.info().model;
+  return { bytes: await encode(out, input.format, input.quality), format: input.format, model };
 }
 
 async function encode(img: RgbaImage, format: ImageFormat, quality: number | undefined): Promise<Buffer> {

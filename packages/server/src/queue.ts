@@ -4,7 +4,7 @@
 // make both slower and let them compete for the shared pool. A full queue refuses at once (429) and a
 // closed one too (503), each with an estimate of when to retry, so no request waits without bound.
 import { randomUUID } from "node:crypto";
-import { AbortError, ServiceError } from "../errors.js";
+import { AbortError, ServiceError } from "srgan-wasm";
 
 export type JobState = "waiting" | "active" | "completed" | "failed";
 

@@ -6,16 +6,17 @@
 // any pixel is decoded). Requests share one upscaler per network: the server's own is made at start,
 // others (`?model=`, `?scale=`) on first use.
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import { BUILTIN_NAMES, DEFAULT_MODEL } from "../model/builtin.js";
-import { resolveOptions, type UpscalerOptions } from "../api/options.js";
-import { MAX_IMAGE_PIXELS, readImageInfo, type ImageFormat } from "../image/codec.js";
-import { ServiceError, SrganError } from "../errors.js";
+import { BUILTIN_NAMES, ImageTooLargeError, MAX_IMAGE_PIXELS, readImageInfo, ServiceError, SrganError, type ImageFormat, type UpscalerOptions } from "srgan-wasm";
+import { AUTO_MODEL, resolveOptions } from "srgan-wasm/internal";
 import { checkRedisUrl, LocalBackend, type JobBackend } from "./backend.js";
 import { runJob, Upscalers, type JobInput, type JobResult } from "./work.js";
 import { Counter, gauge, Histogram } from "./metrics.js";
 
 export interface ServerOptions extends Pick<UpscalerOptions, "threads" | "tileSize" | "memoryLimit" | "convAlgorithm" | "wasmVariant"> {
-  /** The network for requests that name none: a built-in name or a network file. Default: `natural`. */
+  /**
+   * The network for requests that name none: a built-in name, 'auto' (natural-real for JPEG inputs,
+   * natural for the rest) or a network file. Default: 'auto'. Answers name the network in `Srgan-Model`.
+   */
   model?: string;
   /** Its scale (requests may ask for another with `?scale=`). Default: the network's own, ×4 for built-ins. */
   scale?: number;
@@ -46,7 +47,7 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
  */
 export async function createServer(options: ServerOptions = {}): Promise<FastifyInstance> {
   const o = checkOptions(options);
-  const model = options.model ?? DEFAULT_MODEL;
+  const model = options.model ?? AUTO_MODEL;
   // With Redis the workers upscale; the server's upscalers only check sizes, so they need no threads.
   const upscalers = new Upscalers({ threads: options.redis ? 0 : o.threads, tileSize: o.tileSize, memoryLimit: o.memoryLimit, convAlgorithm: o.convAlgorithm, wasmVariant: o.wasmVariant });
   // The server's own network is made now: a wrong model or scale fails here, not as every request's 400.
@@ -107,17 +108,17 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
     const q = readQuery(req.query, model, options.scale);
     const body = req.body;
     if (!(body instanceof Uint8Array) || body.length === 0) throw badRequest("the request body must be the image's bytes (PNG or JPEG)");
-    const info = readImageInfo(body, { maxPixels: o.maxPixels });
+    const info = readHeader(body, o.maxPixels);
     const up = await upscalers.get(q.model, q.scale);
     try {
       up.checkSize(info.width, info.height);
     } catch (e) {
       throw e instanceof SrganError ? new ServiceError(e.code, 413, e.message) : e;
     }
-    return { image: body, ...q, maxPixels: o.maxPixels };
+    return { image: body, source: info.format, ...q, maxPixels: o.maxPixels };
   }
 
-  const sendResult = (reply: FastifyReply, r: JobResult) => reply.type(`image/${r.format}`).send(r.bytes);
+  const sendResult = (reply: FastifyReply, r: JobResult) => reply.type(`image/${r.format}`).header("Srgan-Model", r.model).send(r.bytes);
 
   app.post("/v1/upscale", async (req, reply) => {
     const input = await check(req);
@@ -188,7 +189,7 @@ function readQuery(query: unknown, defaultModel: string, defaultScale: number | 
   }
   const s = q as Record<string, string | undefined>;
   // Only built-ins and the server's own network: a request must not make the server open a file.
-  const models = [...new Set([...BUILTIN_NAMES, defaultModel])];
+  const models = [...new Set([...BUILTIN_NAMES, AUTO_MODEL, defaultModel])];
   if (s.model !== undefined && !models.includes(s.model)) throw badRequest(`model must be one of ${models.join(", ")}, got '${s.model}'`);
   const format = s.format ?? "png";
   if (format !== "png" && format !== "jpeg") throw badRequest(`format must be png or jpeg, got '${format}'`);
@@ -198,6 +199,19 @@ function readQuery(query: unknown, defaultModel: string, defaultScale: number | 
     format,
     quality: s.quality === undefined ? undefined : intParam("quality", s.quality, 1, 100),
   };
+}
+
+/**
+ * The image's format and size from its header. Over the pixel limit is a 413 that names the server's
+ * setting (an HTTP client cannot raise decodeImage's option; the operator can raise --max-pixels).
+ */
+function readHeader(body: Uint8Array, maxPixels: number) {
+  try {
+    return readImageInfo(body, { maxPixels });
+  } catch (e) {
+    if (!(e instanceof ImageTooLargeError) || e.width * e.height <= maxPixels) throw e;
+    throw new ServiceError("ERR_IMAGE_TOO_LARGE", 413, `the image header declares ${e.width}×${e.height} pixels, over this server's limit of ${maxPixels} pixels; send a smaller image, or ask its operator to raise it (srgan serve --max-pixels N, createServer's maxPixels)`);
+  }
 }
 
 function intParam(name: string, value: string, min: number, max: number): number {
