@@ -4,7 +4,7 @@ export { createUpscaler, Upscaler, type RgbaImage, type UpscaleOptions, type Pro
 export type { UpscalerOptions, Backend } from "./api/options.js";
 export type { WebglStats } from "./backends/webgl/index.js";
 export * from "./errors.js";
-export { loadNetwork, type ModelSource } from "./api/load-network.js";
+export { loadNetwork, type ModelSource, type NcnnFiles } from "./api/load-network.js";
 export { encodeNetwork, decodeNetwork } from "./model/formats/srnet.js";
 export { validateGraph, type Graph, type GraphNode, type Weight, type Shape } from "./model/graph.js";
 export { autoModel, BUILTIN_NAMES, DEFAULT_MODEL } from "./model/builtin.js";

@@ -11,7 +11,13 @@ import { companionName, decodeNetworkFiles, formatOf } from "../model/network-fo
 import { readAsset, readUrl } from "../platform/assets.js";
 import { pathToFileUrl } from "../platform/features.js";
 
-export type ModelSource = string | URL | Uint8Array | ArrayBuffer | Graph;
+/** An ncnn network's two files as bytes (as a page's file picker or fetch() gives them). */
+export interface NcnnFiles { param: Uint8Array | ArrayBuffer; bin: Uint8Array | ArrayBuffer }
+
+export type ModelSource = string | URL | Uint8Array | ArrayBuffer | NcnnFiles | Graph;
+
+const asBytes = (b: Uint8Array | ArrayBuffer) => (b instanceof Uint8Array ? b : new Uint8Array(b));
+const isBytes = (b: unknown): b is Uint8Array | ArrayBuffer => b instanceof Uint8Array || b instanceof ArrayBuffer;
 
 /**
  * Loads a network. `scale` picks among the built-ins (`natural` has ×4 and ×2; resamplers take any);
@@ -46,8 +52,12 @@ async function loadNetworkSource(source: ModelSource, scale?: number): Promise<V
   if (source instanceof URL) return loadNetworkUrl(source, source.href, scale);
   if (source instanceof Uint8Array) return decodeNetworkFiles({ main: source }, "bytes", scale);
   if (source instanceof ArrayBuffer) return decodeNetworkFiles({ main: new Uint8Array(source) }, "bytes", scale);
+  if (source && typeof source === "object" && isBytes((source as NcnnFiles).param) && isBytes((source as NcnnFiles).bin)) {
+    const { param, bin } = source as NcnnFiles;
+    return decodeNetworkFiles({ main: asBytes(param), companion: asBytes(bin) }, "bytes", scale);
+  }
   if (source && typeof source === "object" && Array.isArray((source as Graph).nodes)) return validateGraph(source as Graph);
-  throw new TypeError(`options.model must be a built-in name (${BUILTIN_NAMES.join(", ")}), a path or URL, bytes, or a graph`);
+  throw new TypeError(`options.model must be a built-in name (${BUILTIN_NAMES.join(", ")}), a path or URL, a network file's bytes, an ncnn network's { param, bin } bytes, or a graph`);
 }
 
 /** Reads a network file (and its second file, for formats that have one) and decodes it. */

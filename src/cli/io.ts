@@ -134,15 +134,17 @@ export interface LoadedModel {
  * library decodes it. The files are read here so a missing path is an IoError naming it, and so we can
  * say which format it was.
  */
-export async function loadModel(nameOrPath: string): Promise<LoadedModel> {
-  if ((BUILTIN_NAMES as readonly string[]).includes(nameOrPath)) return { graph: await loadNetwork(nameOrPath), source: "built-in", fileBytes: 0 };
+export async function loadModel(nameOrPath: string, scale?: number): Promise<LoadedModel> {
+  if ((BUILTIN_NAMES as readonly string[]).includes(nameOrPath)) return { graph: await loadNetwork(nameOrPath, { scale }), source: "built-in", fileBytes: 0 };
   const main = await readBytes(nameOrPath);
   const format = formatOf(main);
   const second = format && companionName(nameOrPath, format);
   const companion = second === undefined ? undefined : await readBytes(second, `read ${format!.companion!.what}`);
   const fileBytes = main.length + (companion?.length ?? 0);
   try {
-    return { graph: await decodeNetworkFiles({ main, companion }, nameOrPath), source: `${format?.name ?? "unknown format"}, ${formatBytes(fileBytes)}`, fileBytes };
+    const graph = await decodeNetworkFiles({ main, companion }, nameOrPath, scale);
+    if (scale !== undefined && graph.scale !== scale) throw new SrganError("ERR_SCALE", `the network upscales ×${graph.scale}, but ×${scale} was asked for: leave out --scale`);
+    return { graph, source: `${format?.name ?? "unknown format"}, ${formatBytes(fileBytes)}`, fileBytes };
   } catch (e) {
     throw prefixPath(e, nameOrPath);
   }

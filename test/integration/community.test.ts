@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createUpscaler, decodeImage, loadNetwork } from "../../src/index.js";
+import { createUpscaler, decodeImage, decodeNetwork, encodeNetwork, loadNetwork } from "../../src/index.js";
 import { Engine } from "../../src/runtime/engine.js";
 import { prepareNetwork } from "../../src/runtime/network.js";
 import { planExecution } from "../../src/runtime/plan.js";
@@ -112,6 +112,34 @@ if (haveShared("community network goldens")) {
       }
     });
   }
+
+  test("srgan convert's .srnet keeps every family exactly (border, align and all): the same floats", async () => {
+    const families = new Map(manifest.goldens.map((g) => [g.family, g]));
+    for (const g of families.values()) {
+      const graph = await graphOf(g);
+      const back = decodeNetwork(encodeNetwork(graph));
+      assert.equal([back.inputPad, back.align, back.scale, back.shrink], [graph.inputPad, graph.align, graph.scale, graph.shrink], g.model);
+      const img = input("input-tiny.png");
+      const [a, b] = [runFloat(engine, graph, img), runFloat(engine, back, img)];
+      assert.ok(a.every((v, i) => Object.is(v, b[i])), `${g.model} differs after the round trip`);
+    }
+  });
+
+  test("an ncnn network given as { param, bin } bytes (a page's file picker) = the same network by path", async () => {
+    const g = manifest.goldens.find((x) => x.model === "ncnn/realesrgan/realesr-animevideov3-x2")!;
+    const path = modelPath(g);
+    const byPath = await createUpscaler({ model: path, threads: 0 });
+    const byBytes = await createUpscaler({ model: { param: readFileSync(path), bin: readFileSync(path.replace(/\.param$/, ".bin")) }, threads: 0 });
+    try {
+      const img = input(g.input);
+      const [a, b] = [await byPath.upscale(img), await byBytes.upscale(img)];
+      assert.ok(a.data.every((v, i) => v === b.data[i]));
+      assert.is(byBytes.info().scale, 2);
+    } finally {
+      await byPath.dispose();
+      await byBytes.dispose();
+    }
+  });
 
   for (const r of manifest.refused) {
     test(`${r.model}: refused with ERR_MODEL_FORMAT naming what was found`, async () => {

@@ -15,7 +15,7 @@ import { ModelFormatError } from "../../errors.js";
 import type { NcnnNetwork, NcnnParamValue, NcnnWeightedLayer } from "../formats/ncnn.js";
 import { inferShapes, validateGraph } from "../graph.js";
 import type { ValidatedGraph } from "../types.js";
-import { deconvAsConv, GraphBuilder, repeatEach, smallestAlign, type ConvOptions } from "./build.js";
+import { deconvAsConv, GraphBuilder, nameOf, repeatEach, smallestAlign, type ConvOptions } from "./build.js";
 
 type Act = Pick<ConvOptions, "act" | "alpha" | "slope">;
 
@@ -204,8 +204,9 @@ export function ncnnGraph(net: NcnnNetwork, label: string): ValidatedGraph {
 
   const family = familyOf(layers);
   const meta = { source: "ncnn", family };
+  const name = nameOf(label);
   // Scale and shrink from the output at two input sizes: out = scale·(n − 2·shrink).
-  const [a, c] = [840, 1680].map((n) => ({ n, out: inferShapes(b.graph({ name: label, scale: 1, output: y, meta }), n).get(y)! }));
+  const [a, c] = [840, 1680].map((n) => ({ n, out: inferShapes(b.graph({ name, scale: 1, output: y, meta }), n).get(y)! }));
   const scale = (c.out.h - a.out.h) / (c.n - a.n);
   const shrink = (a.n - a.out.h / scale) / 2;
   if (a.out.c !== 3) throw new ModelFormatError(`${label}: the network's output has ${a.out.c} channels; RGB (3) is supported`);
@@ -218,7 +219,7 @@ export function ncnnGraph(net: NcnnNetwork, label: string): ValidatedGraph {
     y = b.node("Add", [y, shrink ? b.node("Crop", [up], { margin: shrink * scale }) : up]);
   }
   const inputPad = shrink > 0 ? { mode: family === "Real-CUGAN" ? "reflect" as const : "edge" as const, size: shrink } : undefined;
-  const g = b.graph({ name: label, scale, output: y, inputPad, meta });
+  const g = b.graph({ name, scale, output: y, inputPad, meta });
   const align = smallestAlign((n) => { try { inferShapes(g, n); return true; } catch { return false; } });
   return validateGraph({ ...g, align });
 }

@@ -26,6 +26,8 @@ interface TensorEntry { name: string; shape: number[]; dtype: WeightDType; offse
 interface Header {
   name: string; scale: number; channels?: number; input: string; output: string;
   nodes: GraphNode[]; meta?: Record<string, unknown>; tensors: TensorEntry[];
+  /** The border the network sees and the size grid it needs (Graph.inputPad, Graph.align); absent: none. */
+  inputPad?: Graph["inputPad"]; align?: number;
 }
 
 export function isSrnet(bytes: Uint8Array): boolean {
@@ -46,7 +48,7 @@ export function encodeNetwork(g: Graph, opts: { dtype?: WeightDType } = {}): Uin
     blobs.push(padded);
     offset += padded.length;
   }
-  const header: Header = { name: g.name, scale: g.scale, channels: g.channels, input: g.input, output: g.output, nodes: g.nodes, meta: g.meta, tensors };
+  const header: Header = { name: g.name, scale: g.scale, channels: g.channels, input: g.input, output: g.output, nodes: g.nodes, meta: g.meta, tensors, inputPad: g.inputPad, align: g.align };
   const json = new TextEncoder().encode(JSON.stringify(header));
   const dataStart = Math.ceil((16 + json.length) / 4) * 4;
   const out = new Uint8Array(dataStart + offset + 4);
@@ -100,8 +102,8 @@ export function decodeNetwork(bytes: Uint8Array): ValidatedGraph {
     for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) throw new ModelFormatError(`${where}: value ${i} is ${data[i]}`);
     weights[t.name] = { shape: t.shape, data };
   }
-  const { name, scale, channels, input, output, nodes, meta } = header;
-  return validateGraph({ name: String(name), scale, channels, input, output, nodes, meta, weights });
+  const { name, scale, channels, input, output, nodes, meta, inputPad, align } = header;
+  return validateGraph({ name: String(name), scale, channels, input, output, nodes, meta, weights, inputPad, align });
 }
 
 const hex = (n: number) => `0x${n.toString(16).padStart(8, "0")}`;
