@@ -64,8 +64,27 @@ function psnr8(a: ArrayLike<number>, b: ArrayLike<number>): { db: number; levels
   return { db: se === 0 ? Infinity : 10 * Math.log10((255 * 255 * a.length) / se), levels };
 }
 
+const engine = await Engine.create({ memoryLimit: 1 << 30, wasmVariant: "simd" });
+
+// Synthetic networks of our own (scripts/goldens/synthetic.py) for what ../shared's files do not cover:
+// a ×2 RRDBNet (pixel-unshuffled input, RealESRGANer's reflect padding) holding params_ema and params,
+// and a ×3 SRVGGNetCompact in .safetensors. In every clone.
+const synthetic = JSON.parse(readFileSync(join(FIXTURES, "synthetic/manifest.json"), "utf8")) as { goldens: Array<{ file: string; family: string; scale: number; input: string; golden: string }> };
+for (const g of synthetic.goldens) {
+  test(`synthetic ${g.file} (${g.family} ×${g.scale}, ${g.input}): float output = the float32 reference (params_ema where both are stored)`, async () => {
+    const graph = await loadNetwork(join(FIXTURES, "synthetic", g.file));
+    assert.is(graph.scale, g.scale);
+    const b = gunzipSync(readFileSync(join(FIXTURES, g.golden)));
+    const want = new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+    const got = runFloat(engine, graph, input(g.input));
+    assert.is(got.length, want.length, "output size");
+    let worst = 0;
+    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+    assert.ok(worst < 1e-4, `largest float difference ${worst}`);
+  });
+}
+
 if (haveShared("community network goldens")) {
-  const engine = await Engine.create({ memoryLimit: 1 << 30, wasmVariant: "simd" });
   const graphs = new Map<string, Promise<ValidatedGraph>>();
   const graphOf = (g: Golden) => {
     const key = `${g.model} ×${g.scale}`;
