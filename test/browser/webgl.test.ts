@@ -23,7 +23,7 @@ test.run();
 async function defineBrowserTests(): Promise<void> {
   const started = Date.now();
   const js = await bundle({ entryPoints: [fileURLToPath(new URL("webgl-page.ts", import.meta.url))] });
-  const [server, browser] = await Promise.all([servePage({ "index.html": modulePage("webgl test"), "page.js": js }), launch({ angle: "swiftshader" })]);
+  const [server, browser] = await Promise.all([servePage({ "index.html": modulePage("webgl test"), "page.js": js }, { fixtures: fileURLToPath(new URL("../fixtures/community/synthetic", import.meta.url)) }), launch({ angle: "swiftshader" })]);
   const page = browser.context.pages()[0] ?? await browser.context.newPage();
   const pageErrors: string[] = [];
   page.on("pageerror", (e) => pageErrors.push(String(e)));
@@ -103,6 +103,21 @@ async function defineBrowserTests(): Promise<void> {
     assert.ok(r.bytes.max <= 1, `natural: a byte differs from wasm by ${r.bytes.max}`);
     close(r.float, "natural float");
     if (r.bytes.count) console.log(`  natural: ${r.bytes.count} of ${r.bytes.n} bytes differ from wasm by 1`);
+  });
+
+  for (const [file, tileSize] of [["rrdb-x2plus.pth", 16], ["srvgg-x3.safetensors", 8]] as const) {
+    test(`imported ${file} (tileSize ${tileSize}): WebGL = wasm ±1 in u8, = reference within 1e-3`, async () => {
+      const r = await call<{ bytes: { max: number; count: number; n: number; lengthsMatch: boolean }; float: Cmp; size: number[] }>("imported", file, tileSize);
+      assert.ok(r.bytes.lengthsMatch);
+      assert.ok(r.bytes.max <= 1, `${file}: a byte differs from wasm by ${r.bytes.max}`);
+      close(r.float, `${file} float`);
+    });
+  }
+
+  test("a network that sees the image extended (edge border, align 2), 8-pixel tiles: WebGL = wasm ±1 in u8", async () => {
+    const r = await call<{ bytes: { max: number; lengthsMatch: boolean }; size: number[] }>("bordered", 8);
+    assert.equal(r.size, [37, 29]);
+    assert.ok(r.bytes.lengthsMatch && r.bytes.max <= 1, `a byte differs from wasm by ${r.bytes.max}`);
   });
 
   for (const [model, scale] of [["natural", 4], ["natural", 2], ["natural-fast", 4], ["natural-real", 4], ["bicubic", 4], ["bilinear", 4], ["nearest", 4]] as const) {

@@ -143,11 +143,15 @@ const PROBES: Record<string, Spec> = {
     build: (b, r) => { const c = randInt(r, 1, 9); return b.probe("crop", c, 1, b.op("Crop", ["x"], { margin: m })); },
     sizes: [[2 * m + 1, 2 * m + 1], [2 * m + 1, 2 * m + 7], [2 * m + 9, 2 * m + 2], [2 * m + 11, 2 * m + 13]],
     tol: { wasm: 0 },
+    // It shrinks (Graph.inputPad): tiles of such graphs are the upscaler's (test/integration/border-tiles.test.ts).
+    tiles: false,
   } satisfies Spec])),
   ...Object.fromEntries([2, 3].flatMap((r) => (["tf", "torch"] as const).map((order) => [`SpaceToDepth r=${r} ${order} alone`, {
     build: (b, rand) => { const c = randInt(rand, 1, 5); return b.probe("s2d", c, 1, b.op("SpaceToDepth", ["x"], { r, order })); },
     sizes: [[r, r], [r, 5 * r], [3 * r, r], [4 * r, 6 * r]],
     tol: { wasm: 0 },
+    // Its input sides must be multiples of r (Graph.align): tiles of such graphs are the upscaler's.
+    tiles: false,
   } satisfies Spec]))),
   "Add broadcast of a [1,1,c] mean": { build: (b, r) => { const c = randInt(r, 1, 9); return b.probe("add-mean", c, 1, b.op("Add", ["x", b.op("GlobalMean", ["x"])])); } },
   // Dense on two inputs with bias and activation, to n units (drawn apart from c), added over a 1×1 conv of the image to n channels.

@@ -6,7 +6,7 @@
 // Tiling, progress and abort are the scheduler's (src/runtime/scheduler.ts), as for the wasm backend.
 import { ContextLostError, OutOfMemoryError, SrganError, UnsupportedError, invalidInput, throwIfAborted } from "../../errors.js";
 import type { ValidatedGraph } from "../../model/types.js";
-import { planTiles, virtualExtent, type Tile } from "../../runtime/tiler.js";
+import { maxPaddedSide, planTiles, virtualExtent, type Tile } from "../../runtime/tiler.js";
 import {
   largestFitting, runTiles, tileGeometry, upscaleInTiles, type ImageJob, type TileBackend, type TileGeometry, type UpscaledImage, type UpscaleOptions,
 } from "../../runtime/scheduler.js";
@@ -288,9 +288,11 @@ export class WebglRunner implements TileBackend {
     const r = Math.ceil(halo);
     const byTexture = Math.floor(max / ratio) - 2 * r;
     if (byTexture < 1) throw new UnsupportedError(`network '${this.graph.name}' needs ${2 * r + 1}-pixel tiles at ${ratio}× inside ${max}-pixel textures; this GPU cannot hold one. Use backend: 'wasm'.`);
-    // A tile's padded rectangle is its core grown by r per side (and up to align − 1 for the grid), clipped.
-    const side = (t: number, v: number) => Math.min(v, t + 2 * r + (align ?? 1) - 1);
-    const fits = (t: number) => bytes(side(t, vh), side(t, vw)) <= this.opts.memoryLimit;
+    // The largest padded rectangle a tile of core side t can have (the tiler's own bound, on its grids).
+    const fits = (t: number) => {
+      const opts = { ...this.geometry, tileSize: t, halo };
+      return bytes(maxPaddedSide(height, opts), maxPaddedSide(width, opts)) <= this.opts.memoryLimit;
+    };
     const t = largestFitting(1, Math.min(requested, byTexture), fits);
     if (!fits(t)) throw new OutOfMemoryError(bytes(1 + 2 * r, 1 + 2 * r), this.opts.memoryLimit, "Raise the WebGL memoryLimit or use backend: 'wasm'.");
     this.lastTileSize = t;
