@@ -23,12 +23,13 @@ export const post = (url: string, body: Uint8Array, init: RequestInit = {}) =>
 
 export const bytes = async (r: Response) => new Uint8Array(await r.arrayBuffer());
 
-/** An error answer: status, JSON {code, message}, nothing else. */
+/** An error answer: status, JSON {code, message, requestId} (the X-Request-Id header's), nothing else. */
 export async function assertError(r: Response, status: number, code: string, message?: RegExp): Promise<void> {
-  const body = await r.json() as { code: string; message: string };
+  const body = await r.json() as { code: string; message: string; requestId: string };
   assert.is(r.status, status, `status for ${JSON.stringify(body)}`);
   assert.match(r.headers.get("content-type") ?? "", /^application\/json/);
-  assert.equal(Object.keys(body).sort(), ["code", "message"]);
+  assert.equal(Object.keys(body).sort(), ["code", "message", "requestId"]);
+  assert.ok(body.requestId.length > 0 && body.requestId === r.headers.get("x-request-id"), `requestId ${body.requestId} is the X-Request-Id header's`);
   assert.is(body.code, code, body.message);
   if (message) assert.match(body.message, message);
 }

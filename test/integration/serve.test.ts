@@ -105,7 +105,7 @@ test("errors: 400 bad image or option, 404 unknown job or route, 413 body or pix
     await assertError(await up("?model=/etc/passwd"), 400, "ERR_BAD_REQUEST", /model must be one of .*bicubic/);
     await assertError(await up("?scale=9"), 400, "ERR_BAD_REQUEST", /scale must be an integer in \[1, 8\]/);
     await assertError(await up("?model=natural-fast&scale=3"), 400, "ERR_SCALE", /×3/);
-    await assertError(await up("?format=gif"), 400, "ERR_BAD_REQUEST", /format must be png or jpeg/);
+    await assertError(await up("?format=gif"), 400, "ERR_BAD_REQUEST", /format must be one of png, jpeg, got .gif./);
     await assertError(await up("?format=jpeg&quality=0"), 400, "ERR_BAD_REQUEST", /quality/);
     await assertError(await up("?colour=red"), 400, "ERR_BAD_REQUEST", /unknown query parameter 'colour'/);
     await assertError(await up("?scale=2&scale=3"), 400, "ERR_BAD_REQUEST", /more than once/);
