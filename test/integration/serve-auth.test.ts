@@ -17,7 +17,7 @@ import { parseKeyFile } from "../../packages/server/src/auth.js";
 import { ERROR_CODES } from "../../src/errors.js";
 import { main } from "../../src/cli/main.js";
 import { TSX } from "../helpers.js";
-import { assertError, picture, post, until } from "../serve-helpers.js";
+import { assertError, awayFromMinuteEnd, picture, post, until } from "../serve-helpers.js";
 
 const test = suite("serve-auth");
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -48,12 +48,6 @@ const submit = async (url: string, key: { key: string }) => {
   assert.is(r.status, 202);
   return (await r.json() as { id: string }).id;
 };
-
-/** Waits until at least `seconds` are left in this clock minute, so a per-minute count cannot roll over mid-test. */
-async function awayFromMinuteEnd(seconds: number): Promise<void> {
-  const left = 60 - (Date.now() / 1000) % 60;
-  if (left < seconds) await new Promise((r) => setTimeout(r, left * 1000 + 100));
-}
 
 test("keygen: the key on line 1, its file line (the SHA-256, no key) on line 2; the file's errors name the line", async () => {
   const out = process.stdout.write;
