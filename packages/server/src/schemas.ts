@@ -93,7 +93,7 @@ const jobView = {
   },
 };
 
-const jobParams = { type: "object", required: ["id"], properties: { id: { type: "string", maxLength: 200, description: "the id POST /v1/jobs answered" } } };
+const jobParams = { type: "object", required: ["id"], properties: { id: { type: "string", maxLength: 100, description: "the id POST /v1/jobs answered" } } };
 
 export interface RouteSchemas {
   upscale: FastifySchema;
@@ -185,6 +185,7 @@ export function queryError(errors: FastifySchemaValidationError[], where: string
   const takes = s.enum ? `one of ${(s.enum as string[]).join(", ")}`
     : s.type === "integer" ? `an integer in [${String(s.minimum)}, ${String(s.maximum)}]`
     : s.format === "uri" ? `an absolute URL of at most ${String(s.maxLength)} characters`
+    : s.maxLength !== undefined ? `a ${String(s.type)} of at most ${String(s.maxLength)} characters`
     : `a ${String(s.type)}`;
   return badRequest(`${name || part} must be ${takes}, got '${String(e.data)}'`);
 }
