@@ -2,32 +2,43 @@
 // Every error this package throws on purpose lives here: one base class with a stable `code`, and
 // message builders that say what went wrong, why, and how to fix it.
 
-export type ErrorCode =
-  | "ERR_MODEL_FORMAT"      // a network file or graph is malformed, truncated or inconsistent
-  | "ERR_IMAGE_DECODE"      // an input image cannot be decoded
-  | "ERR_IMAGE_ENCODE"      // an output image cannot be encoded
-  | "ERR_INVALID_INPUT"     // pixels/dimensions handed to the API are inconsistent
-  | "ERR_OUT_OF_MEMORY"     // the shared memory pool cannot hold what a job needs
-  | "ERR_KERNEL"            // a wasm kernel trapped or returned a non-zero code
-  | "ERR_UNSUPPORTED"       // the runtime lacks a required feature (SIMD, threads, WebGL2…)
-  | "ERR_ABORTED"           // the caller's AbortSignal fired
-  | "ERR_WORKER"            // a worker died or misbehaved
-  | "ERR_DISPOSED"          // the upscaler was used after dispose()
-  | "ERR_CONTEXT_LOST"      // the WebGL context was lost (the job falls back to wasm where allowed)
-  | "ERR_POOL"              // buffer-pool misuse (double release, foreign lease)
-  | "ERR_IMAGE_TOO_LARGE"   // an image's declared size is beyond what we agree to decode
-  | "ERR_SCALE"             // no network at the scale asked for, or the named network has another scale
-  | "ERR_USAGE"             // the command line is wrong (unknown command or flag, missing argument)
-  | "ERR_IO"                // a file or directory cannot be read or written
-  | "ERR_MISSING_PACKAGE"   // `srgan serve`/`srgan worker` without the package srgan-wasm-server installed
+/**
+ * Every code, with what it means: the type ErrorCode is its keys, and srgan-wasm-server lists them
+ * (with these descriptions) in its OpenAPI document, so a new code appears there without more work.
+ */
+export const ERROR_CODES = {
+  ERR_MODEL_FORMAT: "a network file or graph is malformed, truncated or inconsistent",
+  ERR_IMAGE_DECODE: "an input image cannot be decoded",
+  ERR_IMAGE_ENCODE: "an output image cannot be encoded",
+  ERR_INVALID_INPUT: "pixels/dimensions handed to the API are inconsistent",
+  ERR_OUT_OF_MEMORY: "the shared memory pool cannot hold what a job needs",
+  ERR_KERNEL: "a wasm kernel trapped or returned a non-zero code",
+  ERR_UNSUPPORTED: "the runtime lacks a required feature (SIMD, threads, WebGL2…)",
+  ERR_ABORTED: "the caller's AbortSignal fired",
+  ERR_WORKER: "a worker died or misbehaved",
+  ERR_DISPOSED: "the upscaler was used after dispose()",
+  ERR_CONTEXT_LOST: "the WebGL context was lost (the job falls back to wasm where allowed)",
+  ERR_POOL: "buffer-pool misuse (double release, foreign lease)",
+  ERR_IMAGE_TOO_LARGE: "an image's declared size is beyond what we agree to decode",
+  ERR_SCALE: "no network at the scale asked for, or the named network has another scale",
+  ERR_USAGE: "the command line is wrong (unknown command or flag, missing argument), or a file it names (srgan serve --api-keys)",
+  ERR_IO: "a file or directory cannot be read or written",
+  ERR_MISSING_PACKAGE: "`srgan serve`/`srgan worker` without the package srgan-wasm-server installed",
   // `srgan serve` (HTTP status in ServiceError.status):
-  | "ERR_BAD_REQUEST"       // 400: a query parameter or body the service does not take
-  | "ERR_BODY_TOO_LARGE"    // 413: the request body is over --max-body
-  | "ERR_NOT_FOUND"         // 404: no such job or route
-  | "ERR_JOB_PENDING"       // 409: the job's result is not ready yet
-  | "ERR_QUEUE_FULL"        // 429: --queue jobs are waiting already
-  | "ERR_SHUTTING_DOWN"     // 503: the server is draining its jobs before it stops
-  | "ERR_QUEUE_UNAVAILABLE"; // 503: Redis (the --redis job queue) cannot be reached
+  ERR_BAD_REQUEST: "400: a query parameter or body the service does not take",
+  ERR_UNAUTHORIZED: "401: no API key, or one the server does not know (or no longer: revoked)",
+  ERR_FORBIDDEN: "403: the API key is valid but not for this endpoint (its scope)",
+  ERR_BODY_TOO_LARGE: "413: the request body is over --max-body",
+  ERR_NOT_FOUND: "404: no such job (or not this key's) or route",
+  ERR_JOB_PENDING: "409: the job's result is not ready yet",
+  ERR_QUEUE_FULL: "429: --queue jobs are waiting already",
+  ERR_RATE_LIMITED: "429: the API key made its requests per minute (--rate-limit) already",
+  ERR_QUOTA_EXCEEDED: "429: the API key's input pixels per day (--pixel-quota) would be exceeded",
+  ERR_SHUTTING_DOWN: "503: the server is draining its jobs before it stops",
+  ERR_QUEUE_UNAVAILABLE: "503: Redis (the --redis job queue) cannot be reached",
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
 
 export class SrganError extends Error {
   readonly code: ErrorCode;

@@ -19,7 +19,22 @@ export interface ServeFlags extends Shared {
   queue?: number;
   resultTtl?: number;
   redis?: string;
+  apiKeys?: string;
+  rateLimit?: number;
+  pixelQuota?: number;
+  corsOrigins?: string[];
+  webhookAllow?: string[];
+  webhookSecret?: string;
+  logLevel?: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   onError: (error: unknown) => void;
+}
+
+/** What `srgan serve keygen` passes to generateApiKey. */
+export interface KeygenFlags {
+  label?: string;
+  scopes?: ("upscale" | "metrics")[];
+  rateLimit?: number | null;
+  pixelQuota?: number | null;
 }
 
 /** What `srgan worker` passes to createWorker. */
@@ -32,10 +47,12 @@ export interface WorkerFlags extends Shared {
 }
 
 export interface ServerPackage {
-  createServer: (options: ServeFlags) => Promise<{ listen(options: { host: string; port: number }): Promise<string>; close(): Promise<unknown> }>;
+  createServer: (options: ServeFlags) => Promise<{ listen(options: { host: string; port: number }): Promise<string>; close(): Promise<unknown>; reloadApiKeys(): Promise<number> }>;
   createWorker: (options: WorkerFlags) => Promise<{ close(): Promise<void> }>;
   /** Throws a TypeError naming `name` unless `url` is a redis:// or rediss:// URL. */
   checkRedisUrl: (name: string, url: unknown) => string;
+  /** A new API key, and the key file's line for it (its hash). */
+  generateApiKey: (options: KeygenFlags) => { key: string; line: string };
 }
 
 /** The server package, or ERR_MISSING_PACKAGE saying how to install it when it is not there. */

@@ -23,7 +23,8 @@ export const command: Command = {
 Runs the upscale jobs that 'srgan serve --redis URL' puts on its BullMQ queue, one at a time, each
 on every thread. Start any number, on any machines that reach Redis. A worker that dies mid-job
 (killed, machine lost) stops renewing its job's lock; after --stalled-after seconds another worker
-takes the job over. Results go to Redis, kept for the server's --result-ttl. Needs the package
+takes the job over. Results go to Redis, kept for the server's --result-ttl; a job submitted with
+?callback= has its webhook queued there when it ends, for the servers to send. Needs the package
 ${SERVER_PACKAGE} (npm install ${SERVER_PACKAGE}). See docs/serve.md.
 
 Options:

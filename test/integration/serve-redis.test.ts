@@ -1,24 +1,25 @@
 // `srgan serve --redis` with `srgan worker` on a real redis-server, started here on a free loopback
 // port with a temporary directory and killed at the end: the CLI's bytes under concurrent requests
 // through the queue, errors that cross Redis with their code, 429 with no worker, 503 with Redis
-// gone, a worker killed with SIGKILL mid-job and its job finished by another, and a worker's
-// graceful SIGTERM. Every wait is bounded. Skips (one line) without redis-server, except under CI.
+// gone, a worker killed with SIGKILL mid-job and its job finished by another, a worker's graceful
+// SIGTERM, and two servers (one a `srgan serve` process) sharing each API key's limits and jobs and
+// sending a job's webhook once. Every wait is bounded. Skips (one line) without redis-server, except under CI.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as netServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { Redis } from "ioredis";
-import { createServer, createWorker, type ServerOptions, type SrganWorker, type WorkerOptions } from "../../packages/server/src/index.js";
+import { createServer, createWorker, generateApiKey, type ServerOptions, type SrganWorker, type WorkerOptions } from "../../packages/server/src/index.js";
 import { encodePng } from "../../src/image/codec.js";
 import { main } from "../../src/cli/main.js";
 import { randomImage, rng, TSX } from "../helpers.js";
-import { assertError, bytes, cliBytes, picture, post, until } from "../serve-helpers.js";
+import { assertError, awayFromMinuteEnd, bytes, cliBytes, picture, post, receiver, until, verified } from "../serve-helpers.js";
 
 const test = suite("serve-redis");
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -231,6 +232,49 @@ if (haveRedis()) {
     assert.ok((await bytes(r)).length > 1000);
     await closing;
     assert.instance(await fetch(`${url}/healthz`).catch((e: Error) => e), Error, "nothing listens any more");
+  });
+
+  test("two servers on one Redis (one a srgan serve process) share each key's rate, pixels and jobs; a job's webhook is sent once", async () => {
+    const [alice, bob, carol] = [generateApiKey({ label: "alice" }), generateApiKey({ label: "bob" }), generateApiKey({ label: "carol", pixelQuota: 1120 })];
+    const keys = join(dir, "keys.txt"), secretFile = join(dir, "secret.txt"), secret = "redis-test-secret-0123";
+    writeFileSync(keys, [alice, bob, carol].map((k) => k.line).join("\n"));
+    writeFileSync(secretFile, secret);
+    const hook = await receiver();
+    const a = await serve({ model: "bicubic", threads: 0, apiKeys: keys, rateLimit: 5, webhookAllow: ["127.0.0.1"], webhookSecret: secret });
+    const child = spawn(process.execPath, [...TSX, "src/cli/main.ts", "serve", "--redis", redis, "--port", "0", "--model", "bicubic", "--threads", "0", "--api-keys", keys, "--rate-limit", "5",
+      "--webhook-allow", "127.0.0.1", "--webhook-secret", secretFile, "--log-level", "warn"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    children.push(child);
+    let stdout = "";
+    child.stdout!.on("data", (d) => (stdout += d));
+    const b = await until("the second server", async () => /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1], 60_000);
+    await work({ model: "bicubic", threads: 1 });
+    const as = (key: { key: string }) => ({ headers: { authorization: `Bearer ${key.key}`, "content-type": "image/png" } });
+    try {
+      await awayFromMinuteEnd(20);
+      // alice: 5 requests, on both servers, then her 6th is refused by either.
+      const r = await post(`${a}/v1/jobs?callback=${encodeURIComponent(`${hook.url}/hook`)}`, small, as(alice));
+      assert.is(r.status, 202);
+      const { id } = await r.json() as { id: string };
+      await until("the webhook", async () => (hook.got.length ? true : undefined), 30_000);
+      await assertError(await fetch(`${b}/v1/jobs/${id}`, as(bob)), 404, "ERR_NOT_FOUND", /another API key/);
+      assert.is(((await (await fetch(`${b}/v1/jobs/${id}`, as(alice))).json()) as { state: string }).state, "completed");
+      assert.is((await fetch(`${a}/v1/jobs/${id}/result`, as(alice))).status, 200);
+      assert.is((await post(`${b}/v1/upscale`, small, as(alice))).status, 200);
+      assert.is((await post(`${a}/v1/upscale`, small, as(alice))).status, 200);
+      await assertError(await post(`${b}/v1/upscale`, small, as(alice)), 429, "ERR_RATE_LIMITED", /'alice' has made its 5 requests this minute/);
+      await assertError(await post(`${a}/v1/upscale`, small, as(alice)), 429, "ERR_RATE_LIMITED");
+      assert.is((await post(`${a}/v1/upscale`, small, as(bob))).status, 200, "bob has his own count");
+      // carol's 1120 pixels a day: one image on one server, and the other knows.
+      assert.is((await post(`${a}/v1/upscale`, small, as(carol))).status, 200);
+      await assertError(await post(`${b}/v1/upscale`, small, as(carol)), 429, "ERR_QUOTA_EXCEEDED", /used 1120 of its 1120/);
+      // Both servers take webhook deliveries; the job's was sent once, signed.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      assert.is(hook.got.length, 1);
+      assert.equal(JSON.parse(hook.got[0].body), { id, state: "completed" });
+      assert.ok(verified(hook.got[0], secret));
+    } finally {
+      await hook.close();
+    }
   });
 
   test("srgan worker: SIGTERM stops taking jobs, finishes the running one, exits 0", async () => {

@@ -105,13 +105,14 @@ test("errors: 400 bad image or option, 404 unknown job or route, 413 body or pix
     await assertError(await up("?model=/etc/passwd"), 400, "ERR_BAD_REQUEST", /model must be one of .*bicubic/);
     await assertError(await up("?scale=9"), 400, "ERR_BAD_REQUEST", /scale must be an integer in \[1, 8\]/);
     await assertError(await up("?model=natural-fast&scale=3"), 400, "ERR_SCALE", /×3/);
-    await assertError(await up("?format=gif"), 400, "ERR_BAD_REQUEST", /format must be png or jpeg/);
+    await assertError(await up("?format=gif"), 400, "ERR_BAD_REQUEST", /format must be one of png, jpeg, got .gif./);
     await assertError(await up("?format=jpeg&quality=0"), 400, "ERR_BAD_REQUEST", /quality/);
     await assertError(await up("?colour=red"), 400, "ERR_BAD_REQUEST", /unknown query parameter 'colour'/);
     await assertError(await up("?scale=2&scale=3"), 400, "ERR_BAD_REQUEST", /more than once/);
     await assertError(await post(`${url}/v1/jobs`, new Uint8Array(10)), 400, "ERR_IMAGE_DECODE");
     await assertError(await fetch(`${url}/v1/jobs/no-such-job`), 404, "ERR_NOT_FOUND", /no job 'no-such-job'/);
     await assertError(await fetch(`${url}/v1/jobs/no-such-job/result`), 404, "ERR_NOT_FOUND");
+    await assertError(await fetch(`${url}/v1/jobs/${"x".repeat(201)}`), 400, "ERR_BAD_REQUEST", /^id must be a string of at most 100 characters/);
     await assertError(await fetch(`${url}/v2/upscale`), 404, "ERR_NOT_FOUND", /no route GET \/v2\/upscale/);
     await assertError(await up("", new Uint8Array(100_001)), 413, "ERR_BODY_TOO_LARGE");
     // 7 KB files that claim 16000² (over --max-pixels) and, at ×8, an output over 2 GiB: refused unread.

@@ -8,15 +8,15 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { loadNetwork } from "../../src/api/load-network.js";
 import { convMacsPerPixel } from "../../src/model/graph.js";
+import { ERROR_CODES } from "../../src/errors.js";
 
 const test = suite("README");
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const readme = readFileSync(`${ROOT}README.md`, "utf8");
 const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, "utf8"));
 
-test("every ErrorCode in src/errors.ts is named in the README (or, for srgan serve's, in docs/serve.md)", () => {
-  const union = /export type ErrorCode =([\s\S]*?);/.exec(readFileSync(`${ROOT}src/errors.ts`, "utf8"))![1];
-  const codes = [...union.matchAll(/"(ERR_[A-Z_]+)"/g)].map((m) => m[1]);
+test("every code of ERROR_CODES (src/errors.ts) is named in the README (or, for srgan serve's, in docs/serve.md)", () => {
+  const codes = Object.keys(ERROR_CODES);
   assert.ok(codes.length >= 20, `${codes.length} codes`);
   const serve = readFileSync(`${ROOT}docs/serve.md`, "utf8");
   const missing = codes.filter((c) => !readme.includes(`\`${c}\``) && !serve.includes(`\`${c}\``));

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Where `srgan serve` puts its jobs: the one interface the HTTP layer sees, and its in-process
-// implementation (the bounded one-at-a-time queue of queue.ts, jobs kept in a map until they expire).
-// The other implementation, BullMQ on Redis, is redis.ts; the HTTP API is the same over both.
+// Where `srgan serve` puts its jobs and its per-key counters: the one interface the HTTP layer sees,
+// and its in-process implementation (the bounded one-at-a-time queue of queue.ts, jobs kept in a map
+// until they expire, counters in memory). The other implementation, BullMQ on Redis, is redis.ts;
+// the HTTP API is the same over both.
+import { MemoryCounters, type Counters } from "./limits.js";
 import { Job, JobQueue, type JobState } from "./queue.js";
 import type { JobInput, JobResult } from "./work.js";
 
@@ -12,6 +14,8 @@ export interface JobView {
   progress: number;
   /** A failed job's error (an SrganError where the failure was ours). */
   error?: unknown;
+  /** The id of the API key that submitted it (JobInput.owner). */
+  owner?: string;
 }
 
 export interface JobCounts {
@@ -36,6 +40,16 @@ export interface JobBackend {
   retryAfter(): Promise<number>;
   /** Refuses new jobs; resolves once the jobs this process waits on have ended. */
   close(): Promise<void>;
+  /** Where the per-key limits count (limits.ts): shared by every server with Redis. */
+  readonly counters: Counters;
+}
+
+/** A job that ended, as LocalBackend tells its owner. */
+export interface EndedJob {
+  id: string;
+  state: "completed" | "failed";
+  error?: unknown;
+  input: JobInput;
 }
 
 export type Work = (input: JobInput, signal: AbortSignal, onProgress: (fraction: number) => void) => Promise<JobResult>;
@@ -44,13 +58,17 @@ export class LocalBackend implements JobBackend {
   private readonly queue: JobQueue<JobResult>;
   private readonly jobs = new Map<string, Job<JobResult>>();
   private readonly expiries = new Set<NodeJS.Timeout>();
+  private readonly inputs = new WeakMap<Job<JobResult>, JobInput>();
+  readonly counters = new MemoryCounters();
 
-  constructor(private readonly work: Work, limit: number, private readonly resultTtl: number, onSettled: (state: JobState) => void) {
-    this.queue = new JobQueue(limit, (job) => onSettled(job.state));
+  constructor(private readonly work: Work, limit: number, private readonly resultTtl: number, onEnded: (job: EndedJob) => void) {
+    this.queue = new JobQueue(limit, (job) => onEnded({ id: job.id, state: job.state as EndedJob["state"], error: job.error, input: this.inputs.get(job)! }));
   }
 
   private add(input: JobInput): Job<JobResult> {
-    return this.queue.add((job) => this.work(input, job.controller.signal, (p) => { job.progress = p; }));
+    const job = this.queue.add((j) => this.work(input, j.controller.signal, (p) => { j.progress = p; }));
+    this.inputs.set(job, input);
+    return job;
   }
 
   async submit(input: JobInput): Promise<string> {
@@ -80,7 +98,7 @@ export class LocalBackend implements JobBackend {
 
   async get(id: string): Promise<JobView | undefined> {
     const job = this.jobs.get(id);
-    return job && { id, state: job.state, progress: job.progress, error: job.error };
+    return job && { id, state: job.state, progress: job.progress, error: job.error, owner: this.inputs.get(job)?.owner };
   }
 
   async result(id: string): Promise<JobResult | undefined> {

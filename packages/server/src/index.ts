@@ -4,13 +4,17 @@
 // browser app, say) brings none of them.
 import type { ServerPackage } from "srgan-wasm/internal";
 import { createServer } from "./app.js";
+import { generateApiKey } from "./auth.js";
 import { checkRedisUrl } from "./backend.js";
 import { createWorker } from "./redis.js";
 
-export { createServer, type ServerOptions } from "./app.js";
+export { createServer, type ServerOptions, type SrganServer } from "./app.js";
 export { createWorker, type SrganWorker, type WorkerOptions } from "./redis.js";
+export { generateApiKey, type Scope } from "./auth.js";
 export { checkRedisUrl } from "./backend.js";
+export { signature } from "./webhooks.js";
+export type { WebhookPayload } from "./webhooks.js";
 export type { JobState } from "./queue.js";
 
 // What srgan-wasm's CLI calls in this package (src/cli/server-package.ts): checked when this builds.
-({ createServer, createWorker, checkRedisUrl }) satisfies ServerPackage;
+({ createServer, createWorker, checkRedisUrl, generateApiKey }) satisfies ServerPackage;

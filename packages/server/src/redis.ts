@@ -4,14 +4,18 @@
 // runs them. A job's input travels in its BullMQ data; its result is a Redis key with a real expiry
 // (EX), so results vanish on time even when BullMQ's own clean-up (done lazily, when later jobs
 // finish) has not run yet. A worker that dies mid-job stops renewing its lock; BullMQ's stalled-job
-// check in the other workers then puts the job back on the queue.
+// check in the other workers then puts the job back on the queue. The per-key limits of every server
+// count here too (RedisCounters), and job webhooks go through a queue of their own (redis-webhooks.ts).
 import { randomUUID } from "node:crypto";
 import { Queue, QueueEvents, Worker, type Job as BullJob } from "bullmq";
 import { Redis } from "ioredis";
 import { AbortError, BUILTIN_NAMES, ServiceError, SrganError, type ErrorCode, type ImageFormat, type UpscalerOptions } from "srgan-wasm";
 import { AUTO_MODEL, resolveOptions } from "srgan-wasm/internal";
 import { checkRedisUrl, type JobBackend, type JobCounts, type JobView } from "./backend.js";
+import { windowOf, type Counters } from "./limits.js";
 import type { JobState } from "./queue.js";
+import { queueWebhook, WEBHOOK_QUEUE, webhookWorker } from "./redis-webhooks.js";
+import type { Delivery, WebhookSender } from "./webhooks.js";
 import { runJob, Upscalers, type JobInput, type JobResult } from "./work.js";
 
 /** The BullMQ queue both sides use. */
@@ -60,9 +64,13 @@ async function probe(url: string): Promise<void> {
   }
 }
 
+/** A failure as it crosses Redis and as a webhook tells it. */
+const failure = (e: unknown) => ({ code: e instanceof SrganError ? e.code : "ERR_UNEXPECTED", message: (e as Error)?.message ?? String(e) });
+
 /** A failure crosses Redis as BullMQ's failedReason text: "ERR_CODE: message". */
 function failureText(e: unknown): string {
-  return `${e instanceof SrganError ? e.code : "ERR_UNEXPECTED"}: ${(e as Error)?.message ?? String(e)}`;
+  const { code, message } = failure(e);
+  return `${code}: ${message}`;
 }
 
 function parseFailure(text: string | undefined): Error {
@@ -73,12 +81,49 @@ function parseFailure(text: string | undefined): Error {
 
 type Outcome = { value: JobReturn } | { error: Error };
 
+/**
+ * Adds to a counter of the current window unless that takes it over the limit, atomically, so that
+ * servers checking one key at once cannot both pass: KEYS[1] the window's counter, ARGV amount,
+ * limit, and seconds until the window ends (its expiry). Returns { added (0/1), count }.
+ */
+const ADD_UNDER_LIMIT = `
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+local amount = tonumber(ARGV[1])
+if used + amount > tonumber(ARGV[2]) then return {0, used} end
+used = redis.call('INCRBY', KEYS[1], amount)
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return {1, used}`;
+
+/** The per-key counters of limits.ts in Redis, shared by every server (keys srgan:limit:NAME:WINDOW). */
+class RedisCounters implements Counters {
+  constructor(private readonly store: Redis, private readonly wrap: <T>(op: Promise<T>) => Promise<T>) {}
+
+  async add(name: string, amount: number, limit: number, windowSeconds: number, nowMs: number) {
+    const { index, secondsLeft } = windowOf(windowSeconds, nowMs);
+    const [added, used] = await this.wrap(this.store.eval(ADD_UNDER_LIMIT, 1, `srgan:limit:${name}:${index}`, amount, limit, secondsLeft + 60) as Promise<[number, number]>);
+    return { added: added === 1, used };
+  }
+
+  async remove(name: string, amount: number, windowSeconds: number, nowMs: number) {
+    await this.wrap(this.store.decrby(`srgan:limit:${name}:${windowOf(windowSeconds, nowMs).index}`, amount));
+  }
+}
+
+/** What a server with webhooks adds to its Redis backend: who sends them, and who hears of failures. */
+export interface RedisWebhooks {
+  sender: WebhookSender;
+  onGiveUp: (delivery: Delivery, error: Error, attempts: number) => void;
+}
+
 export class RedisBackend implements JobBackend {
   private closed = false;
   /** Smoothed seconds per job, from the workers' own timings, for Retry-After. */
   private secondsPerJob = 1;
   /** Synchronous requests waiting for their job, by id. */
   private readonly waiters = new Map<string, (outcome: Outcome) => void>();
+  readonly counters: Counters;
+  /** Sends webhooks, where this server does (webhooks configured). */
+  private webhooks?: Worker<Delivery>;
 
   private constructor(
     private readonly url: string,
@@ -87,10 +132,12 @@ export class RedisBackend implements JobBackend {
     private readonly store: Redis,
     private readonly limit: number,
     private readonly resultTtl: number,
-  ) {}
+  ) {
+    this.counters = new RedisCounters(store, (op) => this.redis(op));
+  }
 
   /** Connects (or fails with ERR_QUEUE_UNAVAILABLE within 10 s). */
-  static async connect(url: string, limit: number, resultTtl: number, onSettled: (state: JobState) => void, onError: (e: unknown) => void): Promise<RedisBackend> {
+  static async connect(url: string, limit: number, resultTtl: number, onSettled: (state: JobState) => void, onError: (e: unknown) => void, webhooks?: RedisWebhooks): Promise<RedisBackend> {
     await probe(url);
     // Requests must fail fast while Redis is down (503), not queue up in the client.
     const queue = new Queue(QUEUE_NAME, { connection: { url, enableOfflineQueue: false } });
@@ -102,6 +149,10 @@ export class RedisBackend implements JobBackend {
     store.on("error", onError);
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady(), store.connect()]);
     const backend = new RedisBackend(url, queue, events, store, limit, resultTtl);
+    if (webhooks) {
+      backend.webhooks = webhookWorker(url, webhooks.sender, webhooks.onGiveUp, onError);
+      await backend.webhooks.waitUntilReady();
+    }
     events.on("completed", ({ jobId, returnvalue }) => {
       const value = returnvalue as unknown as JobReturn;
       if (typeof value?.seconds === "number") backend.secondsPerJob = 0.8 * backend.secondsPerJob + 0.2 * value.seconds;
@@ -189,10 +240,11 @@ export class RedisBackend implements JobBackend {
     if (bull === "unknown") return undefined;
     const state: JobState = bull === "active" || bull === "completed" || bull === "failed" ? bull : "waiting";
     const progress = state === "completed" ? 1 : typeof job.progress === "number" ? job.progress : 0;
-    if (state !== "failed") return { id, state, progress };
+    const owner = (job.data as JobData).owner;
+    if (state !== "failed") return { id, state, progress, owner };
     // The copy above may predate the failure (no failedReason yet): read it again.
     const failed = (await this.redis(this.queue.getJob(id))) ?? job;
-    return { id, state, progress, error: parseFailure(failed.failedReason) };
+    return { id, state, progress, owner, error: parseFailure(failed.failedReason) };
   }
 
   async result(id: string): Promise<JobResult | undefined> {
@@ -217,17 +269,21 @@ export class RedisBackend implements JobBackend {
     }
   }
 
-  /** Waits for the synchronous requests in flight (their jobs run on the workers), then disconnects. */
+  /**
+   * Waits for the synchronous requests in flight (their jobs run on the workers), then disconnects;
+   * a webhook being sent is finished, those waiting for a retry stay in Redis for other servers.
+   */
   async close(): Promise<void> {
     this.closed = true;
     for (const t0 = Date.now(); this.waiters.size > 0 && Date.now() - t0 < 10 * 60_000;) await new Promise((r) => setTimeout(r, 50));
+    const clients = [this.events, this.queue, ...(this.webhooks ? [this.webhooks] : [])];
     if (this.store.status === "ready") {
-      await Promise.allSettled([this.events.close(), this.queue.close(), this.store.quit()]);
+      await Promise.allSettled([...clients.map((c) => c.close()), this.store.quit()]);
     } else {
       // Redis is down: BullMQ's close (and the 'end' its disconnect awaits) would wait for ever on
       // clients that go on reconnecting; ending them is all that is left to do.
       this.store.disconnect();
-      for (const c of [this.queue, this.events]) void c.disconnect().catch(() => {});
+      for (const c of clients) void c.disconnect().catch(() => {});
     }
   }
 }
@@ -270,6 +326,12 @@ export async function createWorker(options: WorkerOptions): Promise<SrganWorker>
 
   const store = new Redis(url, { lazyConnect: true });
   store.on("error", onError);
+  // The servers send the webhooks; a worker queues them as its jobs end.
+  const webhooks = new Queue(WEBHOOK_QUEUE, { connection: { url } });
+  webhooks.on("error", onError);
+  const announce = (job: BullJob<JobData>, payload: Omit<Delivery["payload"], "id">) => {
+    if (job.data.callback) void queueWebhook(webhooks, { callback: job.data.callback, payload: { id: job.id!, ...payload } }).catch(onError);
+  };
   const worker = new Worker<JobData, JobReturn>(QUEUE_NAME, async (job, _token, signal) => {
     const t0 = performance.now();
     const d = job.data;
@@ -290,12 +352,15 @@ export async function createWorker(options: WorkerOptions): Promise<SrganWorker>
     }
   }, { connection: { url }, concurrency: 1, lockDuration: stalledAfter * 1000, stalledInterval: stalledAfter * 1000, autorun: false });
   worker.on("error", onError);
-  await Promise.all([worker.waitUntilReady(), store.connect()]);
+  // Announced once BullMQ has recorded the end: a receiver that reads the job at once finds it ended.
+  worker.on("completed", (job) => announce(job, { state: "completed" }));
+  worker.on("failed", (job, e) => { if (job) announce(job, { state: "failed", error: failure(parseFailure(e.message)) }); });
+  await Promise.all([worker.waitUntilReady(), webhooks.waitUntilReady(), store.connect()]);
   void worker.run().catch(onError);
   return {
     async close() {
       await worker.close(); // waits for the running job
-      await Promise.allSettled([store.quit(), upscalers.dispose()]);
+      await Promise.allSettled([webhooks.close(), store.quit(), upscalers.dispose()]);
     },
   };
 }

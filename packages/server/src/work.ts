@@ -17,6 +17,10 @@ export interface JobInput {
   quality: number | undefined;
   /** The decoder's bound (the server already refused bigger images from their header). */
   maxPixels: number;
+  /** The id (hash) of the API key that submitted it: only that key may read it. None without keys. */
+  owner?: string;
+  /** Where to POST when it ends (webhooks.ts), already checked against --webhook-allow. */
+  callback?: string;
 }
 
 export interface JobResult {
