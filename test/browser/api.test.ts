@@ -92,16 +92,31 @@ maybe("3 worker threads: bytes equal Node's, per-tile progress to 1, abort and a
   assert.equal(r.disposed, { activeLeases: 0, currentBytes: 0 });
 });
 
-maybe("backend 'webgl' starts no wasm worker and reports 0 threads; a job that falls back to wasm (context lost) starts them", async () => {
-  type State = { backend?: string; threads: number; workers: number };
-  const r = await call<{ created: State; onGpu: State; onWasm: State; contexts: number; gpu: number[]; wasm: number[] }>(
+maybe("backend 'webgl' runs in one worker (no WebGL context on the page), starts no wasm worker, reports 0 threads; a job that falls back to wasm (context lost) starts them", async () => {
+  type State = { backend?: string; threads: number; workers: number; webglWorkers: number };
+  const r = await call<{ created: State; onGpu: State; onWasm: State; pageContexts: number; gpu: number[]; wasm: number[] }>(
     "webglWorkers", Array.from(image.data), image.width, image.height);
-  assert.equal(r.created, { threads: 0, workers: 0 }, "no workers at creation");
-  assert.equal(r.onGpu, { backend: "webgl", threads: 0, workers: 0 }, "none for a WebGL job");
-  assert.ok(r.contexts >= 1, "the runner's WebGL2 context was seen");
-  assert.equal(r.onWasm, { backend: "wasm", threads: 2, workers: 2 }, "the fallback job started the 2 workers");
+  assert.equal(r.created, { threads: 0, workers: 0, webglWorkers: 1 }, "one WebGL worker at creation, no wasm worker");
+  assert.equal(r.onGpu, { backend: "webgl", threads: 0, workers: 0, webglWorkers: 1 }, "none for a WebGL job");
+  assert.is(r.pageContexts, 0, "the page's thread made a WebGL2 context");
+  assert.equal(r.onWasm, { backend: "wasm", threads: 2, workers: 2, webglWorkers: 1 }, "the fallback job started the 2 workers");
   assert.is(firstDiff(r.gpu, expected.data), -1, "WebGL bytes differ from Node's");
   assert.is(firstDiff(r.wasm, expected.data), -1, "fallback bytes differ from Node's");
+});
+
+maybe("where no worker can have WebGL2 (worker script missing, no OffscreenCanvas) WebGL runs on the page after one ERR_WEBGL_NO_WORKER warning, same bytes", async () => {
+  const runs = await call<Array<{ way: string; backend: string; warnings: Array<{ code: string; message: string }>; pageContexts: number; data: number[] }>>(
+    "webglWithoutWorker", Array.from(image.data), image.width, image.height);
+  assert.equal(runs.map((r) => r.way), ["missing worker script", "no OffscreenCanvas"]);
+  for (const r of runs) {
+    assert.is(r.backend, "webgl", r.way);
+    assert.equal(r.warnings.map((w) => w.code), ["ERR_WEBGL_NO_WORKER"], r.way);
+    assert.match(r.warnings[0].message, /runs on this page's thread/);
+    assert.ok(r.pageContexts >= 1, `${r.way}: no WebGL2 context on the page`);
+    assert.is(firstDiff(r.data, expected.data), -1, `${r.way}: bytes differ from Node's`);
+  }
+  assert.match(runs[0].warnings[0].message, /could not start/);
+  assert.match(runs[1].warnings[0].message, /no OffscreenCanvas/);
 });
 
 maybe("the documented esbuild recipe (browser platform) runs the default network on 2 threads under a strict CSP, with no Node code or eval inside", async () => {
