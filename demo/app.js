@@ -168,8 +168,8 @@ async function upscale() {
   setBusy(true);
   const { signal } = controller;
   try {
-    const up = await prepare();
-    if (signal.aborted) throw signal.reason;
+    // A cancel while the network downloads ends the job now (the download goes on for the next one).
+    const up = await Promise.race([prepare(), new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }))]);
     const { width, height } = input.image;
     const gpu = ui.backend.value === "webgl";
     const n = threads();
