@@ -57,8 +57,8 @@ async function upscale(id: number, image: { data: Uint8ClampedArray | Uint8Array
 }
 
 /**
- * Why this worker cannot have a WebGL2 context, or "" when it can: browsers that have OffscreenCanvas
- * only for 2D (Safari 16.4–16.x) or none at all. Asked on a throwaway canvas, since a canvas keeps the
+ * Why this worker cannot have a WebGL2 context, or "" when it can: browsers with OffscreenCanvas only
+ * for 2D, or none at all. Asked on a throwaway canvas, since a canvas keeps the
  * attributes of its first context and the runner's asks for its own (failIfMajorPerformanceCaveat).
  */
 function webgl2Missing(): string {

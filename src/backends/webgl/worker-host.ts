@@ -41,7 +41,7 @@ export async function startGpuRunner(graph: ValidatedGraph, alphaGraph: Validate
   onWarning({
     code: "ERR_WEBGL_NO_WORKER",
     message: `WebGL runs on this page's thread, which it blocks while shaders compile and weights upload: ${started}. ` +
-      "Chromium, Firefox and Safari 17 run it in a worker; a bundler that moved srgan-wasm's worker script needs configureAssets({ workerUrl }) (docs/platforms.md).",
+      "Browsers with WebGL2 on an OffscreenCanvas in workers run it in one; a bundler that moved srgan-wasm's worker script needs configureAssets({ workerUrl }) (docs/webgl.md).",
   });
   return runner;
 }
