@@ -1,93 +1,152 @@
 // SPDX-License-Identifier: MIT
 // The demo page's logic, written against the package's public browser API only (no bundler: it loads
 // the built dist/ as is, which is also how the end-to-end test checks the shipped files; its npm
-// dependencies come through the import map in index.html).
+// dependencies come through the import map in index.html). One job at a time: choosing another picture
+// cancels the running one, and a result is always shown beside its own input.
 import { BUILTIN_NAMES, DEFAULT_MODEL, createUpscaler, readImage, toBlob, toCanvas } from "../dist/index.browser.js";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
-  env: $("env"), drop: $("drop"), file: $("file"), model: $("model"), netfile: $("netfile"), threads: $("threads"),
-  backend: $("backend"), run: $("run"), cancel: $("cancel"), net: $("net"), progress: $("progress"), status: $("status"),
+  env: $("env"), drop: $("drop"), file: $("file"), sample: $("sample"), model: $("model"), netfile: $("netfile"),
+  threads: $("threads"), threadsNote: $("threads-note"), backend: $("backend"), run: $("run"), cancel: $("cancel"),
+  net: $("net"), netProgress: $("net-progress"), progress: $("progress"), status: $("status"),
   compare: $("compare"), frame: $("frame"), before: $("before"), after: $("after"), marker: $("marker"), slider: $("slider"),
-  zoomRef: $("zoom-ref"), zoomNet: $("zoom-net"), zoomRefLabel: $("zoom-ref-label"), zoomNetLabel: $("zoom-net-label"),
-  download: $("download"),
+  cropX: $("crop-x"), cropY: $("crop-y"), zoomRef: $("zoom-ref"), zoomNet: $("zoom-net"),
+  zoomRefLabel: $("zoom-ref-label"), zoomNetLabel: $("zoom-net-label"), download: $("download"),
 };
 const FILE = "file:"; // the <option> value of a network loaded from a file
 const CROP = 64;      // side of the zoomed crop in output pixels
-const ZOOM = 4;       // each output pixel is shown as ZOOM×ZOOM screen pixels
+const ZOOM = 4;       // each output pixel is shown as ZOOM×ZOOM screen pixels (less where the screen is narrower)
+// Our own picture, rendered by scripts/make-example-image.mjs (the README's example).
+const SAMPLE = { url: new URL("../examples/lighthouse.png", import.meta.url), name: "lighthouse.png" };
+// The built-in networks that are files (docs/platforms.md, "Entries and files"). The page downloads them
+// itself, when they are first needed, to show the progress; the resamplers need no file.
+const NETWORK_FILES = { natural: "natural-x4.srnet", "natural-fast": "natural-fast-x4.srnet", "natural-real": "natural-real-x4.srnet" };
 
 const cores = navigator.hardwareConcurrency || 1;
+ui.threads.max = String(cores);
 ui.threads.value = String(Math.min(4, cores));
 ui.env.textContent = crossOriginIsolated
-  ? `Cross-origin isolated: up to ${cores} worker threads on one shared memory.`
+  ? `Cross-origin isolated: up to ${cores} worker thread${cores === 1 ? "" : "s"} on one shared memory.`
   : "Not cross-origin isolated, so the upscaler runs one worker thread with its own memory. Serve with COOP/COEP (node demo/serve.mjs) for more threads.";
 ui.env.classList.toggle("warn", !crossOriginIsolated);
 for (const name of BUILTIN_NAMES) ui.model.add(new Option(name === DEFAULT_MODEL ? `${name} (default)` : name, name, false, name === DEFAULT_MODEL));
 ui.model.add(new Option("network file (.srnet, .rsr)…", FILE));
 
-let source;       // { image, name } of the picked picture
+let source;       // { image, name } of the chosen picture
 let netFile;      // { name, bytes } of a loaded network file
-let prepared;     // { key, promise } of the upscaler for the current settings, loaded as soon as they change
+let chosenModel = ui.model.value; // the network before "network file…" was chosen, for when its dialog is dismissed
+let prepared;     // { key, promise, note } of the upscaler for the current settings (note: its line in #net)
 let reference;    // { key, up } of the bicubic (or nearest) upscaler the zoom compares against
-let controller;   // aborts the running job
-let result;       // { out, ref, refName } shown now
+let job;          // { controller, ended } of the running upscale: one at a time
+let result;       // { out, ref, name } shown now
 let downloadUrl;
 
 function settings() {
   const name = ui.model.value;
   return {
-    key: `${name}/${name === FILE ? `${netFile?.name}:${netFile?.bytes.length}` : ""}/${ui.threads.value}/${ui.backend.value}`,
+    key: `${name}/${name === FILE ? `${netFile?.name}:${netFile?.bytes.length}` : ""}/${threads()}/${ui.backend.value}`,
     label: name === FILE ? netFile?.name ?? "no file" : name,
-    options: { model: name === FILE ? netFile?.bytes : name, threads: Number(ui.threads.value), backend: ui.backend.value },
+    name,
+    options: { model: name === FILE ? netFile?.bytes : name, threads: threads(), backend: ui.backend.value },
   };
 }
 
-/** The upscaler for the current settings. Loading starts when they change, so Upscale goes straight to the tiles. */
+/**
+ * The upscaler for the current settings, made when first needed (a picture is chosen, or Upscale is
+ * pressed) and kept while they stay the same. A built-in network file is downloaded here, with its progress.
+ */
 function prepare() {
-  const { key, label, options } = settings();
+  const { key, label, name, options } = settings();
   if (prepared?.key === key) return prepared.promise;
   if (options.model === undefined) {
-    ui.net.textContent = "Pick a network file (.srnet or .rsr).";
-    return Promise.reject(new Error("pick a network file first"));
+    setNet("Choose a network file (.srnet or .rsr).", "error");
+    return Promise.reject(new Error("choose a network file first"));
   }
   const previous = prepared?.promise;
-  ui.net.textContent = `Loading ${label}…`;
-  ui.net.dataset.state = "loading";
   const promise = (async () => {
     await previous?.then((up) => up.dispose(), () => {}); // one shared memory at a time
     const t0 = performance.now();
-    const up = await createUpscaler(options);
+    const model = NETWORK_FILES[name] ? await download(name, key) : options.model;
+    setPreparedNote(key, `Preparing ${label}…`, "loading");
+    const up = await createUpscaler({ ...options, model });
     return { up, ms: performance.now() - t0 };
   })();
   prepared = { key, promise: promise.then((p) => p.up) };
+  setPreparedNote(key, `Loading ${label}…`, "loading");
   promise.then(({ up, ms }) => {
-    if (prepared?.key !== key) return;
     const i = up.info();
-    ui.net.textContent = `${label}: ×${i.scale}, ${(i.parameters / 1000).toFixed(0)}k parameters, ready in ${ms.toFixed(0)} ms.`;
-    ui.net.dataset.state = "ready";
+    setPreparedNote(key, `${label}: ×${i.scale}, ${(i.parameters / 1000).toFixed(0)}k parameters, ready in ${ms.toFixed(0)} ms.`, "ready");
   }, (e) => {
     if (prepared?.key !== key) return;
     prepared = undefined;
-    ui.net.textContent = `Cannot load ${label}: ${e.message}`;
-    ui.net.dataset.state = "error";
+    setNet(`Cannot load ${label}: ${e.message}`, "error");
     clearResult();
   });
   return prepared.promise;
 }
 
-async function pick(file) {
-  if (!file) return;
+/** A built-in network's bytes, with the download shown under the settings while it lasts. */
+async function download(name, key) {
+  const kb = (b) => `${Math.round(b / 1024)} KB`;
+  const res = await fetch(new URL(`../models/${NETWORK_FILES[name]}`, import.meta.url));
+  if (!res.ok || !res.body) throw new Error(`the network file could not be downloaded (HTTP ${res.status})`);
+  const total = Number(res.headers.get("content-length")) || 0;
+  const chunks = [];
+  let got = 0;
+  const show = () => {
+    if (prepared?.key !== key) return;
+    setPreparedNote(key, `Downloading ${name}: ${kb(got)}${total ? ` of ${kb(total)}` : ""}…`, "loading");
+    ui.netProgress.hidden = false;
+    if (total) { ui.netProgress.max = total; ui.netProgress.value = got; } else ui.netProgress.removeAttribute("value");
+  };
+  show();
   try {
-    setStatus(`Reading ${file.name}…`);
-    source = { image: await readImage(file), name: file.name };
+    for (const reader = res.body.getReader(); ;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      got += value.length;
+      show();
+    }
+  } finally {
+    ui.netProgress.hidden = true;
+  }
+  const bytes = new Uint8Array(got);
+  let at = 0;
+  for (const c of chunks) { bytes.set(c, at); at += c.length; }
+  return bytes;
+}
+
+/** Reads a picture (cancelling the running job first: its result would no longer match what is shown). */
+async function pick(file, name = file?.name) {
+  if (!file) return;
+  await cancelJob();
+  try {
+    setStatus(`Reading ${name}…`);
+    const image = await readImage(file);
+    source = { image, name };
     clearResult();
-    ui.run.disabled = false;
-    setStatus(`${file.name}: ${source.image.width}×${source.image.height}. Press Upscale.`);
+    setBusy(false);
+    setStatus(`${name}: ${image.width}×${image.height}. Press Upscale.`);
+    prepare().catch(() => {}); // the network is needed now; the outcome shows in #net
   } catch (e) {
     source = undefined;
-    ui.run.disabled = true;
     clearResult();
-    setStatus(`Cannot read ${file.name}: ${e.message}`);
+    setBusy(false);
+    setStatus(`Cannot read ${name}: ${e.message}`, true);
+  }
+}
+
+async function pickSample() {
+  await cancelJob();
+  setStatus("Loading the sample picture…");
+  try {
+    const res = await fetch(SAMPLE.url);
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    await pick(await res.blob(), SAMPLE.name);
+  } catch (e) {
+    setStatus(`Cannot load the sample picture: ${e.message}`, true);
   }
 }
 
@@ -95,55 +154,68 @@ async function pickNetwork(file) {
   if (!file) return;
   netFile = { name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) };
   ui.model.querySelector(`option[value="${FILE}"]`).textContent = `file: ${file.name}`;
-  ui.model.value = FILE;
-  prepare().catch(() => {}); // the outcome shows in #net
+  ui.model.value = chosenModel = FILE;
+  prepare().catch(() => {}); // a file of one's own is checked at once; the outcome shows in #net
 }
 
 async function upscale() {
-  if (!source) return;
-  const ac = (controller = new AbortController());
+  if (!source || job) return;
+  const input = source; // the job's own input, whatever is chosen while it runs
+  const controller = new AbortController();
+  let ended;
+  job = { controller, ended: new Promise((resolve) => (ended = resolve)) };
   clearResult();
   setBusy(true);
-  ui.progress.value = 0;
+  const { signal } = controller;
   try {
-    const up = await prepare();
-    if (ac.signal.aborted) throw ac.signal.reason;
-    const { width, height } = source.image;
-    let info = up.info();
-    setStatus(`Upscaling ${width}×${height} with ${info.model} on ${info.threads} thread${info.threads === 1 ? "" : "s"}…`);
+    // A cancel while the network downloads ends the job now (the download goes on for the next one).
+    const up = await Promise.race([prepare(), new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }))]);
+    const { width, height } = input.image;
+    const gpu = ui.backend.value === "webgl";
+    const n = threads();
+    setStatus(`Upscaling ${width}×${height} with ${up.info().model}${gpu ? " on the GPU (WebGL2)" : ui.backend.value === "auto" ? "" : ` on ${n} thread${n === 1 ? "" : "s"}`}…`);
     up.resetPeak();
     const t0 = performance.now();
-    const out = await up.upscale(source.image, {
-      signal: ac.signal,
+    const out = await up.upscale(input.image, {
+      signal,
       onProgress: (p) => {
         ui.progress.value = p.fraction;
-        // Whole-image networks (srgan-rust's) are one tile and report their layers instead.
-        setStatus(p.tilesTotal === 1 && p.tilesDone === 0
-          ? `${Math.round(p.fraction * 100)} % of the whole-image pass done`
-          : `${p.tilesDone} of ${p.tilesTotal} tiles done`);
+        // A job of one tile (small pictures, whole-image networks) reports its layers instead.
+        setStatus(p.tilesTotal === 1 && p.tilesDone === 0 ? `${Math.round(p.fraction * 100)} % done` : `${p.tilesDone} of ${p.tilesTotal} tiles done`);
       },
     });
     const ms = performance.now() - t0;
-    info = up.info(); // the backend that ran
+    const info = up.info(); // the backend that ran
     const memory = memoryText(up.stats());
-    const ref = await compareWith(info, source.image);
+    const ref = await compareWith(info, input.image);
     const blob = await toBlob(out, { type: "image/png" });
-    if (ac.signal.aborted) throw ac.signal.reason; // cancelled while the result was being prepared
-    show(out, ref, info.model);
+    if (signal.aborted) throw signal.reason; // cancelled while the result was being prepared
+    show(out, ref, info.model, input);
     downloadUrl = URL.createObjectURL(blob);
     ui.download.href = downloadUrl;
-    ui.download.download = `${source.name.replace(/\.[^.]*$/, "")}-${info.model}-x${info.scale}.png`;
+    ui.download.download = `${input.name.replace(/\.[^.]*$/, "")}-${info.model}-x${info.scale}.png`;
     ui.download.hidden = false;
     Object.assign(ui.status.dataset, { threads: String(info.threads), variant: info.wasmVariant, backend: info.backend, ms: ms.toFixed(1) });
-    const threads = `${info.threads} thread${info.threads === 1 ? "" : "s"}`;
-    const engine = info.backend === "webgl" ? "WebGL2" : `wasm, ${info.wasmVariant === "relaxed" ? "relaxed SIMD" : "SIMD"}`;
-    setStatus(`Done: ${out.width}×${out.height} with ${info.model} in ${ms.toFixed(0)} ms on ${threads} (${engine}); ${memory}.`);
+    const where = info.backend === "webgl"
+      ? "the GPU (WebGL2)"
+      : `${info.threads} thread${info.threads === 1 ? "" : "s"} (wasm, ${info.wasmVariant === "relaxed" ? "relaxed SIMD" : "SIMD"})`;
+    setStatus(`Done: ${out.width}×${out.height} with ${info.model} in ${ms.toFixed(0)} ms on ${where}; ${memory}.`);
   } catch (e) {
     clearResult();
-    setStatus(ac.signal.aborted ? "Cancelled." : `Failed: ${e.message}`);
+    if (signal.aborted) setStatus("Cancelled.");
+    else setStatus(`Failed: ${e.message}`, true);
   } finally {
+    job = undefined;
     setBusy(false);
+    ended();
   }
+}
+
+/** Stops the running job, if any, and waits until it has let go of the page. */
+async function cancelJob() {
+  if (!job) return;
+  job.controller.abort(new Error("cancelled by the user"));
+  await job.ended;
 }
 
 function memoryText(stats) {
@@ -165,15 +237,19 @@ async function compareWith(info, image) {
   return { name: model, out: await reference.up.upscale(image) };
 }
 
-function show(out, ref, name) {
+function show(out, ref, name, input) {
   result = { out, ref, name };
   toCanvas(out, ui.after);
-  toCanvas(source.image, ui.before);
+  toCanvas(input.image, ui.before);
+  ui.after.setAttribute("aria-label", `${input.name} upscaled by ${name} to ${out.width}×${out.height}`);
+  ui.before.setAttribute("aria-label", `${input.name} as chosen, ${input.image.width}×${input.image.height}, enlarged to the same size`);
   // Small results are shown enlarged (without smoothing, see style.css) so the difference is visible.
   ui.after.style.width = `${Math.max(out.width, Math.min(640, out.width * 4))}px`;
   ui.compare.hidden = false;
   updateSlider();
   const size = Math.min(CROP, out.width, out.height);
+  ui.cropX.max = String(out.width - size);
+  ui.cropY.max = String(out.height - size);
   const { x, y } = busiestCrop(out, ref.out, size);
   zoomAt(x, y, size);
 }
@@ -203,10 +279,15 @@ function zoomAt(x, y, size) {
   y = Math.max(0, Math.min(out.height - size, Math.round(y)));
   for (const [canvas, img] of [[ui.zoomNet, out], [ui.zoomRef, ref.out]]) {
     toCanvas(crop(img, x, y, size), canvas);
-    canvas.style.width = `${size * ZOOM}px`; // pixelated (style.css): each pixel an exact ZOOM×ZOOM square
+    canvas.style.maxWidth = `${size * ZOOM}px`; // pixelated (style.css): each pixel a ZOOM×ZOOM square where there is room
   }
   ui.zoomNetLabel.textContent = name;
   ui.zoomRefLabel.textContent = ref.name;
+  const where = `${size}×${size} pixels from (${x}, ${y})`;
+  ui.zoomNet.setAttribute("aria-label", `${where} of the ${name} result, enlarged`);
+  ui.zoomRef.setAttribute("aria-label", `${where} of the ${ref.name} resize, enlarged`);
+  ui.cropX.value = String(x);
+  ui.cropY.value = String(y);
   Object.assign(ui.zoomNet.dataset, { x: String(x), y: String(y), size: String(size) });
   Object.assign(ui.marker.style, {
     left: `${(100 * x) / out.width}%`, top: `${(100 * y) / out.height}%`,
@@ -239,27 +320,79 @@ function updateSlider() {
   ui.before.style.clipPath = `inset(0 ${100 - Number(ui.slider.value)}% 0 0)`;
 }
 
+/**
+ * Enables what may be used now. Keyboard focus never falls to the page: from Upscale, which disables
+ * itself, it moves to Cancel, and from Cancel back to Upscale when the job ends.
+ */
 function setBusy(busy) {
+  const focused = document.activeElement;
+  const changed = ui.status.dataset.state !== (busy ? "busy" : "idle");
   ui.run.disabled = busy || !source;
   ui.cancel.disabled = !busy;
-  ui.model.disabled = ui.threads.disabled = ui.backend.disabled = busy;
+  ui.model.disabled = ui.backend.disabled = busy;
+  // Threads are the wasm backend's: with WebGL they only matter if a job falls back to wasm.
+  const gpu = ui.backend.value === "webgl";
+  ui.threads.disabled = busy || gpu;
+  ui.threadsNote.hidden = !gpu;
   ui.status.dataset.state = busy ? "busy" : "idle";
+  if (!changed) return;
+  if (busy && focused === ui.run) ui.cancel.focus();
+  if (!busy && (focused === ui.cancel || focused === ui.run || focused === document.body)) (ui.run.disabled ? ui.file : ui.run).focus();
 }
 
-function setStatus(text) {
+function setStatus(text, error = false) {
   ui.status.textContent = text;
+  ui.status.classList.toggle("error", error);
+}
+
+function setNet(text, state) {
+  ui.net.textContent = text;
+  ui.net.dataset.state = state;
+}
+
+/** The line in #net for the upscaler being prepared, kept to show again if its settings come back. */
+function setPreparedNote(key, text, state) {
+  if (prepared?.key !== key) return;
+  prepared.note = { text, state };
+  setNet(text, state);
+}
+
+/** Threads as asked, within what the machine runs at once (more would only queue on the same cores). */
+function threads() {
+  const n = Math.round(Number(ui.threads.value));
+  return Number.isFinite(n) ? Math.max(0, Math.min(cores, n)) : Math.min(4, cores);
+}
+
+/** Settings changed: nothing is downloaded until the network is needed (a picture, or Upscale). */
+function settingsChanged() {
+  const { key, label } = settings();
+  if (prepared?.key === key && prepared.note) setNet(prepared.note.text, prepared.note.state);
+  else if (prepared) setNet(`${label}: loads when you press Upscale.`, "idle");
+  setBusy(!!job);
 }
 
 ui.file.addEventListener("change", () => pick(ui.file.files?.[0]));
+ui.sample.addEventListener("click", pickSample);
 ui.netfile.addEventListener("change", () => pickNetwork(ui.netfile.files?.[0]));
-ui.model.addEventListener("change", () => {
-  if (ui.model.value === FILE && !netFile) ui.netfile.click();
-  else prepare().catch(() => {});
+// The file dialog was dismissed: back to the network chosen before, and no stale request to pick a file.
+ui.netfile.addEventListener("cancel", () => {
+  if (ui.model.value !== FILE || netFile) return;
+  ui.model.value = chosenModel;
+  setNet("", "idle");
 });
-for (const control of [ui.threads, ui.backend]) control.addEventListener("change", () => prepare().catch(() => {}));
+ui.model.addEventListener("change", () => {
+  if (ui.model.value === FILE && !netFile) { ui.netfile.click(); return; }
+  chosenModel = ui.model.value;
+  settingsChanged();
+});
+ui.threads.addEventListener("change", () => { ui.threads.value = String(threads()); settingsChanged(); });
+ui.backend.addEventListener("change", settingsChanged);
 ui.run.addEventListener("click", upscale);
-ui.cancel.addEventListener("click", () => controller?.abort(new Error("cancelled by the user")));
+ui.cancel.addEventListener("click", () => cancelJob());
 ui.slider.addEventListener("input", updateSlider);
+for (const slider of [ui.cropX, ui.cropY]) {
+  slider.addEventListener("input", () => { if (result) zoomAt(Number(ui.cropX.value), Number(ui.cropY.value), Number(ui.zoomNet.dataset.size)); });
+}
 ui.frame.addEventListener("click", (e) => {
   if (!result) return;
   const r = ui.frame.getBoundingClientRect();
@@ -274,5 +407,5 @@ ui.drop.addEventListener("drop", (e) => {
   pick(e.dataTransfer?.files?.[0]);
 });
 ui.status.dataset.state = "idle";
-prepare().catch(() => {}); // the default network loads while the user picks a picture
+setBusy(false);
 document.documentElement.dataset.ready = "true";

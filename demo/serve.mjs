@@ -87,7 +87,8 @@ export async function startServer({ port = 8080, host = "127.0.0.1", coi = true,
     try {
       if ((await stat(file)).isDirectory()) file = join(file, "index.html");
       const body = await readFile(file);
-      res.writeHead(200, { ...headers, "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
+      // A length lets the page show download progress (the demo does, for the network files).
+      res.writeHead(200, { ...headers, "content-type": TYPES[extname(file)] ?? "application/octet-stream", "content-length": body.length });
       res.end(req.method === "HEAD" ? undefined : body);
     } catch {
       res.writeHead(404, { ...headers, "content-type": "text/plain" }).end(`not found: ${path}`);

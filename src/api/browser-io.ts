@@ -50,7 +50,7 @@ export async function readImage(source: BrowserImageSource, options: { signal?: 
       // Pixels as stored: no colour-profile conversion (the networks work on the file's sRGB values), no premultiplication.
       bitmap = await createImageBitmap(source, { premultiplyAlpha: "none", colorSpaceConversion: "none" });
     } catch (cause) {
-      throw new ImageDecodeError(`this browser cannot decode the Blob (type '${source.type || "unknown"}', ${source.size} bytes): ${(cause as Error).message}. Use PNG or JPEG`, { cause });
+      throw new ImageDecodeError(blobDecodeMessage(source, cause), { cause });
     }
     try {
       throwIfAborted(signal);
@@ -79,6 +79,20 @@ export async function readImage(source: BrowserImageSource, options: { signal?: 
     return draw(source, source.width, source.height);
   }
   throw new TypeError("readImage() takes ImageData, ImageBitmap, HTMLImageElement, HTMLCanvasElement, OffscreenCanvas, HTMLVideoElement, VideoFrame or Blob");
+}
+
+/**
+ * Why a Blob did not decode, and what to do: a PNG or JPEG (by its type) that fails is damaged or not
+ * what it says; any other type may just be one this browser cannot read. The browser's own reason
+ * often ends in a period already ("The source image could not be decoded.").
+ */
+function blobDecodeMessage(blob: Blob, cause: unknown): string {
+  const reason = String((cause as Error)?.message ?? cause).replace(/[.\s]+$/, "");
+  const type = blob.type || "unknown";
+  const advice = /^image\/(png|jpeg)$/.test(type)
+    ? `the file is damaged, or it is not the ${type.slice(6).toUpperCase()} its type says`
+    : "save it as PNG or JPEG, which every browser decodes";
+  return `this browser cannot decode the Blob (type '${type}', ${blob.size} bytes): ${reason}; ${advice}`;
 }
 
 /**

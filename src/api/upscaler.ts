@@ -4,7 +4,8 @@
 // Tiling, the tile queue, memory retries, progress and abort are the scheduler's
 // (src/runtime/scheduler.ts); running a tile is the backends'.
 import { checkImageSides, ContextLostError, shown, SrganError, throwIfAborted } from "../errors.js";
-import type { WebglRunner, WebglStats } from "../backends/webgl/index.js";
+import type { WebglStats } from "../backends/webgl/index.js";
+import type { GpuRunner } from "../backends/webgl/worker-host.js";
 import { Engine } from "../runtime/engine.js";
 import type { PoolStats } from "../runtime/counters.js";
 import { checkOutputSize, upscaleInTiles, type UpscaledImage, type UpscaleOptions as JobOptions } from "../runtime/scheduler.js";
@@ -56,7 +57,7 @@ export async function createUpscaler(options: UpscalerOptions = {}): Promise<Ups
   const nets = graphs.map((g) => prepareNetwork(engine, g, { conv: opts.convAlgorithm }));
   const alphaNet = alphaGraph(graphs[0].scale);
   const alpha = prepareNetwork(engine, alphaNet);
-  const gpus: Array<WebglRunner | null> = [];
+  const gpus: Array<GpuRunner | null> = [];
   try {
     for (const g of graphs) gpus.push(opts.backend === "wasm" ? null : await createGpuRunner(g, alphaNet, opts));
   } catch (e) {
@@ -76,14 +77,15 @@ interface Route {
   /** What the model was asked for as (with 'auto': autoModel's name). */
   name: unknown;
   wasm: WasmBackend;
-  gpu: WebglRunner | null;
+  gpu: GpuRunner | null;
 }
 
-// Loaded lazily so wasm-only bundles never include the WebGL backend.
-async function createGpuRunner(graph: ValidatedGraph, alpha: ValidatedGraph, opts: ResolvedOptions): Promise<WebglRunner | null> {
+// Loaded lazily so wasm-only bundles never include the WebGL backend. It runs in a worker where it can
+// (the page stays responsive), else on this thread after a warning (src/backends/webgl/worker-host.ts).
+async function createGpuRunner(graph: ValidatedGraph, alpha: ValidatedGraph, opts: ResolvedOptions): Promise<GpuRunner | null> {
   try {
-    const { createWebglRunner } = await import("../backends/webgl/index.js");
-    return await createWebglRunner(graph, { tileSize: opts.tileSize, requireHardware: opts.backend === "auto" }, alpha);
+    const { startGpuRunner } = await import("../backends/webgl/worker-host.js");
+    return await startGpuRunner(graph, alpha, { tileSize: opts.tileSize, requireHardware: opts.backend === "auto" }, opts.onWarning);
   } catch (e) {
     if (opts.backend === "auto" && e instanceof SrganError && e.code === "ERR_UNSUPPORTED") return null; // no usable GPU: wasm
     throw e;

@@ -5,7 +5,7 @@
 
 /** A condition the package works around rather than fails on; `code` is stable, `message` says the fix. */
 export interface SrganWarning {
-  code: "ERR_NO_COI" | "ERR_NO_WORKERS";
+  code: "ERR_NO_COI" | "ERR_NO_WORKERS" | "ERR_WEBGL_NO_WORKER";
   message: string;
 }
 export type WarningHandler = (warning: SrganWarning) => void;

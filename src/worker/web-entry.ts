@@ -2,9 +2,12 @@
 // Module Web Worker entry (browsers, Deno): the same TileWorker, driven by the typed messages of
 // protocol.ts. It imports nothing outside this package, so it loads unbundled from any static host
 // (workers see no import map). An init failure is reported as an error for task id 0.
+// The same script hosts the WebGL runner in a worker (messages "gl-…", loaded on the first of them), so
+// an app that bundles or relocates it (configureAssets({ workerUrl })) has one worker file for both.
 import { TileWorker } from "./tile-worker.js";
 import { tileBuffers } from "../runtime/tile-task.js";
 import type { FromWorker, ToWorker } from "./protocol.js";
+import type { ToGlWorker } from "../backends/webgl/worker-protocol.js";
 
 let worker: TileWorker | undefined;
 /** This worker's own memory, when the page could not share the engine's ("init-private"). */
@@ -15,8 +18,17 @@ const describe = (err: unknown) => {
   return { name: name ?? "Error", message: message ?? String(err), code };
 };
 
-(globalThis as unknown as { onmessage: (e: MessageEvent<ToWorker>) => void }).onmessage = (e) => {
+let webgl: Promise<typeof import("../backends/webgl/worker-entry.js")> | undefined;
+const isGl = (m: ToWorker | ToGlWorker): m is ToGlWorker => m.type.startsWith("gl-");
+
+(globalThis as unknown as { onmessage: (e: MessageEvent<ToWorker | ToGlWorker>) => void }).onmessage = (e) => {
   const msg = e.data;
+  if (isGl(msg)) {
+    // Handlers of one promise run in the order they were added: messages keep their order.
+    (webgl ??= import("../backends/webgl/worker-entry.js")).then((m) => m.handleGlMessage(msg),
+      (err) => (globalThis as unknown as { postMessage(m: unknown): void }).postMessage({ type: "gl-error", id: 0, error: describe(err) }));
+    return;
+  }
   if (msg.type === "init") {
     try {
       worker = new TileWorker(msg.shared, msg.workerId);

@@ -127,37 +127,80 @@ window.checks = {
   },
 
   /**
-   * backend 'webgl' with threads: 2 starts no worker until a job falls back to wasm (here: the context
-   * is lost between jobs); counts every Worker and keeps every WebGL2 context the page creates meanwhile.
+   * backend 'webgl' with threads: 2 runs WebGL in one worker ("srgan-wasm-webgl") and starts no wasm worker
+   * until a job falls back to wasm (here: the worker's context is lost between jobs). Counts the Workers
+   * by name, and every WebGL2 context the page itself creates (none: the GPU work is the worker's).
    */
   async webglWorkers(rgba, width, height) {
     const image = { data: new Uint8ClampedArray(rgba), width, height };
-    const RealWorker = window.Worker;
-    let workers = 0;
-    window.Worker = class extends RealWorker { constructor(...args) { super(...args); workers++; } };
-    const contexts = [];
-    const originals = [HTMLCanvasElement, OffscreenCanvas].map((C) => [C, C.prototype.getContext]);
-    for (const [C, get] of originals) {
-      C.prototype.getContext = function (type, ...rest) {
-        const ctx = get.call(this, type, ...rest);
-        if (type === "webgl2" && ctx) contexts.push(ctx);
-        return ctx;
-      };
-    }
+    const counted = countWorkersAndContexts();
     try {
       const up = await srgan.createUpscaler({ model: "bicubic", backend: "webgl", threads: 2 });
-      const created = { threads: up.info().threads, workers };
+      const created = { threads: up.info().threads, ...counted.workers() };
       const gpu = await up.upscale(image);
-      const onGpu = { backend: up.info().backend, threads: up.info().threads, workers };
-      for (const gl of contexts) gl.getExtension("WEBGL_lose_context").loseContext();
+      const onGpu = { backend: up.info().backend, threads: up.info().threads, ...counted.workers() };
+      const runner = up.routes[0].gpu; // the page's stand-in for the worker's runner
+      runner.loseContext();
+      for (let i = 0; i < 500 && !runner.lost; i++) await new Promise((r) => setTimeout(r, 10));
       const wasm = await up.upscale(image);
-      const onWasm = { backend: up.info().backend, threads: up.info().threads, workers };
+      const onWasm = { backend: up.info().backend, threads: up.info().threads, ...counted.workers() };
       await up.dispose();
-      return { created, onGpu, onWasm, contexts: contexts.length, gpu: Array.from(gpu.data), wasm: Array.from(wasm.data) };
+      return { created, onGpu, onWasm, pageContexts: counted.contexts(), gpu: Array.from(gpu.data), wasm: Array.from(wasm.data) };
     } finally {
-      window.Worker = RealWorker;
-      for (const [C, get] of originals) C.prototype.getContext = get;
+      counted.restore();
     }
   },
+
+  /**
+   * Where no worker can have WebGL2 (here: its script cannot load, and a page without OffscreenCanvas),
+   * WebGL runs on the page's thread after one ERR_WEBGL_NO_WORKER warning, with the same bytes.
+   */
+  async webglWithoutWorker(rgba, width, height) {
+    const image = { data: new Uint8ClampedArray(rgba), width, height };
+    const runs = [];
+    for (const way of ["missing worker script", "no OffscreenCanvas"]) {
+      const counted = countWorkersAndContexts();
+      const saved = window.OffscreenCanvas;
+      if (way === "missing worker script") srgan.configureAssets({ workerUrl: "/no-such-worker.js" });
+      else delete window.OffscreenCanvas;
+      const warnings = [];
+      try {
+        const up = await srgan.createUpscaler({ model: "bicubic", backend: "webgl", threads: 0, onWarning: (w) => warnings.push(w) });
+        const out = await up.upscale(image);
+        runs.push({ way, backend: up.info().backend, warnings, pageContexts: counted.contexts(), data: Array.from(out.data) });
+        await up.dispose();
+      } finally {
+        srgan.configureAssets({});
+        window.OffscreenCanvas = saved;
+        counted.restore();
+      }
+    }
+    return runs;
+  },
 };
+
+/** Counts Workers by their name and the WebGL2 contexts this page creates, until restore(). */
+function countWorkersAndContexts() {
+  const RealWorker = window.Worker;
+  let tile = 0, webgl = 0, contexts = 0;
+  window.Worker = class extends RealWorker {
+    constructor(url, options) { super(url, options); if (options?.name === "srgan-wasm-webgl") webgl++; else tile++; }
+  };
+  const originals = [HTMLCanvasElement, OffscreenCanvas].map((C) => [C, C.prototype.getContext]);
+  for (const [C, get] of originals) {
+    C.prototype.getContext = function (type, ...rest) {
+      const ctx = get.call(this, type, ...rest);
+      if (type === "webgl2" && ctx) contexts++;
+      return ctx;
+    };
+  }
+  return {
+    workers: () => ({ workers: tile, webglWorkers: webgl }),
+    contexts: () => contexts,
+    restore() {
+      window.Worker = RealWorker;
+      for (const [C, get] of originals) C.prototype.getContext = get;
+    },
+  };
+}
 document.documentElement.dataset.ready = "true";

@@ -1,31 +1,26 @@
 // SPDX-License-Identifier: MIT
 // The browser API in headless Chromium on a cross-origin isolated page: every input kind readImage()
 // takes, the ImageData/canvas/Blob outputs, worker threads with progress, abort and a worker crash
-// (counters back to baseline each time, bytes equal to Node's), and the documented esbuild recipe: a
-// small app on the default network that runs with threads under a strict Content-Security-Policy (no
-// eval, no Blob workers).
+// (counters back to baseline each time, bytes equal to Node's), and WebGL in a worker (or, where a
+// worker cannot have it, on the page after a warning). The bundler recipes: test/packaging/recipes.test.ts.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { build } from "esbuild";
 import { decode, encode } from "fast-png";
 import type { Page } from "playwright-core";
-import { callPage, haveChromium, launch, RUN_DEFAULT_NETWORK, startServer, type Browser, type Server } from "./chromium.js";
-import { assertBuilt, cleanup, ROOT, tempDir } from "../packaging/pack.js";
+import { callPage, haveChromium, launch, startServer, type Browser, type Server } from "./chromium.js";
+import { assertBuilt } from "../packaging/pack.js";
 import { firstDiff, nodeReference, sampleImage, type Pixels } from "../packaging/fixtures.js";
 
 const test = suite("browser api");
 const enabled = haveChromium("the browser API tests");
 const image = sampleImage(67, 45, 21);
-let expected: Pixels, expectedNatural: Pixels;
-let browser: Browser, server: Server, page: Page, dir: string;
+let expected: Pixels;
+let browser: Browser, server: Server, page: Page;
 
 test.before(async () => {
   if (!enabled) return;
   assertBuilt();
-  dir = tempDir("browser");
-  [expected, expectedNatural] = [await nodeReference(image, "bicubic"), await nodeReference(image, "natural")];
+  expected = await nodeReference(image, "bicubic");
   [server, browser] = await Promise.all([startServer({ port: 0 }), launch()]);
   page = await browser.context.newPage();
   page.on("pageerror", (e) => console.error("page error:", e.message));
@@ -36,7 +31,6 @@ test.before(async () => {
 test.after(async () => {
   await browser?.close();
   await server?.close();
-  cleanup(dir);
 });
 
 const call = <T>(name: string, ...args: unknown[]): Promise<T> => callPage<T>(page, "checks", name, ...args);
@@ -92,66 +86,31 @@ maybe("3 worker threads: bytes equal Node's, per-tile progress to 1, abort and a
   assert.equal(r.disposed, { activeLeases: 0, currentBytes: 0 });
 });
 
-maybe("backend 'webgl' starts no wasm worker and reports 0 threads; a job that falls back to wasm (context lost) starts them", async () => {
-  type State = { backend?: string; threads: number; workers: number };
-  const r = await call<{ created: State; onGpu: State; onWasm: State; contexts: number; gpu: number[]; wasm: number[] }>(
+maybe("backend 'webgl' runs in one worker (no WebGL context on the page), starts no wasm worker, reports 0 threads; a job that falls back to wasm (context lost) starts them", async () => {
+  type State = { backend?: string; threads: number; workers: number; webglWorkers: number };
+  const r = await call<{ created: State; onGpu: State; onWasm: State; pageContexts: number; gpu: number[]; wasm: number[] }>(
     "webglWorkers", Array.from(image.data), image.width, image.height);
-  assert.equal(r.created, { threads: 0, workers: 0 }, "no workers at creation");
-  assert.equal(r.onGpu, { backend: "webgl", threads: 0, workers: 0 }, "none for a WebGL job");
-  assert.ok(r.contexts >= 1, "the runner's WebGL2 context was seen");
-  assert.equal(r.onWasm, { backend: "wasm", threads: 2, workers: 2 }, "the fallback job started the 2 workers");
+  assert.equal(r.created, { threads: 0, workers: 0, webglWorkers: 1 }, "one WebGL worker at creation, no wasm worker");
+  assert.equal(r.onGpu, { backend: "webgl", threads: 0, workers: 0, webglWorkers: 1 }, "none for a WebGL job");
+  assert.is(r.pageContexts, 0, "the page's thread made a WebGL2 context");
+  assert.equal(r.onWasm, { backend: "wasm", threads: 2, workers: 2, webglWorkers: 1 }, "the fallback job started the 2 workers");
   assert.is(firstDiff(r.gpu, expected.data), -1, "WebGL bytes differ from Node's");
   assert.is(firstDiff(r.wasm, expected.data), -1, "fallback bytes differ from Node's");
 });
 
-maybe("the documented esbuild recipe (browser platform) runs the default network on 2 threads under a strict CSP, with no Node code or eval inside", async () => {
-  // The consumer: node_modules/srgan-wasm is this checkout, so esbuild applies our exports and browser field.
-  const app = join(dir, "app");
-  mkdirSync(join(app, "node_modules"), { recursive: true });
-  symlinkSync(ROOT, join(app, "node_modules/srgan-wasm"), "dir");
-  writeFileSync(join(app, "main.js"), `
-import { createUpscaler, configureAssets } from "srgan-wasm";
-// esbuild does not follow new URL(…, import.meta.url): say where the copied files are.
-configureAssets({
-  wasmBaseUrl: new URL("./", import.meta.url),
-  modelBaseUrl: new URL("./models/", import.meta.url),
-  workerUrl: new URL("./worker.js", import.meta.url),
-});
-${RUN_DEFAULT_NETWORK}
-`);
-  writeFileSync(join(app, "worker.js"), `import "srgan-wasm/worker";\n`);
-  // Served from a sub-path, as apps often are: the package's own relative URLs would then miss the copies.
-  const out = join(dir, "www/app");
-  await build({
-    entryPoints: [join(app, "main.js"), join(app, "worker.js")], outdir: out, bundle: true, format: "esm",
-    platform: "browser", target: "chrome110", logLevel: "silent", absWorkingDir: app,
-  });
-  // The copies docs/platforms.md tells a user to make, from the installed package.
-  const pkg = join(app, "node_modules/srgan-wasm");
-  for (const f of ["kernels.simd.wasm", "kernels.relaxed.wasm"]) copyFileSync(join(pkg, "wasm", f), join(out, f));
-  mkdirSync(join(out, "models"));
-  for (const f of readdirSync(join(pkg, "models")).filter((f) => f.endsWith(".srnet"))) copyFileSync(join(pkg, "models", f), join(out, "models", f));
-  writeFileSync(join(out, "index.html"), `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="./main.js"></script>`);
-  const code = readFileSync(join(out, "main.js"), "utf8") + readFileSync(join(out, "worker.js"), "utf8");
-  for (const banned of ["piscina", "worker_threads", "new Function", "createObjectURL"]) assert.not.ok(code.includes(banned), `bundle contains ${banned}`);
-
-  const csp = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; img-src 'self' data:";
-  const strict = await startServer({ port: 0, root: join(dir, "www"), headers: { "content-security-policy": csp } });
-  const p = await browser.context.newPage();
-  const violations: string[] = [];
-  p.on("console", (m) => { if (/Content.Security.Policy|Refused/i.test(m.text())) violations.push(m.text()); });
-  try {
-    await p.goto(`${strict.url}app/index.html`);
-    await p.waitForSelector("html[data-ready]");
-    const r = await p.evaluate(([d, w, h]) => (window as unknown as { run(d: unknown, w: unknown, h: unknown): Promise<{ threads: number; model: string; data: number[] }> }).run(d, w, h),
-      [Array.from(image.data), image.width, image.height] as const);
-    assert.equal([r.threads, r.model], [2, "natural"]);
-    assert.is(firstDiff(r.data, expectedNatural.data), -1, "bundle's bytes differ from Node's");
-    assert.equal(violations, []);
-  } finally {
-    await p.close();
-    await strict.close();
+maybe("where no worker can have WebGL2 (worker script missing, no OffscreenCanvas) WebGL runs on the page after one ERR_WEBGL_NO_WORKER warning, same bytes", async () => {
+  const runs = await call<Array<{ way: string; backend: string; warnings: Array<{ code: string; message: string }>; pageContexts: number; data: number[] }>>(
+    "webglWithoutWorker", Array.from(image.data), image.width, image.height);
+  assert.equal(runs.map((r) => r.way), ["missing worker script", "no OffscreenCanvas"]);
+  for (const r of runs) {
+    assert.is(r.backend, "webgl", r.way);
+    assert.equal(r.warnings.map((w) => w.code), ["ERR_WEBGL_NO_WORKER"], r.way);
+    assert.match(r.warnings[0].message, /runs on this page's thread/);
+    assert.ok(r.pageContexts >= 1, `${r.way}: no WebGL2 context on the page`);
+    assert.is(firstDiff(r.data, expected.data), -1, `${r.way}: bytes differ from Node's`);
   }
+  assert.match(runs[0].warnings[0].message, /could not start/);
+  assert.match(runs[1].warnings[0].message, /no OffscreenCanvas/);
 });
 
 test.run();

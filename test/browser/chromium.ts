@@ -16,16 +16,6 @@ import { startServer as startDemoServer } from "../../demo/serve.mjs";
 export const CHROMIUM = process.env.SRGAN_CHROMIUM ?? "/usr/bin/chromium";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-/** An app page's script body: window.run(rgba, w, h) upscales with the default network on 2 threads. */
-export const RUN_DEFAULT_NETWORK = `window.run = async (rgba, width, height) => {
-  const up = await createUpscaler({ threads: 2 });
-  const out = await up.upscale({ data: new Uint8ClampedArray(rgba), width, height });
-  const { threads, model } = up.info();
-  await up.dispose();
-  return { threads, model, data: Array.from(out.data) };
-};
-document.documentElement.dataset.ready = "true";`;
-
 /** True when Chromium is installed; otherwise prints one skip line (or throws when CI is set). */
 export function haveChromium(what: string): boolean {
   if (existsSync(CHROMIUM)) return true;

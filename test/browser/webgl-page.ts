@@ -281,6 +281,44 @@ const api = {
     };
   },
 
+  /**
+   * A one-tile job is paced node by node: progress per node, an abort at the third node rejects at once
+   * with no node reported after it, every activation goes back to the pool, and the next job gives the
+   * same bytes as a job never interrupted. dispose() at the second node rejects with ERR_DISPOSED and still
+   * deletes every texture (once the job let go of them).
+   */
+  async abortBetweenNodes() {
+    const image = randomRgba(rng(17), 24, 20, true);
+    const inst = instrumentedCanvas();
+    const runner = await createWebglRunner(srganLike(rng(4)), { canvas: inst.canvas });
+    const fractions: number[] = [];
+    let abortedAt = 0, afterAbort = 0;
+    const ac = new AbortController();
+    const t0 = performance.now();
+    const error = await runner.upscale(image, {
+      signal: ac.signal,
+      onProgress: (p) => {
+        if (ac.signal.aborted) { afterAbort++; return; }
+        fractions.push(p.fraction);
+        if (fractions.length === 3) { ac.abort(new Error("stop")); abortedAt = performance.now(); }
+      },
+    }).then(() => null, (e) => ({ name: (e as Error).name, code: (e as { code?: string }).code, cause: ((e as Error).cause as Error)?.message }));
+    const settleMs = performance.now() - abortedAt;
+    const stats = runner.stats();
+    const again = await runner.upscale(image);
+    const fresh = await createWebglRunner(srganLike(rng(4)), {});
+    const whole = await fresh.upscale(image);
+    fresh.dispose();
+    let disposedError = "";
+    const job = runner.upscale(image, { onProgress: (p) => { if (p.fraction > 0 && p.fraction < 1) runner.dispose(); } });
+    try { await job; } catch (e) { disposedError = (e as { code?: string }).code ?? String(e); }
+    return {
+      error, fractions, afterAbort, settleMs, ms: abortedAt - t0, nodes: srganLike(rng(4)).nodes.length,
+      inUseBytes: stats.inUseBytes, weightBytes: stats.weightBytes, again: maxByteDiff(again.data, whole.data),
+      disposedError, liveAfterDispose: inst.liveTextures(),
+    };
+  },
+
   /** Heavy draws cut into row bands (forced tiny here) give bit-identical results. */
   async banded() {
     const g = srganLike(rng(4));

@@ -181,6 +181,23 @@ async function defineBrowserTests(): Promise<void> {
     assert.is(r.globalStats, 0);
   });
 
+  test("a tile runs node by node: an abort at the 3rd node settles at once, nothing after it, activations back; dispose mid-job deletes every texture", async () => {
+    const r = await call<{
+      error: { name: string; code: string; cause: string } | null; fractions: number[]; afterAbort: number; settleMs: number; ms: number; nodes: number;
+      inUseBytes: number; weightBytes: number; again: { max: number }; disposedError: string; liveAfterDispose: number;
+    }>("abortBetweenNodes");
+    assert.equal(r.error, { name: "AbortError", code: "ERR_ABORTED", cause: "stop" });
+    assert.equal(r.fractions, [1, 2, 3].map((i) => i / (r.nodes + 1)), "one progress report per node of the one tile");
+    assert.is(r.afterAbort, 0, "nodes were reported after the abort");
+    // The pacer sees the abort at its next poll (≤ 16 ms apart); the bound leaves room for a loaded machine.
+    assert.ok(r.settleMs < 250, `the abort took ${r.settleMs.toFixed(0)} ms to settle`);
+    console.log(`  abort at node 3 of ${r.nodes} (${r.ms.toFixed(0)} ms in): settled after ${r.settleMs.toFixed(1)} ms`);
+    assert.is(r.inUseBytes, r.weightBytes, "activation textures still handed out after the abort");
+    assert.is(r.again.max, 0, "the job after the abort differs from an uninterrupted one");
+    assert.is(r.disposedError, "ERR_DISPOSED");
+    assert.is(r.liveAfterDispose, 0, "textures left after dispose() in the middle of a job");
+  });
+
   test("draws cut into row bands (watchdog guard) are bit-identical; an SRGAN-shaped ×4 net matches the reference", async () => {
     const r = await call<{ diff: number; n: number; ref: Cmp }>("banded");
     assert.is(r.diff, 0, `${r.diff} of ${r.n} values changed when draws were banded`);

@@ -31,4 +31,21 @@ test("in Node: typed errors that name decodeImage/encodeImage", async () => {
   assert.is(blob.code, "ERR_IMAGE_ENCODE");
 });
 
+test("a Blob the browser cannot decode: one sentence, and advice that fits its type", async () => {
+  // The message Chromium's createImageBitmap rejects with, final period included.
+  const g = globalThis as { createImageBitmap?: unknown };
+  const saved = g.createImageBitmap;
+  g.createImageBitmap = async () => { throw new DOMException("The source image could not be decoded.", "InvalidStateError"); };
+  try {
+    const jpeg = await root.readImage(new Blob([new Uint8Array(10)], { type: "image/jpeg" })).catch((e) => e);
+    assert.instance(jpeg, root.ImageDecodeError);
+    assert.is(jpeg.message, "this browser cannot decode the Blob (type 'image/jpeg', 10 bytes): The source image could not be decoded; the file is damaged, or it is not the JPEG its type says");
+    const heic = await root.readImage(new Blob([new Uint8Array(3)], { type: "image/heic" })).catch((e) => e);
+    assert.match(heic.message, /could not be decoded; save it as PNG or JPEG, which every browser decodes$/);
+    for (const e of [jpeg, heic]) assert.not.match(e.message, /\.\./);
+  } finally {
+    g.createImageBitmap = saved;
+  }
+});
+
 test.run();

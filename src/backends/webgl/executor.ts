@@ -80,10 +80,36 @@ export class GpuNetwork {
    * output tensor, which the caller releases. Every intermediate goes back to the pool, even on failure.
    */
   run(input: GpuTensor): GpuTensor {
+    const steps = this.steps(input);
+    for (;;) {
+      const step = steps.next();
+      if (step.done) return step.value;
+    }
+  }
+
+  /**
+   * run(), awaiting `between(nodesDone)` after each node is issued: there the caller paces the GPU and
+   * checks for an abort (./gpu-pacer.ts). When `between` throws, every tensor still goes back to the pool.
+   */
+  async runPaced(input: GpuTensor, between: (nodesDone: number) => Promise<void>): Promise<GpuTensor> {
+    const steps = this.steps(input);
+    try {
+      for (;;) {
+        const step = steps.next();
+        if (step.done) return step.value;
+        await between(step.value);
+      }
+    } finally {
+      steps.return(undefined as never); // runs the generator's finally when `between` threw
+    }
+  }
+
+  /** The graph node by node: yields the number of nodes issued so far, returns the output. */
+  private *steps(input: GpuTensor): Generator<number, GpuTensor> {
     const shapes = this.shapes(input.h, input.w, input.c);
     const live = new Map<string, GpuTensor>([[this.graph.input, input]]);
     try {
-      this.graph.nodes.forEach((node, i) => {
+      for (const [i, node] of this.graph.nodes.entries()) {
         const out = acquireTensor(this.env, shapes.get(node.output)!);
         live.set(node.output, out);
         this.programs[i].run(node.inputs.map((t) => live.get(t)!), out);
@@ -93,7 +119,8 @@ export class GpuNetwork {
             live.delete(t);
           }
         }
-      });
+        yield i + 1;
+      }
       const output = live.get(this.graph.output)!;
       live.delete(this.graph.output);
       return output;

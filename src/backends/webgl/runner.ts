@@ -19,6 +19,7 @@ import { PixelIo } from "./programs/io.js";
 import type { GlEnv } from "./programs/common.js";
 import type { ResolvedWebglOptions } from "./options.js";
 import { selfTest } from "./self-test.js";
+import { GpuPacer } from "./gpu-pacer.js";
 
 export interface WebglStats extends TexturePoolStats {
   backend: "webgl";
@@ -50,6 +51,8 @@ export class WebglRunner implements TileBackend {
   private builtFor = -1;
   private lossHandled = false;
   private disposed = false;
+  /** A job is in session(): dispose() then leaves the GL objects to it until it ends. */
+  private inJob = false;
   private lastTileSize = 0;
   private readonly ownsCanvas: boolean;
 
@@ -156,10 +159,17 @@ export class WebglRunner implements TileBackend {
     };
   }
 
-  /** Deletes every texture and program; the runner cannot be used afterwards. Idempotent. */
+  /**
+   * Deletes every texture and program; the runner cannot be used afterwards. Idempotent. A running job
+   * stops at its next node (ERR_DISPOSED) and the GL objects go when it has let go of them.
+   */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    if (!this.inJob) this.deleteGlObjects();
+  }
+
+  private deleteGlObjects(): void {
     this.net?.dispose();
     this.alphaNet?.dispose();
     this.net = this.alphaNet = null;
@@ -181,6 +191,7 @@ export class WebglRunner implements TileBackend {
     return this.exclusive(async () => {
       this.prepare();
       this.pool.beginJob();
+      this.inJob = true;
       try {
         return await job();
       } catch (e) {
@@ -191,7 +202,9 @@ export class WebglRunner implements TileBackend {
         }
         throw e;
       } finally {
-        if (!this.ctx.lost && !this.disposed) this.pool.trim();
+        this.inJob = false;
+        if (this.disposed) this.deleteGlObjects();
+        else if (!this.ctx.lost) this.pool.trim();
       }
     });
   }
@@ -207,8 +220,8 @@ export class WebglRunner implements TileBackend {
   }
 
   /** @internal */
-  runTile(job: ImageJob, tile: Tile): Promise<void> {
-    return this.glTile(tile, job.tilesTotal, job.signal, () => this.rgbaTile(job.image, tile, job.hasAlpha, job.out));
+  runTile(job: ImageJob, tile: Tile, _resource: null, onLayer: (fraction: number) => void): Promise<void> {
+    return this.glTile(tile, job.tilesTotal, job.signal, (pacer) => this.rgbaTile(job.image, tile, job.hasAlpha, job.out, pacer, onLayer));
   }
 
   /** @internal Throws ERR_DISPOSED once dispose() ran. */
@@ -220,16 +233,26 @@ export class WebglRunner implements TileBackend {
    * Runs one tile's GL work with the checks around it: the context before and after (readPixels on a
    * lost context returns zeros without an error, so a loss must never pass garbage on, tfjs#756) and
    * GL errors after. Tiles after the first start from a fresh event-loop turn: GL calls are synchronous,
-   * and the page (and an abort) must get a turn between tiles.
+   * and the page (and an abort) must get a turn between tiles. `one` may pace its nodes with the pacer
+   * given, which checks the signal, disposal and the context at every poll.
    */
-  private async glTile(tile: Tile, total: number, signal: AbortSignal | undefined, one: () => void): Promise<void> {
+  private async glTile(tile: Tile, total: number, signal: AbortSignal | undefined, one: (pacer: GpuPacer) => void | Promise<void>): Promise<void> {
     const where = `tile ${tile.index + 1} of ${total}`;
     if (tile.index > 0) await yieldToEventLoop();
     throwIfAborted(signal);
     this.checkUsable(); // dispose() may have run while we yielded
     this.handleLoss();
     this.ctx.checkLost(`before ${where}`);
-    one();
+    const pacer = new GpuPacer(this.ctx.gl, () => {
+      throwIfAborted(signal);
+      this.checkUsable();
+      this.ctx.checkLost(`during ${where}`);
+    });
+    try {
+      await one(pacer);
+    } finally {
+      pacer.dispose();
+    }
     this.ctx.checkLost(`during ${where}`);
     // Any other GL error means some draw or copy did not happen: fail rather than return its zeros.
     const err = this.ctx.gl.getError();
@@ -239,15 +262,20 @@ export class WebglRunner implements TileBackend {
     }
   }
 
-  private rgbaTile(image: RgbaImage, tile: Tile, hasAlpha: boolean, out: Uint8ClampedArray): void {
+  /** One tile, its nodes paced (the thread stays free while the GPU works); reports each node as a fraction. */
+  private async rgbaTile(image: RgbaImage, tile: Tile, hasAlpha: boolean, out: Uint8ClampedArray, pacer: GpuPacer, onLayer: (fraction: number) => void): Promise<void> {
     const { padded, core } = tile;
     const s = this.graph.scale, shrink = this.graph.shrink;
     const inputs = this.uploadRect(image, padded, hasAlpha);
     let alphaIn = inputs.alpha;
     let rgb = null, alpha = null;
+    const nodes = this.graph.nodes.length + (alphaIn ? this.alphaGraph.nodes.length : 0);
+    let done = 0;
+    const between = async () => { await pacer.afterNode(); onLayer(++done / (nodes + 1)); };
     try {
-      rgb = this.net!.run(inputs.rgb);
-      if (alphaIn) { const a = alphaIn; alphaIn = null; alpha = this.alphaNet!.run(a); }
+      rgb = await this.net!.runPaced(inputs.rgb, between);
+      if (alphaIn) { const a = alphaIn; alphaIn = null; alpha = await this.alphaNet!.runPaced(a, between); }
+      await pacer.drain();
       // The network's output starts `shrink` pixels into the padded rectangle; the alpha resize's at it.
       const [cx, cy] = [core.x - padded.x, core.y - padded.y];
       this.io!.readRgba(rgb, alpha, (cx - shrink) * s, (cy - shrink) * s, core.w * s, core.h * s,
