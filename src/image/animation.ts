@@ -3,25 +3,14 @@
 // format a file is, what its header says, its frames one at a time (each the whole canvas, disposal
 // and blending done), and writing frames back with their timing and loop count. The formats' own
 // code is in gif.ts, apng.ts and webp.ts.
-import { ImageDecodeError, ImageEncodeError } from "../errors.js";
+import { ImageDecodeError, ImageEncodeError, ImageTooLargeError } from "../errors.js";
 import { DEFAULT_MAX_PIXELS, MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE } from "./codec.js";
-import type { TimedFrame } from "./frame.js";
-import { ImageTooLargeError } from "../errors.js";
+import type { AnimationFormat, AnimationInfo, TimedFrame } from "./frame.js";
+
+export type { AnimationFormat, AnimationInfo } from "./frame.js";
 import { decodeGif, encodeGif, isGif, readGifInfo } from "./gif.js";
 import { decodeApng, encodeApng, isApng, readApngInfo } from "./apng.js";
 import { decodeWebp, encodeWebp, isWebp, readWebpInfo } from "./webp.js";
-
-export type AnimationFormat = "gif" | "apng" | "webp";
-
-export interface AnimationInfo {
-  format: AnimationFormat;
-  width: number;
-  height: number;
-  /** Frames in the file. */
-  frames: number;
-  /** How many times the animation plays; 0 forever. */
-  loopCount: number;
-}
 
 export interface AnimationEncodeOptions {
   /** How many times it plays; 0 forever (default). */

@@ -5,8 +5,7 @@
 // writes every frame as the whole canvas in RGBA, replacing the one before.
 import { ImageDecodeError, ImageEncodeError } from "../errors.js";
 import { crc32 } from "../model/crc32.js";
-import type { AnimationInfo } from "./animation.js";
-import type { TimedFrame } from "./frame.js";
+import type { AnimationInfo, TimedFrame } from "./frame.js";
 import { decodePngPixels, deflateRgba, isPng, pngChunk, readPngHeader } from "./png.js";
 
 interface Chunk { type: string; data: Uint8Array }

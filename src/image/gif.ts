@@ -5,8 +5,7 @@
 import omggif from "omggif";
 import * as gifencModule from "gifenc";
 import { ImageDecodeError, ImageEncodeError } from "../errors.js";
-import type { AnimationInfo } from "./animation.js";
-import type { TimedFrame } from "./frame.js";
+import type { AnimationInfo, TimedFrame } from "./frame.js";
 
 interface GifFrameInfo { x: number; y: number; width: number; height: number; delay: number; disposal: number; transparent_index: number | null }
 interface GifReaderLike {
@@ -87,8 +86,8 @@ export async function encodeGif(frames: AsyncIterable<TimedFrame & { duration: n
     gif.writeFrame(index, frame.width, frame.height, {
       palette, delay: frame.duration / 1000, repeat: loopCount === 0 ? 0 : loopCount === 1 ? -1 : loopCount - 1,
       transparent: transparentIndex >= 0, transparentIndex: Math.max(0, transparentIndex),
-      // Every frame is the whole canvas: clear it before the next when this one has holes, so they stay holes.
-      dispose: transparentIndex >= 0 ? 2 : 1,
+      // Every frame is the whole canvas: clear it after each, so the next one's holes show nothing of this one.
+      dispose: 2,
     });
   }
   gif.finish();

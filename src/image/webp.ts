@@ -6,8 +6,7 @@
 import { ImageDecodeError, ImageEncodeError } from "../errors.js";
 import { isNode } from "../platform/features.js";
 import { readUrl } from "../platform/assets.js";
-import type { AnimationInfo } from "./animation.js";
-import type { TimedFrame } from "./frame.js";
+import type { AnimationInfo, TimedFrame } from "./frame.js";
 
 interface Chunk { type: string; data: Uint8Array }
 
