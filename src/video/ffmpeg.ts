@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Video files in and out through FFmpeg: frames decoded to raw RGBA in Matroska on one pipe, and
+// Video files in and out through FFmpeg (the "srgan-wasm/video" entry, Node only): frames decoded to raw RGBA in Matroska on one pipe, and
 // upscaled frames encoded from Matroska on another, each frame with its timestamp. The pipes carry
 // backpressure both ways, so FFmpeg decodes only as fast as frames are taken and memory stays at a few
 // frames. Node only (child processes); the browser and Deno entries never import it.
@@ -17,6 +17,7 @@ import type { VideoInfo } from "./probe.js";
 
 export { findFfmpeg, type FfmpegTools } from "./ffmpeg-tools.js";
 export { probeVideo, type VideoInfo } from "./probe.js";
+export { chooseCodec, CODECS, VIDEO_EXTENSIONS, type EncodeSettings, type Muxer } from "./ffmpeg-args.js";
 
 export interface ReadVideoOptions {
   /** Turn frames upright as a player would (for outputs that cannot store a rotation). Default false. */

@@ -9,6 +9,7 @@ import { upscaleFrames, type FrameUpscaler } from "../../src/video/frames.js";
 import { mkvFrame, mkvHeader, readMkvFrames } from "../../src/video/mkv.js";
 import { frameHash, RepeatCache } from "../../src/video/repeats.js";
 import { rejects } from "../helpers.js";
+import { fromVideoFrames, toVideoFrame, type VideoFrameLike } from "../../src/video/webcodecs.js";
 
 const test = suite("frames");
 
@@ -113,6 +114,19 @@ test("Matroska: frames written by mkvHeader/mkvFrame read back with pixels, time
   assert.equal(Array.from(back[0].data), Array.from(frames[0].data));
   async function* cut() { yield all.subarray(0, all.length - 10); }
   await rejects(collect(readMkvFrames(new ByteReader(cut()))), /truncated/);
+});
+
+test("WebCodecs: VideoFrames become TimedFrames (RGBA via copyTo, timing kept, each closed); no VideoFrame is ERR_UNSUPPORTED", async () => {
+  const closed: number[] = [];
+  const fake = (i: number): VideoFrameLike => ({
+    displayWidth: 2, displayHeight: 1, timestamp: i * 1000, duration: i === 0 ? 1000 : null,
+    async copyTo(dest, options) { assert.is(options.format, "RGBA"); dest.fill(10 + i); return []; },
+    close() { closed.push(i); },
+  });
+  const out = await collect(fromVideoFrames([fake(0), fake(1)]));
+  assert.equal(out.map((f) => [f.width, f.height, f.timestamp, f.duration, f.data[0], f.data.length]), [[2, 1, 0, 1000, 10, 8], [2, 1, 1000, undefined, 11, 8]]);
+  assert.equal(closed, [0, 1]);
+  assert.throws(() => toVideoFrame(out[0]), (e: Error & { code?: string }) => e.code === "ERR_UNSUPPORTED");
 });
 
 test.run();
