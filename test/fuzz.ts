@@ -1,5 +1,6 @@
 // A seeded, bounded fuzzer for every reader of untrusted bytes: PNG and JPEG (decodeImage), .srnet
-// (decodeNetwork), srgan-rust .rsr (decodeRsr) and training checkpoints (decodeCheckpoint). Each case
+// (decodeNetwork), srgan-rust .rsr (decodeRsr), training checkpoints (decodeCheckpoint), animated GIF,
+// APNG and WebP (decodeAnimation, every frame) and the Matroska frame stream FFmpeg sends (readMkvFrames). Each case
 // mutates a valid file (bit flips, truncation, byte runs, length and size fields set to extremes;
 // checksums repaired half the time so the parsers behind them are reached) and must either decode or
 // throw a typed SrganError, within a time bound per case and a bound on the process's peak memory.
@@ -10,6 +11,10 @@ import { crc32 } from "../src/model/crc32.js";
 import { decodeNetwork, encodeNetwork } from "../src/model/format.js";
 import { decodeRsr, shuffleBytes, type RsrHyper } from "../src/model/rsr.js";
 import { decodeCheckpoint, encodeCheckpoint } from "../src/train/checkpoint.js";
+import { decodeAnimation, encodeAnimation } from "../src/image/animation.js";
+import type { TimedFrame } from "../src/image/frame.js";
+import { ByteReader } from "../src/video/byte-reader.js";
+import { mkvFrame, mkvHeader, readMkvFrames } from "../src/video/mkv.js";
 import { blackPng } from "./bombs.js";
 import { randomImage, rng, shuffleNetwork } from "./helpers.js";
 import { bincode, payload, randomArrays, xzStore } from "./rsr-writer.js";
@@ -100,7 +105,19 @@ function mutateJsonHeader(b: Uint8Array, rand: Rand): Uint8Array {
 
 const HYPER: RsrHyper = { factor: 2, width: 3, logDepth: 2, globalNodeFactor: 1 };
 
-function readers(): Reader[] {
+/** Decodes every frame: the header alone proves little. */
+async function readAnimation(bytes: Uint8Array): Promise<void> {
+  for await (const _ of decodeAnimation(bytes).frames);
+}
+
+async function readMkv(bytes: Uint8Array): Promise<void> {
+  async function* once() { yield bytes; }
+  for await (const _ of readMkvFrames(new ByteReader(once())));
+}
+
+const concatParts = (parts: Uint8Array[]) => { const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0)); let at = 0; for (const p of parts) { out.set(p, at); at += p.length; } return out; };
+
+async function readers(): Promise<Reader[]> {
   const rand = rng(99);
   const translucent = randomImage(rand, 9, 7, false);
   const net = shuffleNetwork(rand, 4);
@@ -111,6 +128,9 @@ function readers(): Reader[] {
     params: Float32Array.from({ length: n }, (_, i) => i / 7), m: new Float32Array(n).fill(0.1), v: new Float32Array(n).fill(0.01),
   });
   const u32le = (at: number): [number, 4, boolean] => [at, 4, true];
+  const clip: TimedFrame[] = [0, 1, 2].map((k) => ({ ...randomImage(rand, 7, 5, k !== 1), timestamp: k * 40_000 }));
+  const animations = async (format: "gif" | "apng" | "webp") => [await encodeAnimation(format, clip), await encodeAnimation(format, clip.slice(0, 2), { loopCount: 2 })];
+  const riffFields = (b: Uint8Array) => Array.from({ length: Math.min(64, Math.floor(b.length / 4)) }, (_, i) => u32le(4 * i));
   return [
     {
       name: "png",
@@ -146,6 +166,10 @@ function readers(): Reader[] {
       repair: repairTrailingCrc,
       fields: () => [u32le(8), u32le(12)],
     },
+    { name: "gif", seeds: await animations("gif"), read: readAnimation, fields: (b) => [[6, 2, true], [8, 2, true], ...riffFields(b).map(([at]): [number, 2, boolean] => [at, 2, true])] },
+    { name: "apng", seeds: await animations("apng"), read: readAnimation, repair: repairPng, fields: (b) => [...pngChunks(b).map((i): [number, 4, boolean] => [i, 4, false]), ...pngChunks(b).map((i): [number, 4, boolean] => [i + 12, 4, false])] },
+    { name: "webp", seeds: await animations("webp"), read: readAnimation, fields: riffFields },
+    { name: "mkv", seeds: [concatParts([mkvHeader(7, 5), ...clip.flatMap((f) => mkvFrame(f))])], read: readMkv, fields: (b) => Array.from({ length: Math.min(64, b.length - 8) }, (_, i): [number, 8, boolean] => [i, 8, false]) },
   ];
 }
 
@@ -196,7 +220,7 @@ export interface FuzzResult { cases: number; decoded: number; refused: number; f
 export async function fuzz(opts: { seed: number; casesPerReader: number; maxMsPerCase: number; maxRssGrowthMiB: number; only?: string; onCase?: (done: number) => void }): Promise<FuzzResult> {
   const result: FuzzResult = { cases: 0, decoded: 0, refused: 0, failures: [], slowestMs: 0, peakRssGrowthMiB: 0 };
   const rssStart = process.resourceUsage().maxRSS / 1024;
-  for (const r of readers()) {
+  for (const r of await readers()) {
     if (opts.only && r.name !== opts.only) continue;
     const rand = rng(opts.seed ^ crc32(new TextEncoder().encode(r.name)));
     for (let i = 0; i < opts.casesPerReader; i++) {

@@ -45,6 +45,13 @@ export function readGifInfo(bytes: Uint8Array): AnimationInfo {
   const r = open(bytes);
   if (r.numFrames() === 0) throw new ImageDecodeError("GIF has no frames; the file is damaged or incomplete");
   if (r.width === 0 || r.height === 0) throw new ImageDecodeError(`GIF declares an empty ${r.width}×${r.height} canvas`);
+  // omggif sizes its buffers by each frame's own rectangle: one beyond the canvas must not reach it.
+  for (let i = 0; i < r.numFrames(); i++) {
+    const f = r.frameInfo(i);
+    if (f.x + f.width > r.width || f.y + f.height > r.height) {
+      throw new ImageDecodeError(`GIF frame ${i} (${f.width}×${f.height} at ${f.x}, ${f.y}) lies outside its ${r.width}×${r.height} canvas; the file is damaged`);
+    }
+  }
   const loop = r.loopCount();
   // NETSCAPE2.0's count is of repeats after the first play (0 forever); without it a GIF plays once.
   return { format: "gif", width: r.width, height: r.height, frames: r.numFrames(), loopCount: loop === null ? 1 : loop === 0 ? 0 : loop + 1 };
@@ -58,17 +65,31 @@ export async function* decodeGif(bytes: Uint8Array, info: AnimationInfo): AsyncG
   for (let i = 0; i < info.frames; i++) {
     const f = r.frameInfo(i);
     const saved = f.disposal === 3 ? canvas.slice() : undefined;
-    try {
-      r.decodeAndBlitFrameRGBA(i, canvas);
-    } catch (cause) {
-      throw new ImageDecodeError(`GIF frame ${i} cannot be decoded: ${(cause as Error).message}; the file is damaged or incomplete`, { cause });
-    }
+    blit(r, i, canvas);
     const duration = delayUs(f.delay);
     yield { data: canvas.slice(), width, height, timestamp, duration };
     timestamp += duration;
     if (f.disposal === 2) clearRect(canvas, width, f); // "restore to background": browsers clear to transparent
     else if (saved) canvas = saved;
   }
+}
+
+/**
+ * Draws frame i. omggif reports a frame whose pixel data ends early only with console.log (it then
+ * leaves the rest of the frame undrawn): caught here, for the call alone, and refused as damage.
+ */
+function blit(r: GifReaderLike, i: number, canvas: Uint8ClampedArray): void {
+  const log = console.log;
+  let warning = "";
+  console.log = (...args: unknown[]) => { warning ||= args.join(" "); };
+  try {
+    r.decodeAndBlitFrameRGBA(i, canvas);
+  } catch (cause) {
+    throw new ImageDecodeError(`GIF frame ${i} cannot be decoded: ${(cause as Error).message}; the file is damaged or incomplete`, { cause });
+  } finally {
+    console.log = log;
+  }
+  if (/shorter/.test(warning)) throw new ImageDecodeError(`GIF frame ${i} has less pixel data than its size needs; the file is damaged or incomplete`);
 }
 
 function clearRect(canvas: Uint8ClampedArray, width: number, f: GifFrameInfo): void {

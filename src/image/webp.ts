@@ -69,7 +69,11 @@ interface Placed { x: number; y: number; width: number; height: number; duration
 function placedFrames(bytes: Uint8Array, info: AnimationInfo): Placed[] {
   const list = fileChunks(bytes);
   const frames = list.filter((c) => c.type === "ANMF");
-  if (frames.length === 0) { // a still: the file itself
+  if (frames.length === 0) { // a still: the file itself, whose bitstream must be the size the header said
+    const image = list.find((c) => c.type === "VP8 " || c.type === "VP8L");
+    if (!image) throw fail("holds no VP8/VP8L bitstream");
+    const own = bitstreamSize(image);
+    if (own.width !== info.width || own.height !== info.height) throw fail(`holds a ${own.width}×${own.height} bitstream in a ${info.width}×${info.height} image`);
     return [{ x: 0, y: 0, width: info.width, height: info.height, durationUs: 100_000, blend: false, disposeToBackground: false, still: bytes }];
   }
   return frames.map(({ data }, i) => {
@@ -79,6 +83,9 @@ function placedFrames(bytes: Uint8Array, info: AnimationInfo): Placed[] {
     const sub = chunks(data, 16);
     const alph = sub.find((c) => c.type === "ALPH"), image = sub.find((c) => c.type === "VP8 " || c.type === "VP8L");
     if (!image) throw fail(`frame ${i} has no VP8/VP8L bitstream`);
+    // libwebp allocates by the bitstream's own size: refuse one that disagrees with the checked frame size.
+    const own = bitstreamSize(image);
+    if (own.width !== f.width || own.height !== f.height) throw fail(`frame ${i} holds a ${own.width}×${own.height} bitstream where its frame is ${f.width}×${f.height}`);
     const vp8x = new Uint8Array(10);
     vp8x[0] = 0x10; // alpha
     vp8x.set([(f.width - 1) & 0xff, ((f.width - 1) >> 8) & 0xff, (f.width - 1) >> 16, (f.height - 1) & 0xff, ((f.height - 1) >> 8) & 0xff, (f.height - 1) >> 16], 4);
