@@ -2,7 +2,8 @@
 // (crf 18) through `srgan video`'s pipeline, on 1 and 2 threads: frames/s of the whole pipeline, of the
 // upscaling alone (frames already decoded, in memory) and of FFmpeg alone (decode, then encode of
 // frames already upscaled), and FFmpeg's share of the pipeline's time. The repeat cache is off, so
-// every frame is upscaled. Medians (tinybench p50) of ITERATIONS runs after one warm-up. Needs Debian's ffmpeg.
+// every frame is upscaled. Medians over ROUNDS rounds (tinybench, one run per task per round, one
+// warm-up run in the first). Needs Debian's ffmpeg.
 // Run: node --import tsx bench/video.bench.ts [--frames N] [--model NAME|FILE ...]
 // Networks: natural-fast, plus every --model given (a built-in name or a .srnet/.rsr file): the hook
 // for realesr-animevideov3 once the community importer writes it as a .srnet.
@@ -20,7 +21,8 @@ const arg = (name: string) => process.argv.flatMap((a, i) => (a === name ? [proc
 const FRAMES = Number(arg("--frames")[0] ?? 12);
 const MODELS = ["natural-fast", ...arg("--model")];
 const THREADS = [1, 2];
-const ITERATIONS = 3;
+const ROUNDS = 3;
+const medianOf = (a: number[]) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 async function main() {
   const tools = await findFfmpeg();
@@ -37,24 +39,31 @@ async function main() {
     for (const threads of THREADS) {
       const up = await createUpscaler({ model, threads });
       let upscaled: TimedFrame[] = [];
-      const bench = new Bench({ iterations: ITERATIONS, warmupIterations: 1, time: 0, warmupTime: 0 });
-      bench.add("pipeline", async () => {
-        const frames = upscaleFrames(up, readVideoFrames(tools, input, info), { repeatCache: 0 });
-        await writeVideo(tools, join(dir, "out.mp4"), frames, settings, { info, path: input });
-      });
-      bench.add("upscale only", async () => {
-        upscaled = [];
-        for await (const f of upscaleFrames(up, decoded, { repeatCache: 0 })) upscaled.push({ ...f, data: f.data.slice() });
-      });
-      bench.add("ffmpeg only", async () => {
-        async function* frames() { let i = 0; for await (const _ of readVideoFrames(tools, input, info)) yield upscaled[i++]; }
-        await writeVideo(tools, join(dir, "ffmpeg-only.mp4"), frames(), settings, { info, path: input });
-      });
-      await bench.run();
-      const ms = Object.fromEntries(bench.tasks.map((t) => {
-        if (t.result.state !== "completed") throw new Error(`${t.name}: ${t.result.state}`);
-        return [t.name, t.result.latency.p50!];
-      }));
+      // Rounds of the three tasks in turn, so load from other processes on a shared machine hits them
+      // alike; each figure is the median of the per-round times. "upscale only" runs before "ffmpeg
+      // only" in every round: the latter encodes the frames the former made.
+      const perRound = new Map<string, number[]>();
+      for (let round = 0; round < ROUNDS; round++) {
+        const bench = new Bench({ iterations: 1, warmupIterations: round === 0 ? 1 : 0, warmup: round === 0, time: 0, warmupTime: 0 });
+        bench.add("pipeline", async () => {
+          const frames = upscaleFrames(up, readVideoFrames(tools, input, info), { repeatCache: 0 });
+          await writeVideo(tools, join(dir, "out.mp4"), frames, settings, { info, path: input });
+        });
+        bench.add("upscale only", async () => {
+          upscaled = [];
+          for await (const f of upscaleFrames(up, decoded, { repeatCache: 0 })) upscaled.push(f);
+        });
+        bench.add("ffmpeg only", async () => {
+          async function* frames() { let i = 0; for await (const _ of readVideoFrames(tools, input, info)) yield upscaled[i++]; }
+          await writeVideo(tools, join(dir, "ffmpeg-only.mp4"), frames(), settings, { info, path: input });
+        });
+        await bench.run();
+        for (const t of bench.tasks) {
+          if (t.result.state !== "completed") throw new Error(`${t.name}: ${t.result.state}`);
+          perRound.set(t.name, [...(perRound.get(t.name) ?? []), t.result.latency.p50!]);
+        }
+      }
+      const ms = Object.fromEntries([...perRound].map(([name, times]) => [name, medianOf(times)]));
       const fps = (name: string) => FRAMES / (ms[name] / 1000);
       const row = {
         model, threads, frames: FRAMES, input: "640×480", output: "2560×1920",
