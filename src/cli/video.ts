@@ -139,7 +139,7 @@ export async function upscaleMovingPicture(job: MovingPictureJob, ctx: Context):
     const info = up.info();
     const ms = performance.now() - t0;
     const repeats = last?.repeats ? `, ${last.repeats} exact repeat${last.repeats === 1 ? "" : "s"} reused` : "";
-    ctx.out(`${input} (${width}×${height}, ${written.frames} frames) → ${output} (${info.scale * (turned ? height : width)}×${info.scale * (turned ? width : height)}${codec ? ` ${codec}` : ""}, ${formatBytes(written.bytes)}) ` +
+    ctx.out(`${input} (${width}×${height}, ${written.frames} frame${written.frames === 1 ? "" : "s"}) → ${output} (${info.scale * (turned ? height : width)}×${info.scale * (turned ? width : height)}${codec ? ` ${codec}` : ""}, ${formatBytes(written.bytes)}) ` +
       `with ${info.model} ×${info.scale} on ${info.threads === 0 ? "the main thread" : `${info.threads} thread${info.threads === 1 ? "" : "s"}`} in ${seconds(ms)} (${(written.frames / (ms / 1000)).toFixed(2)} frames/s${repeats})`);
   } finally {
     await up.dispose();
