@@ -96,8 +96,12 @@ async function encode(tools: FfmpegTools, args: string[], frames: AsyncIterable<
   let run: FfmpegProcess | undefined;
   let count = 0, width = 0, height = 0;
   const died = () => new ImageEncodeError(`FFmpeg failed writing '${output}': ${run!.lastWords()}`);
+  // A frame's bytes drain into FFmpeg while the next one is upscaled (pulled from `frames`); the drain
+  // is awaited before the next write, so at most one frame waits in the pipe.
+  let sent: Promise<void> = Promise.resolve();
   try {
     for await (const frame of frames) {
+      await sent;
       if (!run) {
         ({ width, height } = frame);
         run = startFfmpeg(tools.ffmpeg, args, { stdin: true, stdout: false });
@@ -107,9 +111,11 @@ async function encode(tools: FfmpegTools, args: string[], frames: AsyncIterable<
       if (frame.width !== width || frame.height !== height) {
         throw new ImageEncodeError(`frame ${count} is ${frame.width}×${frame.height} where the video is ${width}×${height}; a video's frames must all be one size`);
       }
-      await send(run, mkvFrame(frame), died);
+      sent = send(run, mkvFrame(frame), died);
+      sent.catch(() => {}); // awaited before the next write or after the last frame
       count++;
     }
+    await sent;
     if (!run) throw new ImageEncodeError(`no frames to write to '${output}'`);
     run.child.stdin!.end();
     if ((await run.exited) !== 0) throw died();
