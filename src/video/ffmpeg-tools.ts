@@ -56,7 +56,9 @@ export interface FfmpegProcess {
 
 /** Starts `program args`; stdin/stdout are pipes as asked, stderr is kept (its last 4 KiB). */
 export function startFfmpeg(program: string, args: string[], stdio: { stdin: boolean; stdout: boolean }): FfmpegProcess {
-  const child = spawn(program, args, { stdio: [stdio.stdin ? "pipe" : "ignore", stdio.stdout ? "pipe" : "ignore", "pipe"] });
+  // A process group of its own: a terminal's Ctrl-C goes to us alone, and we stop FFmpeg ourselves after
+  // cleaning up (otherwise FFmpeg quits first and the abort reads as a broken pipe).
+  const child = spawn(program, args, { stdio: [stdio.stdin ? "pipe" : "ignore", stdio.stdout ? "pipe" : "ignore", "pipe"], detached: true });
   let stderr = "";
   child.stderr!.setEncoding("utf8");
   child.stderr!.on("data", (d: string) => { stderr = (stderr + d).slice(-4096); });

@@ -132,7 +132,8 @@ async function send(run: FfmpegProcess, parts: Uint8Array[], died: () => Error):
   for (const part of parts) {
     if (stdin.write(part)) continue;
     const quit = run.exited.then(() => "quit" as const);
-    if ((await Promise.race([once(stdin, "drain").then(() => "drain" as const), quit])) === "quit") throw died();
+    const drained = once(stdin, "drain").then(() => "drain" as const, () => "quit" as const); // 'error' (EPIPE): FFmpeg quit
+    if ((await Promise.race([drained, quit])) === "quit") throw died();
   }
 }
 

@@ -5,10 +5,11 @@
 // leaves no partial file. Needs Debian's ffmpeg: skipped with one line without it, required in CI.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { main } from "../../src/cli/main.js";
 import { AbortError } from "../../src/errors.js";
 import { decodeImage } from "../../src/image/codec.js";
@@ -149,6 +150,41 @@ if (!haveFfmpeg) {
       assert.instance(e, AbortError);
     }
     assert.not.ok(existsSync(p("aborted.mp4")));
+    noPartials();
+  });
+
+  test("Ctrl-C in a terminal (SIGINT to the whole process group) is ERR_ABORTED, exit 130, no output, no partial, FFmpeg gone", async () => {
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=160x120:r=25:d=60", "-c:v", "libx264", p("long.mp4"));
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "video", p("long.mp4"), p("long-4x.mp4"), "-m", "bicubic", "-t", "1"], {
+      cwd: fileURLToPath(new URL("../../", import.meta.url)), detached: true, stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr!.on("data", (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    // Wait until frames are being written (the partial file exists), then interrupt the group, as a terminal does.
+    for (let i = 0; i < 300 && !readdirSync(dir).some((f) => f.startsWith(".long-4x.mp4.")); i++) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 300));
+    process.kill(-child.pid!, "SIGINT");
+    assert.is(await exited, 130, stderr);
+    assert.match(stderr, /^srgan: ERR_ABORTED: the operation was aborted \(interrupted by Ctrl-C\)/);
+    assert.not.ok(existsSync(p("long-4x.mp4")));
+    noPartials();
+    assert.is(spawnSync("pgrep", ["-f", p("long.mp4")]).status, 1, "no FFmpeg left running on the clip");
+  });
+
+  test("FFmpeg quitting mid-stream (its pipe full) is ERR_IMAGE_ENCODE with its last words, not a broken pipe", async () => {
+    const fake = p("quitting-ffmpeg");
+    writeFileSync(fake, "#!/bin/sh\nhead -c 100000 > /dev/null\necho 'quitting on purpose' >&2\nexit 1\n", { mode: 0o755 });
+    const big = (i: number): TimedFrame => ({ data: new Uint8ClampedArray(640 * 480 * 4).fill(i), width: 640, height: 480, timestamp: i * 40_000 });
+    async function* frames() { for (let i = 0; i < 50; i++) yield big(i); }
+    try {
+      await writeVideo({ ffmpeg: fake, ffprobe: "ffprobe" }, p("quit.mp4"), frames(), { muxer: "mp4", codec: "h264", alpha: false });
+      assert.unreachable("no error");
+    } catch (e) {
+      assert.is((e as { code?: string }).code, "ERR_IMAGE_ENCODE", (e as Error).message);
+      assert.match((e as Error).message, /FFmpeg failed writing .*quit\.mp4.*quitting on purpose/);
+    }
+    assert.not.ok(existsSync(p("quit.mp4")));
     noPartials();
   });
 
