@@ -75,7 +75,7 @@ const QUIET = ["-nostdin", "-hide_banner", "-v", "error"];
 export function decodeArgs(info: VideoInfo, input: string, upright: boolean): string[] {
   const v = info.video;
   return [
-    ...QUIET, ...(upright ? [] : ["-noautorotate"]), "-i", input,
+    ...QUIET, ...(upright ? [] : ["-noautorotate"]), ...(v.decoder ? ["-c:v", v.decoder] : []), "-i", input,
     "-map", `0:v:${v.index}`, "-an", "-sn", "-dn", "-fps_mode", "passthrough",
     ...(isYuv(v.pixFmt) ? colourFilter("in", v) : []),
     "-c:v", "rawvideo", "-pix_fmt", "rgba", "-f", "matroska", "pipe:1",

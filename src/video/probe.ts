@@ -31,6 +31,8 @@ export interface VideoInfo {
     colorTransfer?: string;
     /** Frames in the stream: counted by the container when it says, else estimated from duration × rate. */
     frames?: number;
+    /** The FFmpeg decoder to use instead of its default: libvpx for VP8/VP9 with alpha, which FFmpeg's own drops. */
+    decoder?: string;
   };
   audio: StreamInfo[];
   subtitles: StreamInfo[];
@@ -42,7 +44,7 @@ interface RawStream {
   codec_type?: string; codec_name?: string; width?: number; height?: number; pix_fmt?: string;
   r_frame_rate?: string; avg_frame_rate?: string; nb_frames?: string; duration?: string;
   color_range?: string; color_space?: string; color_primaries?: string; color_transfer?: string;
-  disposition?: { attached_pic?: number }; side_data_list?: Array<{ rotation?: number }>; tags?: { rotate?: string };
+  disposition?: { attached_pic?: number }; side_data_list?: Array<{ rotation?: number }>; tags?: { rotate?: string; alpha_mode?: string };
 }
 
 /**
@@ -71,11 +73,14 @@ export async function probeVideo(tools: FfmpegTools, path: string): Promise<Vide
   const rate = v.r_frame_rate ?? "0/1";
   const seconds = Number(v.duration ?? parsed.format?.duration);
   const estimated = Number.isFinite(seconds) && ratio(rate) > 0 ? Math.round(seconds * ratio(v.avg_frame_rate ?? rate)) : undefined;
+  // WebM stores VP8/VP9 alpha beside the picture (alpha_mode 1); only libvpx decodes it, into yuva420p.
+  const vpxAlpha = v.tags?.alpha_mode === "1" && (v.codec_name === "vp9" || v.codec_name === "vp8");
   const displayRotation = v.side_data_list?.find((d) => typeof d.rotation === "number")?.rotation ?? Number(v.tags?.rotate ?? 0);
   return {
     container: parsed.format?.format_name ?? "",
     video: {
-      index, codec: v.codec_name ?? "", width: v.width, height: v.height, pixFmt: v.pix_fmt ?? "",
+      index, codec: v.codec_name ?? "", width: v.width, height: v.height, pixFmt: vpxAlpha ? "yuva420p" : v.pix_fmt ?? "",
+      decoder: vpxAlpha ? (v.codec_name === "vp9" ? "libvpx-vp9" : "libvpx") : undefined,
       frameRate: rate, constantRate: ratio(rate) > 0 && ratio(rate) === ratio(v.avg_frame_rate ?? "0/0"),
       rotation: (((Math.round(displayRotation / 90) * 90) % 360) + 360) % 360,
       colorRange: known(v.color_range), colorSpace: known(v.color_space), colorPrimaries: known(v.color_primaries), colorTransfer: known(v.color_transfer),

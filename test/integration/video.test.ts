@@ -94,6 +94,15 @@ if (!haveFfmpeg) {
     assert.equal(probe(p("rot-4x.mkv"), "stream=width,height"), ["96,128"]);
   });
 
+  test("transparency: VP9 with alpha in WebM (alpha_mode, decoded by libvpx) keeps its holes", async () => {
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=32x24:r=10:d=0.5,format=yuva420p,geq=lum='lum(X,Y)':cb='cb(X,Y)':cr='cr(X,Y)':a='if(lt(X,16),0,255)'", "-c:v", "libvpx-vp9", "-pix_fmt", "yuva420p", p("alpha.webm"));
+    assert.is((await srgan(["video", p("alpha.webm"), p("alpha-4x.webm"), "-m", "bicubic"])).status, 0);
+    assert.equal(probe(p("alpha-4x.webm"), "stream_tags=alpha_mode"), ["1"]);
+    const frame = decodeImage(new Uint8Array(execFileSync("ffmpeg", ["-v", "error", "-c:v", "libvpx-vp9", "-i", p("alpha-4x.webm"), "-frames:v", "1", "-f", "image2pipe", "-c:v", "png", "-pix_fmt", "rgba", "-"])));
+    const alphaAt = (x: number, y: number) => frame.data[(y * frame.width + x) * 4 + 3];
+    assert.equal([frame.width, alphaAt(10, 40), alphaAt(120, 40)], [128, 0, 255]);
+  });
+
   test("subtitles are carried over, converted where the container needs it (mkv srt → mp4 mov_text)", async () => {
     writeFileSync(p("subs.srt"), "1\n00:00:00,000 --> 00:00:01,000\nhello\n");
     ffmpeg("-f", "lavfi", "-i", "testsrc2=s=32x24:r=10:d=1", "-i", p("subs.srt"), "-c:v", "libx264", "-c:s", "srt", p("subs.mkv"));
