@@ -10,7 +10,7 @@ import { ImageEncodeError, UsageError } from "../errors.js";
 import { animationFormatFromName, decodeAnimation, detectAnimation, encodeAnimation, type DecodedAnimation } from "../image/animation.js";
 import { AUTO_MODEL, autoModel } from "../model/builtin.js";
 import { readBytes, writeBytesAtomic } from "../platform/files.js";
-import { chooseCodec, hasAlpha, VIDEO_EXTENSIONS, type Muxer } from "../video/ffmpeg-args.js";
+import { chooseCodec, CODECS, hasAlpha, VIDEO_EXTENSIONS, type Muxer } from "../video/ffmpeg-args.js";
 import { findFfmpeg, probeVideo, readVideoFrames, writeVideo, type FfmpegTools, type VideoInfo } from "../video/ffmpeg.js";
 import { upscaleFrames, type FrameProgress } from "../video/frames.js";
 import { intFlag, parse, upscalerOptions, UPSCALER_FLAGS, UPSCALER_HELP, type Command, type Context } from "./args.js";
@@ -91,9 +91,10 @@ export async function upscaleMovingPicture(job: MovingPictureJob, ctx: Context):
   let tools: FfmpegTools | undefined;
   const needTools = async () => (tools ??= await findFfmpeg(job.ffmpegPath));
   let animation: DecodedAnimation | undefined, video: VideoInfo | undefined;
-  if (!detectAnimation(head) || muxer) await needTools();
+  const animationIn = detectAnimation(head) !== undefined;
+  if (!animationIn || muxer) await needTools();
   try {
-    if (detectAnimation(head)) animation = decodeAnimation(job.bytes ?? await readBytes(input));
+    if (animationIn) animation = decodeAnimation(job.bytes ?? await readBytes(input));
     else video = await probeVideo(await needTools(), input);
   } catch (e) {
     throw prefixPath(e, input);
@@ -101,6 +102,9 @@ export async function upscaleMovingPicture(job: MovingPictureJob, ctx: Context):
   const width = animation?.info.width ?? video!.video.width, height = animation?.info.height ?? video!.video.height;
   const framesTotal = animation?.info.frames ?? video!.video.frames;
   const codec = muxer ? chooseCodec(muxer, job.codec, video?.video.codec) : undefined;
+  const crfRange = codec ? CODECS[codec].crf : undefined;
+  if (job.crf !== undefined && !crfRange) throw new UsageError(`${job.command}: --crf applies to lossy codecs; ${codec} is lossless`);
+  if (job.crf !== undefined && job.crf > crfRange!.max) throw new UsageError(`${job.command}: --crf for ${codec} must be an integer in [0, ${crfRange!.max}], got ${job.crf}`);
   const upright = !(muxer === "mp4" || muxer === "mov"); // where the container keeps no rotation, turn the pictures
   const turned = video && upright && video.video.rotation % 180 !== 0;
 

@@ -140,6 +140,19 @@ if (!haveFfmpeg) {
     assert.match(r.stderr, /^srgan: ERR_UNSUPPORTED: .*install Debian's 'ffmpeg' package \(apt-get install ffmpeg\)/);
   });
 
+  test("usage errors name the flag: --crf with a lossless codec or out of the codec's range, --codec the container cannot hold", async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [["--codec", "ffv1", "--crf", "20"], /--crf applies to lossy codecs; ffv1 is lossless/],
+      [["--crf", "60"], /--crf for h264 must be an integer in \[0, 51\], got 60/],
+      [["--codec", "ffv1"], /ffv1 cannot be written to mp4; it goes in mkv/],
+    ];
+    for (const [flags, message] of cases) {
+      const r = await srgan(["video", p("a.mp4"), p("usage.mp4"), ...flags]);
+      assert.is(r.status, 2, flags.join(" "));
+      assert.match(r.stderr, message);
+    }
+  });
+
   test("an abort mid-stream removes the partial output and stops FFmpeg", async () => {
     const tools = await findFfmpeg();
     const info = await probeVideo(tools, p("a.mp4"));
