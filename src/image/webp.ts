@@ -203,12 +203,26 @@ let decoder: Promise<WebpDecoder> | undefined, encoder: Promise<WebpEncoder> | u
 /**
  * libwebp's Emscripten module. In browsers and Deno its glue finds the .wasm beside itself (bundlers see
  * the URL); Node's fetch() cannot read file: URLs, so there we read the file and hand over its bytes.
+ * Outside browsers the glue defines a global ImageData for its results, which would make Node look like
+ * a browser to other code: the decoder takes its reference to it on its first decode, so we decode a
+ * 2×2 image once and then remove the global we did not have.
  */
-async function load<T>(glue: Promise<{ default: Factory<T> }>, wasm: string): Promise<T> {
+async function load<T>(glue: Promise<{ default: Factory<T> }>, wasm: string, warmUp?: (module: T) => void): Promise<T> {
   const { default: factory } = await glue;
   const wasmBinary = isNode() ? await readUrl(new URL(import.meta.resolve(wasm))) : undefined;
-  return factory({ noInitialRun: true, ...(wasmBinary && { wasmBinary }) });
+  const hadImageData = "ImageData" in globalThis;
+  try {
+    const module = await factory({ noInitialRun: true, ...(wasmBinary && { wasmBinary }) });
+    warmUp?.(module);
+    return module;
+  } finally {
+    if (!hadImageData) delete (globalThis as { ImageData?: unknown }).ImageData;
+  }
 }
 
-const webpDecoder = () => (decoder ??= load<WebpDecoder>(import("@jsquash/webp/codec/dec/webp_dec.js") as Promise<{ default: Factory<WebpDecoder> }>, "@jsquash/webp/codec/dec/webp_dec.wasm"));
+/** A 2×2 lossless WebP (made by FFmpeg's libwebp), for the decoder's first decode. */
+const TINY_WEBP = Uint8Array.from("524946461c000000574542505650384c0f0000002f014000000710f58ffe0722a2ff0100".match(/../g)!, (h) => parseInt(h, 16));
+
+const webpDecoder = () => (decoder ??= load<WebpDecoder>(import("@jsquash/webp/codec/dec/webp_dec.js") as Promise<{ default: Factory<WebpDecoder> }>,
+  "@jsquash/webp/codec/dec/webp_dec.wasm", (m) => m.decode(TINY_WEBP)));
 const webpEncoder = () => (encoder ??= load<WebpEncoder>(import("@jsquash/webp/codec/enc/webp_enc_simd.js") as Promise<{ default: Factory<WebpEncoder> }>, "@jsquash/webp/codec/enc/webp_enc_simd.wasm"));

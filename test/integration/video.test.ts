@@ -142,12 +142,12 @@ if (!haveFfmpeg) {
 
   test("usage errors name the flag: --crf with a lossless codec or out of the codec's range, --codec the container cannot hold", async () => {
     const cases: Array<[string[], RegExp]> = [
-      [["--codec", "ffv1", "--crf", "20"], /--crf applies to lossy codecs; ffv1 is lossless/],
-      [["--crf", "60"], /--crf for h264 must be an integer in \[0, 51\], got 60/],
-      [["--codec", "ffv1"], /ffv1 cannot be written to mp4; it goes in mkv/],
+      [["usage.mkv", "--codec", "ffv1", "--crf", "20"], /--crf applies to lossy codecs; ffv1 is lossless/],
+      [["usage.mp4", "--crf", "60"], /--crf for h264 must be an integer in \[0, 51\], got 60/],
+      [["usage.mp4", "--codec", "ffv1"], /ffv1 cannot be written to mp4; it goes in mkv/],
     ];
-    for (const [flags, message] of cases) {
-      const r = await srgan(["video", p("a.mp4"), p("usage.mp4"), ...flags]);
+    for (const [[out, ...flags], message] of cases) {
+      const r = await srgan(["video", p("a.mp4"), p(out), ...flags]);
       assert.is(r.status, 2, flags.join(" "));
       assert.match(r.stderr, message);
     }

@@ -63,6 +63,12 @@ test("a still PNG is not an animation (it stays on decodeImage's path); a lone f
   assert.is(detectAnimation(one), undefined);
 });
 
+test("libwebp leaves no global ImageData behind in Node (other code would take Node for a browser)", async () => {
+  const bytes = await encodeAnimation("webp", frames());
+  await collect(decodeAnimation(bytes).frames);
+  assert.is("ImageData" in globalThis, false);
+});
+
 test("frames of different sizes are refused", async () => {
   const [a] = frames();
   const b = { ...a, width: 4, height: 6 };
