@@ -6,7 +6,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -243,5 +243,7 @@ if (!haveFfmpeg) {
     assert.equal(decodeAnimation(readFileSync(p("a-4x.webp"))).info, { format: "webp", width: 128, height: 96, frames: 12, loopCount: 0 });
   });
 }
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();
