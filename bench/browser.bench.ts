@@ -29,7 +29,7 @@ const MODEL_FILE = TRAINED[MODEL][4]; // the ×4 file: this bench measures 256²
 /** The in-page half, bundled by esbuild with src/ and TensorFlow.js. */
 const PAGE = `
 import { createUpscaler, configureAssets } from "../src/index.js";
-import { decodeNetwork } from "../src/model/format.js";
+import { decodeNetwork } from "../src/model/formats/srnet.js";
 import * as tf from "@tensorflow/tfjs-core";
 import { setWasmPaths, setThreadsCount, getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 

@@ -1,5 +1,7 @@
 // End-to-end upscaling benchmark: 256×256 → 1024×1024 for the bicubic baseline, the shipped `natural`,
-// `natural-fast` and `natural-real` networks and srgan-rust's natural.rsr, 512×512 → 1024×1024 for `natural` ×2, 1 vs 2 threads, medians, GFLOP/s of its convolutions; cold start (create + first
+// `natural-fast` and `natural-real` networks, srgan-rust's natural.rsr and Real-ESRGAN's
+// realesr-animevideov3-x4 (from its ncnn files: an imported network beside our own, per multiply-add),
+// 512×512 → 1024×1024 for `natural` ×2, 1 vs 2 threads, medians, GFLOP/s of its convolutions; cold start (create + first
 // upscale); then a 2048×2048 input's peak RSS in a fresh process. Run: node --import tsx bench/e2e.bench.ts
 // (--only natural,bicubic: just those networks, for a quick look at one of them).
 // Our networks and natural.rsr run with both 3×3 algorithms (convAlgorithm 'direct' and 'winograd';
@@ -10,7 +12,7 @@ import { existsSync, writeFileSync, mkdirSync } from "node:fs";
 import { cpus } from "node:os";
 import { createUpscaler } from "../src/index.js";
 import { convMacsPerPixel, type Graph } from "../src/model/graph.js";
-import { loadNetwork } from "../src/model/load.js";
+import { loadNetwork } from "../src/api/load-network.js";
 
 const ROUNDS = 5;
 const medianOf = (a: number[]) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
@@ -57,13 +59,16 @@ async function main() {
   const rsrPath = new URL("../../shared/data/srgan-rust/natural.rsr", import.meta.url);
   if (existsSync(rsrPath)) nets["natural.rsr"] = await loadNetwork(rsrPath);
   else console.log("skip: srgan-rust natural.rsr (needs ../shared beside the project)");
+  const animePath = new URL("../../shared/data/community/ncnn/realesrgan/realesr-animevideov3-x4.param", import.meta.url);
+  if (existsSync(animePath)) nets["animevideov3-x4"] = await loadNetwork(animePath);
+  else console.log("skip: realesr-animevideov3-x4 (needs ../shared beside the project)");
   const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1].split(",") : null;
   for (const label of Object.keys(nets)) if (only && !only.includes(label)) delete nets[label];
   const withBicubic = !only || only.includes("bicubic");
   const models: Array<[string, string | Graph]> = [...(withBicubic ? [["bicubic", "bicubic"] as [string, string]] : []), ...Object.entries(nets)];
   const cases = new Map<string, { label: string; threads: number; conv: string }>();
   for (const [label, model] of models) {
-    const convs = label.startsWith("natural") ? ["direct", "winograd"] as const : ["auto"] as const;
+    const convs = label.startsWith("natural") || label.startsWith("animevideov3") ? ["direct", "winograd"] as const : ["auto"] as const;
     for (const conv of convs) {
       for (const threads of [1, 2]) {
         const up = await createUpscaler({ model, threads, convAlgorithm: conv });

@@ -123,8 +123,8 @@ async function ourConv(variant: "simd" | "relaxed", winograd: boolean, cin: numb
   const kn = engine.kernels;
   return {
     run: winograd
-      ? () => { kn.winograd_f23_f32(inPtr, H, W, cin, wPtr, 0, cout, outPtr, 0, H, 0, 0, 0, scratchPtr); }
-      : () => { kn.conv2d_f32(inPtr, H, W, cin, wPtr, 0, K, cout, outPtr, 0, H, 0, 0, 0); },
+      ? () => { kn.winograd_f23_f32(inPtr, H, W, cin, 1, wPtr, 0, cout, outPtr, 0, H, 0, 0, 0, scratchPtr); }
+      : () => { kn.conv2d_f32(inPtr, H, W, cin, wPtr, 0, K, K >> 1, cout, outPtr, 0, H, 0, 0, 0); },
     output: () => engine.f32(outPtr, H * W * cout).slice(),
   };
 }

@@ -1,10 +1,10 @@
 // Load on `srgan serve` (createServer on 127.0.0.1, ephemeral port): POST /v1/upscale with PNG inputs
 // of 64² and 256², `natural` on 2 threads, C clients each sending requests back to back for a fixed
 // count; throughput and p50/p99 latency, and the server's RSS before and after. Bounded: N requests
-// per case. Run: node --import tsx bench/serve.bench.ts [N=40] [C=4]
+// per case. Run: node --conditions=srgan-source --import tsx bench/serve.bench.ts [N=40] [C=4]
 // With SRGAN_BENCH_REDIS=redis://HOST:PORT the jobs go through BullMQ on that Redis to one worker in
 // this process (2 threads; the server itself runs none): the same figures for the --redis path.
-import { createServer, createWorker } from "../src/server/index.js";
+import { createServer, createWorker } from "../packages/server/src/index.js";
 import { encodePng } from "../src/image/codec.js";
 
 const N = Number(process.argv[2] ?? 40), C = Number(process.argv[3] ?? 4);

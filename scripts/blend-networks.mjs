@@ -2,7 +2,7 @@
 // fine-tune and natural. Run after `npm run build`:
 //   node scripts/blend-networks.mjs tuned.srnet base.srnet 0.9 blended.srnet
 import { readFileSync, writeFileSync } from "node:fs";
-import { decodeNetwork, encodeNetwork } from "../dist/model/format.js";
+import { decodeNetwork, encodeNetwork } from "../dist/model/formats/srnet.js";
 import { blendNetworks } from "../dist/train/blend.js";
 
 const [tuned, base, alpha, output] = process.argv.slice(2);

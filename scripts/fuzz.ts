@@ -4,11 +4,11 @@
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fuzz } from "../test/fuzz.js";
+import { fuzz, readerNames } from "../test/fuzz.js";
 
 const casesPerReader = Number(process.argv[2] ?? 20000), seed = Number(process.argv[3] ?? 1);
 let failed = 0;
-for (const only of ["png", "jpeg", "srnet", "rsr", "checkpoint"]) {
+for (const only of readerNames()) {
   const t0 = performance.now();
   const r = await fuzz({ seed, casesPerReader, maxMsPerCase: 2000, maxRssGrowthMiB: 768, only });
   failed += r.failures.length;

@@ -3,7 +3,7 @@
 // PSNR to the third decimal). Run after `npm run build`:
 //   node scripts/ship-network.mjs trained.srnet models/natural-x2.srnet natural "…description…"
 import { readFileSync, writeFileSync } from "node:fs";
-import { decodeNetwork, encodeNetwork } from "../dist/model/format.js";
+import { decodeNetwork, encodeNetwork } from "../dist/model/formats/srnet.js";
 
 const [input, output, name, description] = process.argv.slice(2);
 if (!input || !output || !name || !description) {

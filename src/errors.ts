@@ -19,6 +19,7 @@ export type ErrorCode =
   | "ERR_SCALE"             // no network at the scale asked for, or the named network has another scale
   | "ERR_USAGE"             // the command line is wrong (unknown command or flag, missing argument)
   | "ERR_IO"                // a file or directory cannot be read or written
+  | "ERR_MISSING_PACKAGE"   // `srgan serve`/`srgan worker` without the package srgan-wasm-server installed
   // `srgan serve` (HTTP status in ServiceError.status):
   | "ERR_BAD_REQUEST"       // 400: a query parameter or body the service does not take
   | "ERR_BODY_TOO_LARGE"    // 413: the request body is over --max-body

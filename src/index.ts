@@ -4,8 +4,8 @@ export { createUpscaler, Upscaler, type RgbaImage, type UpscaleOptions, type Pro
 export type { UpscalerOptions, Backend } from "./api/options.js";
 export type { WebglStats } from "./backends/webgl/index.js";
 export * from "./errors.js";
-export { loadNetwork, type ModelSource } from "./model/load.js";
-export { encodeNetwork, decodeNetwork } from "./model/format.js";
+export { loadNetwork, type ModelSource, type NcnnFiles } from "./api/load-network.js";
+export { encodeNetwork, decodeNetwork } from "./model/formats/srnet.js";
 export { validateGraph, type Graph, type GraphNode, type Weight, type Shape } from "./model/graph.js";
 export { autoModel, BUILTIN_NAMES, DEFAULT_MODEL } from "./model/builtin.js";
 export type { PoolStats } from "./runtime/counters.js";
@@ -16,7 +16,8 @@ export { readImage, toImageData, toCanvas, toBlob, type BrowserImageSource, type
 export type { SrganWarning } from "./platform/web-threads.js";
 export { decodeImage, encodeImage, encodePng, encodeJpeg, detectImageFormat, formatFromName,
   readImageInfo, MAX_IMAGE_SIDE, MAX_IMAGE_PIXELS, DEFAULT_MAX_PIXELS, type DecodedImage, type ImageFormat, type ImageInfo, type DecodeOptions } from "./image/codec.js";
-export { downscale, cropToMultiple } from "./image/resample.js";
+export { cropToMultiple } from "./image/resample.js";
+export { downscale, Downscaler } from "./api/downscale.js";
 export { psnr, ssim } from "./metrics/quality.js";
 export { evaluate, type Evaluation } from "./metrics/evaluate.js";
 export { encodeQuantised, quantiseGraph, truncateMantissa, QUANTISE_MODES, type QuantiseMode } from "./model/quantise.js";

@@ -1,23 +1,34 @@
 // A seeded, bounded fuzzer for every reader of untrusted bytes: PNG and JPEG (decodeImage), .srnet
-// (decodeNetwork), srgan-rust .rsr (decodeRsr), training checkpoints (decodeCheckpoint), animated GIF,
-// APNG and WebP (decodeAnimation, every frame) and the Matroska frame stream FFmpeg sends (readMkvFrames). Each case
-// mutates a valid file (bit flips, truncation, byte runs, length and size fields set to extremes;
-// checksums repaired half the time so the parsers behind them are reached) and must either decode or
-// throw a typed SrganError, within a time bound per case and a bound on the process's peak memory.
+// (decodeNetwork), srgan-rust .rsr (decodeRsr), training checkpoints (decodeCheckpoint), the
+// community network files (src/model/formats: PyTorch .pth zip and legacy, .safetensors, ncnn .param
+// and .bin, waifu2x JSON), animated GIF, APNG and WebP (decodeAnimation, every frame) and the Matroska
+// frame stream FFmpeg sends (readMkvFrames). Each case mutates a valid file (bit flips, truncation,
+// byte runs, length and size fields set to extremes, JSON header values set to extremes; checksums
+// repaired half the time so the parsers behind them are reached) and must either decode or throw a
+// typed SrganError, within a time bound per case and a bound on the process's peak memory.
 // Used by test/unit/fuzz.test.ts (short pass) and scripts/fuzz.ts (long pass).
 import { SrganError } from "../src/errors.js";
 import { decodeImage, encodeJpeg, encodePng } from "../src/image/codec.js";
 import { crc32 } from "../src/model/crc32.js";
-import { decodeNetwork, encodeNetwork } from "../src/model/format.js";
-import { decodeRsr, shuffleBytes, type RsrHyper } from "../src/model/rsr.js";
+import { decodeNetwork, encodeNetwork } from "../src/model/formats/srnet.js";
+import { decodeRsr, shuffleBytes } from "../src/model/formats/rsr.js";
+import type { RsrHyper } from "../src/model/families/srgan-rust.js";
 import { decodeCheckpoint, encodeCheckpoint } from "../src/train/checkpoint.js";
+import { decodeNcnn } from "../src/model/formats/ncnn.js";
+import { decodePth, pickStateDict } from "../src/model/formats/pytorch.js";
+import { decodeSafetensors } from "../src/model/formats/safetensors.js";
+import { decodeWaifu2xJson } from "../src/model/formats/waifu2x-json.js";
 import { decodeAnimation, encodeAnimation } from "../src/image/animation.js";
 import type { TimedFrame } from "../src/image/frame.js";
 import { ByteReader } from "../src/video/byte-reader.js";
 import { mkvFrame, mkvHeader, readMkvFrames } from "../src/video/mkv.js";
 import { blackPng } from "./bombs.js";
-import { randomImage, rng, shuffleNetwork } from "./helpers.js";
+import { randomArray, randomImage, rng, shuffleNetwork } from "./helpers.js";
+import { ncnnBlob, ncnnParam } from "./ncnn-writer.js";
+import { dict, tensorRef, type PyValue } from "./pickle-writer.js";
+import { concat, torchLegacy, torchZip, type Storage } from "./pth-writer.js";
 import { bincode, payload, randomArrays, xzStore } from "./rsr-writer.js";
+import { safetensors } from "./safetensors-writer.js";
 
 type Rand = () => number;
 const pick = <T>(rand: Rand, xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
@@ -25,13 +36,15 @@ const int = (rand: Rand, n: number) => Math.floor(rand() * n);
 
 interface Reader {
   name: string;
-  /** Valid files to start from. */
-  seeds: Uint8Array[];
+  /** Valid files to start from (made on first use where making them is asynchronous). */
+  seeds: Uint8Array[] | (() => Promise<Uint8Array[]>);
   read(bytes: Uint8Array): unknown;
   /** Fixes the checksums after a mutation, so the parser behind them sees it. */
   repair?(bytes: Uint8Array): Uint8Array;
   /** Offsets of length and size fields: [offset, byte width, little-endian]. */
   fields(bytes: Uint8Array): [number, 2 | 4 | 8, boolean][];
+  /** Rewrites one value of the file's JSON header to something hostile (formats with one). */
+  mutateHeader?(bytes: Uint8Array, rand: Rand): Uint8Array;
 }
 
 const EXTREMES = [0, 1, 2, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff];
@@ -75,7 +88,20 @@ function repairTrailingCrc(b: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Rewrites one value in the JSON header to something hostile, keeping the file otherwise valid. */
+/** Sets one value anywhere in a parsed JSON document to something hostile; false if it has none. */
+function mutateJson(doc: unknown, rand: Rand): boolean {
+  const slots: [Record<string, unknown> | unknown[], string | number][] = [];
+  const walk = (v: unknown) => {
+    if (v && typeof v === "object") for (const k of Object.keys(v)) { slots.push([v as Record<string, unknown>, Array.isArray(v) ? Number(k) : k]); walk((v as Record<string, unknown>)[k]); }
+  };
+  walk(doc);
+  if (slots.length === 0) return false;
+  const [obj, key] = pick(rand, slots);
+  (obj as Record<string | number, unknown>)[key] = pick(rand, [-1, 0, 1e308, -1e308, 2 ** 32, 2 ** 53, 1.5, null, "x", [], {}, true, [2 ** 31, 2 ** 31]]);
+  return true;
+}
+
+/** .srnet and checkpoints: rewrites one value in the JSON header, keeping the file otherwise valid. */
 function mutateJsonHeader(b: Uint8Array, rand: Rand): Uint8Array {
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const len = dv.getUint32(12, true);
@@ -85,14 +111,7 @@ function mutateJsonHeader(b: Uint8Array, rand: Rand): Uint8Array {
   } catch {
     return b;
   }
-  const slots: [Record<string, unknown> | unknown[], string | number][] = [];
-  const walk = (v: unknown) => {
-    if (v && typeof v === "object") for (const k of Object.keys(v)) { slots.push([v as Record<string, unknown>, Array.isArray(v) ? Number(k) : k]); walk((v as Record<string, unknown>)[k]); }
-  };
-  walk(header);
-  if (slots.length === 0) return b;
-  const [obj, key] = pick(rand, slots);
-  (obj as Record<string | number, unknown>)[key] = pick(rand, [-1, 0, 1e308, -1e308, 2 ** 32, 2 ** 53, 1.5, null, "x", [], {}, true, [2 ** 31, 2 ** 31]]);
+  if (!mutateJson(header, rand)) return b;
   const json = new TextEncoder().encode(JSON.stringify(header));
   const oldStart = Math.ceil((16 + len) / 4) * 4, newStart = Math.ceil((16 + json.length) / 4) * 4;
   const out = new Uint8Array(newStart + (b.length - oldStart));
@@ -101,6 +120,78 @@ function mutateJsonHeader(b: Uint8Array, rand: Rand): Uint8Array {
   out.set(json, 16);
   out.set(b.subarray(oldStart), newStart);
   return repairTrailingCrc(out);
+}
+
+/** .safetensors: one header value set to an extreme (the u64 length rewritten to match). */
+function mutateSafetensorsHeader(b: Uint8Array, rand: Rand): Uint8Array {
+  const len = Number(new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(0, true));
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder().decode(b.subarray(8, 8 + len)));
+  } catch {
+    return b;
+  }
+  if (!mutateJson(header, rand)) return b;
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const size = new Uint8Array(8);
+  new DataView(size.buffer).setBigUint64(0, BigInt(json.length), true);
+  return concat([size, json, b.subarray(8 + len)]);
+}
+
+/** A whole JSON document (waifu2x networks): one value set to an extreme. */
+function mutateJsonDocument(b: Uint8Array, rand: Rand): Uint8Array {
+  const doc = JSON.parse(new TextDecoder().decode(b));
+  return mutateJson(doc, rand) ? new TextEncoder().encode(JSON.stringify(doc)) : b;
+}
+
+/** Zip archives: the central directory's sizes and offsets, and the end records' counts and offsets. */
+function zipFields(b: Uint8Array): [number, 2 | 4 | 8, boolean][] {
+  const f: [number, 2 | 4 | 8, boolean][] = [];
+  for (let i = 0; i + 4 <= b.length && f.length < 96; i++) {
+    if (b[i] !== 0x50 || b[i + 1] !== 0x4b) continue;
+    const sig = (b[i + 2] << 8) | b[i + 3];
+    if (sig === 0x0102) f.push([i + 20, 4, true], [i + 24, 4, true], [i + 28, 2, true], [i + 42, 4, true]);
+    else if (sig === 0x0606) f.push([i + 32, 8, true], [i + 40, 8, true], [i + 48, 8, true]);
+    else if (sig === 0x0607) f.push([i + 8, 8, true]);
+    else if (sig === 0x0506) f.push([i + 10, 2, true], [i + 12, 4, true], [i + 16, 4, true]);
+  }
+  return f;
+}
+/** Zip: every entry's CRC-32 set to 0 ("not computed"), so mutated entries reach the pickle reader. */
+function zeroZipCrcs(b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(b);
+  for (let i = 0; i + 20 <= out.length; i++) if (out[i] === 0x50 && out[i + 1] === 0x4b && out[i + 2] === 1 && out[i + 3] === 2) out.fill(0, i + 16, i + 20);
+  return out;
+}
+/** Pickles: the u32 after every BINUNICODE and BININT opcode byte, and a 64-bit count at every 8th offset of the tail. */
+function pickleFields(b: Uint8Array): [number, 4 | 8, boolean][] {
+  const f: [number, 4 | 8, boolean][] = [];
+  for (let i = 0; i < b.length && f.length < 64; i++) if (b[i] === 0x58 || b[i] === 0x4a) f.push([i + 1, 4, true]);
+  for (let i = Math.max(0, b.length - 256); i + 8 <= b.length; i += 8) f.push([i, 8, true]);
+  return f;
+}
+
+/** Small community-format files: a state dict of a few float32 and float16 tensors, and ncnn and waifu2x networks. */
+function networkFiles(rand: Rand) {
+  const storages: Storage[] = [
+    { key: "0", dtype: "float32", values: randomArray(2 * 3 * 9, rand) }, { key: "1", dtype: "float32", values: randomArray(2, rand) },
+    { key: "2", dtype: "float16", values: randomArray(12, rand) },
+  ];
+  const stateDict = new Map<PyValue, PyValue>([["conv.weight", tensorRef("0", [2, 3, 3, 3])], ["conv.bias", tensorRef("1", [2])], ["fc.weight", tensorRef("2", [3, 4], [1, 3])]]);
+  const root = dict([["params_ema", stateDict], ["iter", 3]]);
+  const param = ncnnParam([
+    { type: "Input", name: "in", inputs: [], outputs: ["x"], params: "0=8 1=8 2=3" },
+    { type: "Convolution", name: "c1", inputs: ["x"], outputs: ["a"], params: "0=2 1=3 4=1 5=1 6=54 9=2 -23310=1,1.000000e-01" },
+    { type: "PReLU", name: "p", inputs: ["a"], outputs: ["b"], params: "0=2" },
+    { type: "Deconvolution", name: "d", inputs: ["b"], outputs: ["y"], params: "0=3 1=4 3=2 4=1 5=1 6=96" },
+  ]);
+  const bin = (storage: "fp16" | "fp32") => concat([ncnnBlob(randomArray(54, rand), storage), ncnnBlob(randomArray(2, rand), "untagged"), ncnnBlob(randomArray(2, rand), "untagged"),
+    ncnnBlob(randomArray(96, rand), storage), ncnnBlob(randomArray(3, rand), "untagged")]);
+  const conv = (nIn: number, nOut: number, extra = {}) => ({ class_name: "nn.SpatialConvolutionMM", kW: 3, kH: 3, dW: 1, dH: 1, padW: 0, padH: 0, nInputPlane: nIn, nOutputPlane: nOut,
+    weight: Array.from({ length: nOut }, () => Array.from({ length: nIn }, () => Array.from({ length: 3 }, () => Array.from(randomArray(3, rand))))), bias: Array.from(randomArray(nOut, rand)), ...extra });
+  const json = new TextEncoder().encode(JSON.stringify([conv(3, 4, { model_config: { arch_name: "vgg_7", scale_factor: 1, channels: 3, offset: 2 } }), conv(4, 3)]));
+  return { pthZip: [torchZip(root, storages)], pthLegacy: [torchLegacy(root, storages)], param, bins: [bin("fp16"), bin("fp32")], json,
+    safetensors: [safetensors([{ name: "a", dtype: "float32", shape: [2, 3], values: randomArray(6, rand) }, { name: "b", dtype: "float16", shape: [3], values: randomArray(3, rand) }, { name: "c", dtype: "bfloat16", shape: [2], values: [1, 2] }], { format: "pt" })] };
 }
 
 const HYPER: RsrHyper = { factor: 2, width: 3, logDepth: 2, globalNodeFactor: 1 };
@@ -115,12 +206,10 @@ async function readMkv(bytes: Uint8Array): Promise<void> {
   for await (const _ of readMkvFrames(new ByteReader(once())));
 }
 
-const concatParts = (parts: Uint8Array[]) => { const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0)); let at = 0; for (const p of parts) { out.set(p, at); at += p.length; } return out; };
-
-async function readers(): Promise<Reader[]> {
+function readers(): Reader[] {
   const rand = rng(99);
   const translucent = randomImage(rand, 9, 7, false);
-  const net = shuffleNetwork(rand, 4);
+  const srnet = shuffleNetwork(rand, 4);
   const n = 6;
   const ckpt = encodeCheckpoint({
     step: 3, rngState: 12345, paramCount: n, elapsedMs: 10, options: { steps: 10, lr: 1e-3 }, history: [{ step: 1, loss: 0.5, lr: 1e-3 }],
@@ -128,7 +217,10 @@ async function readers(): Promise<Reader[]> {
     params: Float32Array.from({ length: n }, (_, i) => i / 7), m: new Float32Array(n).fill(0.1), v: new Float32Array(n).fill(0.01),
   });
   const u32le = (at: number): [number, 4, boolean] => [at, 4, true];
-  const clip: TimedFrame[] = [0, 1, 2].map((k) => ({ ...randomImage(rand, 7, 5, k !== 1), timestamp: k * 40_000 }));
+  const net = networkFiles(rng(100)); // its own stream: the older readers' seeds stay as they were
+  const ncnnBin = (b: Uint8Array) => decodeNcnn({ param: net.param, bin: b }, { param: "fuzz.param", bin: "fuzz.bin" });
+  const anim = rng(101); // its own stream too
+  const clip: TimedFrame[] = [0, 1, 2].map((k) => ({ ...randomImage(anim, 7, 5, k !== 1), timestamp: k * 40_000 }));
   const animations = async (format: "gif" | "apng" | "webp") => [await encodeAnimation(format, clip), await encodeAnimation(format, clip.slice(0, 2), { loopCount: 2 })];
   const riffFields = (b: Uint8Array) => Array.from({ length: Math.min(64, Math.floor(b.length / 4)) }, (_, i) => u32le(4 * i));
   return [
@@ -147,10 +239,11 @@ async function readers(): Promise<Reader[]> {
     },
     {
       name: "srnet",
-      seeds: [encodeNetwork(net), encodeNetwork(net, { dtype: "f16" })],
+      seeds: [encodeNetwork(srnet), encodeNetwork(srnet, { dtype: "f16" })],
       read: (b) => decodeNetwork(b),
       repair: repairTrailingCrc,
       fields: () => [u32le(8), u32le(12)],
+      mutateHeader: mutateJsonHeader,
     },
     {
       name: "rsr",
@@ -165,17 +258,57 @@ async function readers(): Promise<Reader[]> {
       read: (b) => decodeCheckpoint(b),
       repair: repairTrailingCrc,
       fields: () => [u32le(8), u32le(12)],
+      mutateHeader: mutateJsonHeader,
     },
-    { name: "gif", seeds: await animations("gif"), read: readAnimation, fields: (b) => [[6, 2, true], [8, 2, true], ...riffFields(b).map(([at]): [number, 2, boolean] => [at, 2, true])] },
-    { name: "apng", seeds: await animations("apng"), read: readAnimation, repair: repairPng, fields: (b) => [...pngChunks(b).map((i): [number, 4, boolean] => [i, 4, false]), ...pngChunks(b).map((i): [number, 4, boolean] => [i + 12, 4, false])] },
-    { name: "webp", seeds: await animations("webp"), read: readAnimation, fields: riffFields },
-    { name: "mkv", seeds: [concatParts([mkvHeader(7, 5), ...clip.flatMap((f) => mkvFrame(f))])], read: readMkv, fields: (b) => Array.from({ length: Math.min(64, b.length - 8) }, (_, i): [number, 8, boolean] => [i, 8, false]) },
+    {
+      name: "pth-zip",
+      seeds: net.pthZip,
+      read: (b) => pickStateDict(decodePth(b, "fuzz.pth"), "fuzz.pth"),
+      repair: zeroZipCrcs,
+      fields: zipFields,
+    },
+    {
+      name: "pth-legacy",
+      seeds: net.pthLegacy,
+      read: (b) => pickStateDict(decodePth(b, "fuzz.pth"), "fuzz.pth"),
+      fields: pickleFields,
+    },
+    {
+      name: "safetensors",
+      seeds: net.safetensors,
+      read: (b) => decodeSafetensors(b, "fuzz.safetensors"),
+      fields: () => [[0, 8, true]],
+      mutateHeader: mutateSafetensorsHeader,
+    },
+    {
+      name: "ncnn-bin",
+      seeds: net.bins,
+      read: ncnnBin,
+      fields: () => [u32le(0), u32le(4 + 108 + 16), u32le(4 + 216 + 16)], // the weight blobs' storage tags (fp16 seed: 0, 128; fp32: 0, 236)
+    },
+    {
+      name: "ncnn-param",
+      seeds: [new TextEncoder().encode(net.param)],
+      read: (b) => decodeNcnn({ param: b, bin: net.bins[0] }, { param: "fuzz.param", bin: "fuzz.bin" }),
+      fields: () => [],
+    },
+    {
+      name: "waifu2x-json",
+      seeds: [net.json],
+      read: (b) => decodeWaifu2xJson(b, "fuzz.json"),
+      fields: () => [],
+      mutateHeader: mutateJsonDocument,
+    },
+    { name: "gif", seeds: () => animations("gif"), read: readAnimation, fields: (b) => [[6, 2, true], [8, 2, true], ...riffFields(b).map(([at]): [number, 2, boolean] => [at, 2, true])] },
+    { name: "apng", seeds: () => animations("apng"), read: readAnimation, repair: repairPng, fields: (b) => [...pngChunks(b).map((i): [number, 4, boolean] => [i, 4, false]), ...pngChunks(b).map((i): [number, 4, boolean] => [i + 12, 4, false])] },
+    { name: "webp", seeds: () => animations("webp"), read: readAnimation, fields: riffFields },
+    { name: "mkv", seeds: [concat([mkvHeader(7, 5), ...clip.flatMap((f) => mkvFrame(f))])], read: readMkv, fields: (b) => Array.from({ length: Math.min(64, b.length - 8) }, (_, i): [number, 8, boolean] => [i, 8, false]) },
   ];
 }
 
 function mutate(r: Reader, seed: Uint8Array, rand: Rand): { bytes: Uint8Array; how: string } {
   let b: Uint8Array = new Uint8Array(seed); // a copy, even of a Node Buffer (whose slice() is a view)
-  const kind = int(rand, r.name === "srnet" || r.name === "checkpoint" ? 5 : 4);
+  const kind = int(rand, r.mutateHeader ? 5 : 4);
   let how: string;
   if (kind === 0) {
     const flips = 1 + int(rand, 8);
@@ -200,7 +333,7 @@ function mutate(r: Reader, seed: Uint8Array, rand: Rand): { bytes: Uint8Array; h
     }
     how = `field at ${at} (${width} bytes) set to ${v}`;
   } else {
-    b = mutateJsonHeader(b, rand);
+    b = r.mutateHeader!(b, rand);
     return { bytes: b, how: "a JSON header value set to an extreme" };
   }
   if (r.repair && rand() < 0.5) {
@@ -209,6 +342,9 @@ function mutate(r: Reader, seed: Uint8Array, rand: Rand): { bytes: Uint8Array; h
   }
   return { bytes: b, how };
 }
+
+/** Every reader's name, for `fuzz({ only })`. */
+export const readerNames = (): string[] => readers().map((r) => r.name);
 
 export interface FuzzFailure { reader: string; caseIndex: number; how: string; problem: string; bytes: Uint8Array }
 export interface FuzzResult { cases: number; decoded: number; refused: number; failures: FuzzFailure[]; slowestMs: number; peakRssGrowthMiB: number }
@@ -220,11 +356,12 @@ export interface FuzzResult { cases: number; decoded: number; refused: number; f
 export async function fuzz(opts: { seed: number; casesPerReader: number; maxMsPerCase: number; maxRssGrowthMiB: number; only?: string; onCase?: (done: number) => void }): Promise<FuzzResult> {
   const result: FuzzResult = { cases: 0, decoded: 0, refused: 0, failures: [], slowestMs: 0, peakRssGrowthMiB: 0 };
   const rssStart = process.resourceUsage().maxRSS / 1024;
-  for (const r of await readers()) {
+  for (const r of readers()) {
     if (opts.only && r.name !== opts.only) continue;
     const rand = rng(opts.seed ^ crc32(new TextEncoder().encode(r.name)));
+    const seeds = typeof r.seeds === "function" ? await r.seeds() : r.seeds;
     for (let i = 0; i < opts.casesPerReader; i++) {
-      const base = pick(rand, r.seeds);
+      const base = pick(rand, seeds);
       const { bytes, how } = r.name === "rsr" && rand() < 0.5 ? mutateRsrPayload(rand) : mutate(r, base, rand);
       const fail = (problem: string) => result.failures.push({ reader: r.name, caseIndex: i, how, problem, bytes });
       const t0 = performance.now();

@@ -33,6 +33,12 @@ export function assertBitIdentical(a: ArrayLike<number>, b: ArrayLike<number>, l
   for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i]) && a[i] !== b[i]) assert.unreachable(`${label} differs at ${i}: ${a[i]} vs ${b[i]}`);
 }
 
+/**
+ * Node arguments for a child process that runs TypeScript from this checkout: tsx, and the export
+ * condition under which "srgan-wasm" and "srgan-wasm-server" resolve to their sources (test/run.mjs).
+ */
+export const TSX = ["--conditions=srgan-source", "--import", "tsx"];
+
 /** ../shared beside the project (present in this workplace and in CI; absent in a user's clone). */
 export const SHARED = fileURLToPath(new URL("../../shared/", import.meta.url));
 

@@ -1,6 +1,7 @@
 // The test-side .rsr writer: bincode → shuffle → a stored-LZMA2 xz stream, for synthetic srgan-rust networks.
 import { crc32 } from "../src/model/crc32.js";
-import { rsrParameterSpec, shuffleBytes, type RsrArray, type RsrHyper } from "../src/model/rsr.js";
+import { rsrParameterSpec, type RsrArray, type RsrHyper } from "../src/model/families/srgan-rust.js";
+import { shuffleBytes } from "../src/model/formats/rsr.js";
 import { randomArray } from "./helpers.js";
 
 /** bincode of the descriptor: the published header (no width) or the later one (width after factor). */

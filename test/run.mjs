@@ -18,8 +18,12 @@ if (args[0] === "--fresh-wasm") {
     }
   }
 }
+// Tests run on the sources: "srgan-wasm" and "srgan-wasm-server", which packages/server and the CLI
+// import by name, resolve to src/ and packages/server/src/ under this export condition (package.json),
+// not to their builds. Tests that start Node themselves pass it too (TSX in test/helpers.ts).
+const SOURCE_CONDITION = ["--conditions=srgan-source"];
 const pattern = args[0] ? `${args[0]}.*\\.test\\.ts$` : "\\.test\\.ts$";
-const child = spawn(process.execPath, ["--import", "tsx", "node_modules/uvu/bin.js", "test", pattern], { stdio: ["ignore", "pipe", "inherit"] });
+const child = spawn(process.execPath, [...SOURCE_CONDITION, "--import", "tsx", "node_modules/uvu/bin.js", "test", pattern], { stdio: ["ignore", "pipe", "inherit"] });
 let out = "";
 child.stdout.on("data", (d) => { out += d; process.stdout.write(d); });
 const status = await new Promise((resolve) => child.on("close", resolve));

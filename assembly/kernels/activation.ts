@@ -2,7 +2,7 @@
 // Elementwise activations over NHWC tensors, 4 channels per f32x4 with a masked tail.
 // Parameters (PReLU slopes, Spline L/Ce/R rows) are packed per channel and zero padded to a multiple
 // of 4 at load time, so vector loads of them never read past their region.
-// Act codes are part of the ABI (mirrored in src/backends/wasm/abi.ts).
+// Act codes are part of the ABI: src/ops/activations.ts reads them from the generated bindings.
 import { loadLanes, storeLanes } from "../util/simd";
 
 export const ACT_NONE: i32 = 0;
@@ -10,6 +10,7 @@ export const ACT_RELU: i32 = 1;
 export const ACT_LEAKY: i32 = 2;   // params: [slope] (one f32)
 export const ACT_PRELU: i32 = 3;   // params: [cPad] slopes
 export const ACT_SPLINE: i32 = 4;  // params: [3][cPad] rows L, Ce, R (srgan-rust / alumina Spline)
+export const ACT_SIGMOID: i32 = 5; // 1 / (1 + e^−x): squeeze-excitation gates
 
 // Applies activation `act` to the 4 channels starting at channel c.
 @inline export function activate(v: v128, act: i32, paramPtr: usize, c: i32, cPad: i32): v128 {
@@ -24,7 +25,8 @@ export const ACT_SPLINE: i32 = 4;  // params: [3][cPad] rows L, Ce, R (srgan-rus
     const neg = f32x4.mul(v, v128.load(paramPtr + (<usize>c << 2)));
     return v128.bitselect(v, neg, f32x4.gt(v, zero));
   }
-  // Spline: alumina's factored form, evaluated exactly as documented in docs/srgan-rust-rsr.md.
+  if (act == ACT_SIGMOID) return sigmoid(v);
+  // Spline: alumina's factored form, evaluated exactly as specified in ../shared/docs/srgan-rust-rsr.md (the formulas are src/ops/activations.ts).
   const L = v128.load(paramPtr + (<usize>c << 2));
   const C = v128.load(paramPtr + (<usize>(c + cPad) << 2));
   const R = v128.load(paramPtr + (<usize>(c + 2 * cPad) << 2));
@@ -49,6 +51,29 @@ export const ACT_SPLINE: i32 = 4;  // params: [3][cPad] rows L, Ce, R (srgan-rus
   const isLeft = f32x4.le(x, f32x4.splat(-1));
   const isRight = f32x4.ge(x, f32x4.splat(1));
   return v128.bitselect(left, v128.bitselect(right, mid, isRight), isLeft);
+}
+
+// 1 / (1 + e^−x), all in f32x4 (no scalar code in the loops that inline `activate`).
+@inline function sigmoid(v: v128): v128 {
+  return f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), exp4(f32x4.neg(v))));
+}
+
+// e^x per lane, Cephes' expf: x = n·ln2 + r (ln2 split in two for an exact product), e^r by a degree-6
+// polynomial, 2^n added to the exponent bits. x is clamped so that n stays in [−126, 127]: the result
+// saturates to ~1e−38 and ~1.7e38 instead of going subnormal or infinite. Within 2 ulp of exp().
+@inline function exp4(v: v128): v128 {
+  const x = f32x4.min(f32x4.max(v, f32x4.splat(-87.3)), f32x4.splat(88.3));
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504089)));
+  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  const y = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
+  return i32x4.add(y, i32x4.shl(i32x4.trunc_sat_f32x4_s(n), 23));
 }
 
 // out[p, c] = act(in[p, c]) for pixels [p0, p1) of a tensor with `channels` channels. in may equal out.

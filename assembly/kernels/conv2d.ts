@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Direct 2-D convolution (cross-correlation), NHWC, stride 1, odd square kernel k, zero "same" padding.
+// Direct 2-D convolution (cross-correlation), NHWC, stride 1, odd square kernel k, `pad` zero pixels per
+// side (k >> 1: "same", the output as large as the input; 0: "valid", k − 1 smaller, as waifu2x's
+// networks). Output h + 2·pad − k + 1 rows of w + 2·pad − k + 1 pixels.
 //
 // Weights are packed once at load time in blocks of 8 output channels: [cb][ky][kx][ci][8] with
 // cb = co / 8, cout zero padded to a multiple of 8 (src/ops/conv2d.ts pack()). One block's weights for
@@ -28,26 +30,26 @@ export const CONV_ACCUMULATE: i32 = 1;
 // Computes output rows [y0, y1). biasPtr may be 0 (no bias); it is read only for channels < cout.
 export function conv2d_f32(
   inPtr: usize, h: i32, w: i32, cin: i32,
-  weightPtr: usize, biasPtr: usize, k: i32, cout: i32,
+  weightPtr: usize, biasPtr: usize, k: i32, pad: i32, cout: i32,
   outPtr: usize, y0: i32, y1: i32, flags: i32, act: i32, actParamPtr: usize,
 ): i32 {
-  const pad = k >> 1;
+  const ow = w + 2 * pad - k + 1;
   const coPad = (cout + 3) & ~3;                       // activation parameters are packed to this
   const blocks = (cout + 7) >> 3;
   const accumulate = (flags & CONV_ACCUMULATE) != 0;
   const inRowStride = <usize>w * <usize>cin << 2;
   const blockBytes = <usize>(k * k) * <usize>cin << 5;  // one 8-channel block of weights
   const kRowBytes = <usize>(k * cin) << 5;             // one kernel row (all kx, ci) within a block
-  const xLo = min(pad, w);
-  const xHi = max(w - pad, xLo);                       // interior [xLo, xHi): every kx tap inside
+  const xLo = min(pad, ow);
+  const xHi = max(ow - pad, xLo);                      // interior [xLo, xHi): every kx tap inside
   const xBlockEnd = xLo + (xHi - xLo) / PX * PX;
   for (let y = y0; y < y1; y++) {
     const kyLo = max(0, pad - y);
     const kyHi = min(k, h + pad - y);
-    const outRow = outPtr + (<usize>y * <usize>w * <usize>cout << 2);
+    const outRow = outPtr + (<usize>y * <usize>ow * <usize>cout << 2);
     const inTop = inPtr + <usize>(y - pad) * inRowStride;   // row of ky = 0 (may lie outside; never read then)
     for (let x = 0; x < xLo; x++) {
-      convPixel(inPtr, h, w, cin, weightPtr, biasPtr, k, cout, coPad, outRow, x, y, kyLo, kyHi, accumulate, act, actParamPtr);
+      convPixel(inPtr, h, w, cin, weightPtr, biasPtr, k, pad, cout, coPad, outRow, x, y, kyLo, kyHi, accumulate, act, actParamPtr);
     }
     for (let cb = 0; cb < blocks; cb++) {
       const co = cb << 3;
@@ -66,8 +68,8 @@ export function conv2d_f32(
           outRow, xBlockEnd, pad, kyLo, kyHi, accumulate, act, actParamPtr, 2);
       }
     }
-    for (let x = xHi - (xHi - xBlockEnd == 1 ? 1 : 0); x < w; x++) {
-      convPixel(inPtr, h, w, cin, weightPtr, biasPtr, k, cout, coPad, outRow, x, y, kyLo, kyHi, accumulate, act, actParamPtr);
+    for (let x = xHi - (xHi - xBlockEnd == 1 ? 1 : 0); x < ow; x++) {
+      convPixel(inPtr, h, w, cin, weightPtr, biasPtr, k, pad, cout, coPad, outRow, x, y, kyLo, kyHi, accumulate, act, actParamPtr);
     }
   }
   return 0;
@@ -137,10 +139,9 @@ export function conv2d_f32(
 // blocks (16 channels, 4 independent accumulators) at a time where two remain, so the border is not
 // bound by the latency of one accumulator chain.
 function convPixel(
-  inPtr: usize, h: i32, w: i32, cin: i32, weightPtr: usize, biasPtr: usize, k: i32, cout: i32, coPad: i32,
+  inPtr: usize, h: i32, w: i32, cin: i32, weightPtr: usize, biasPtr: usize, k: i32, pad: i32, cout: i32, coPad: i32,
   outRow: usize, x: i32, y: i32, kyLo: i32, kyHi: i32, accumulate: bool, act: i32, actParamPtr: usize,
 ): void {
-  const pad = k >> 1;
   const kxLo = max(0, pad - x);
   const kxHi = min(k, w + pad - x);
   const o = outRow + (<usize>x * <usize>cout << 2);

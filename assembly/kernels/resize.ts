@@ -2,6 +2,8 @@
 // Separable resampling of NHWC f32 images with MATLAB `imresize` semantics: half-pixel centres,
 // symmetric (mirror) edge extension, kernels widened by 1/s when shrinking (antialias, except nearest),
 // weights normalised to sum 1, rows (height) resized first and float intermediates between the passes.
+// RESIZE_CUBIC is the other common bicubic (OpenCV, ncnn, ONNX's default): Keys a = −0.75, never
+// antialiased, edges clamped (the border pixel repeats) instead of mirrored.
 //
 // Scale is a ratio up/down of coprime integers (the op uses up = scale or down = factor). Output index o
 // samples u = (o + 0.5)·down/up − 0.5; because u(o + up) = u(o) + down, the taps repeat with period `up`:
@@ -20,19 +22,21 @@ export const RESIZE_NEAREST: i32 = 0;
 export const RESIZE_BILINEAR: i32 = 1;
 export const RESIZE_BICUBIC: i32 = 2;
 export const RESIZE_BOX: i32 = 3;
+export const RESIZE_CUBIC: i32 = 4;
 
 // Kernel width × 2 (so it is an integer): box 1, triangle 2, Keys cubic 4.
 @inline function width2(method: i32): i32 {
-  return method == RESIZE_BICUBIC ? 4 : method == RESIZE_BILINEAR ? 2 : 1;
+  return method == RESIZE_BICUBIC || method == RESIZE_CUBIC ? 4 : method == RESIZE_BILINEAR ? 2 : 1;
 }
 
 // MATLAB's kernels. Box is half-open [−0.5, 0.5), so a sample on a boundary belongs to the right cell.
 function kernelAt(method: i32, t: f64): f64 {
-  if (method == RESIZE_BICUBIC) {
-    // Keys, a = −0.5.
+  if (method == RESIZE_BICUBIC || method == RESIZE_CUBIC) {
+    // Keys: (a + 2)x³ − (a + 3)x² + 1 on [0, 1], a·x³ − 5a·x² + 8a·x − 4a on (1, 2].
+    const a = method == RESIZE_BICUBIC ? -0.5 : -0.75;
     const x = Math.abs(t), x2 = x * x, x3 = x2 * x;
-    if (x <= 1) return 1.5 * x3 - 2.5 * x2 + 1;
-    if (x <= 2) return -0.5 * x3 + 2.5 * x2 - 4 * x + 2;
+    if (x <= 1) return (a + 2) * x3 - (a + 3) * x2 + 1;
+    if (x <= 2) return a * x3 - 5 * a * x2 + 8 * a * x - 4 * a;
     return 0;
   }
   if (method == RESIZE_BILINEAR) {
@@ -43,7 +47,7 @@ function kernelAt(method: i32, t: f64): f64 {
 }
 
 @inline function antialiased(method: i32, up: i32, down: i32): bool {
-  return down > up && method != RESIZE_NEAREST;
+  return down > up && method != RESIZE_NEAREST && method != RESIZE_CUBIC;
 }
 
 // Taps per output sample: ⌈kernel width⌉ in input pixels (width × down/up when antialiased).
@@ -57,8 +61,10 @@ function kernelAt(method: i32, t: f64): f64 {
   return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
-// Symmetric extension, as MATLAB's [1:n, n:-1:1] index table: …, 1, 0 | 0, 1, …, n−1 | n−1, n−2, …
-@inline function mirror(i: i32, n: i32): i32 {
+// Index i folded into [0, n): MATLAB's symmetric extension, …, 1, 0 | 0, 1, …, n−1 | n−1, n−2, …, or
+// for RESIZE_CUBIC clamped, …, 0, 0 | 0, 1, …, n−1 | n−1, n−1, …
+@inline function edge(i: i32, n: i32, method: i32): i32 {
+  if (method == RESIZE_CUBIC) return min(max(i, 0), n - 1);
   const p = n << 1;
   let m = i % p;
   if (m < 0) m += p;
@@ -100,7 +106,7 @@ export function resize_f32(
   method: i32, up: i32, down: i32,
   scratchPtr: usize, y0: i32, y1: i32,
 ): i32 {
-  if (up < 1 || down < 1 || c < 1 || inH < 1 || inW < 1 || method < 0 || method > RESIZE_BOX) return 1;
+  if (up < 1 || down < 1 || c < 1 || inH < 1 || inW < 1 || method < 0 || method > RESIZE_CUBIC) return 1;
   if (y0 < 0 || y1 > outH || y0 >= y1) return y0 == y1 ? 0 : 1;
   const taps = tapCount(method, up, down);
   const tf = tableFloats(method, up, down);
@@ -120,7 +126,7 @@ export function resize_f32(
     const first = load<i32>(ph) + q * down;
     for (let j = 0; j < taps; j++) {
       const wv = v128.load32_splat(ph + (<usize>(1 + j) << 2));
-      const src = inPtr + <usize>mirror(first + j, inH) * inRowBytes;
+      const src = inPtr + <usize>edge(first + j, inH, method) * inRowBytes;
       if (j == 0) {
         for (let i = 0; i < rowLen; i += 4) {
           const off = <usize>i << 2;
@@ -133,7 +139,7 @@ export function resize_f32(
         }
       }
     }
-    horizontalPass(bufPtr, inW, c, outPtr + <usize>y * outRowBytes, outW, tablePtr, taps, up, down);
+    horizontalPass(bufPtr, inW, c, outPtr + <usize>y * outRowBytes, outW, tablePtr, taps, up, down, method);
   }
   return 0;
 }
@@ -142,7 +148,7 @@ export function resize_f32(
 // their weights (held in registers for the common 1, 2 and 4 taps) and step by down input pixels.
 // Outputs whose taps all lie inside [0, inW) run branch-free; the few at the edges fold their taps.
 // Each element is the same sequence (tap 0 multiplied, later taps fused in order) on every path.
-function horizontalPass(bufPtr: usize, inW: i32, c: i32, outRow: usize, outW: i32, tablePtr: usize, taps: i32, up: i32, down: i32): void {
+function horizontalPass(bufPtr: usize, inW: i32, c: i32, outRow: usize, outW: i32, tablePtr: usize, taps: i32, up: i32, down: i32, method: i32): void {
   const pixBytes = <usize>c << 2;
   const phaseStride = <usize>(1 + taps) << 2;
   for (let r = 0; r < up && r < outW; r++) {
@@ -151,8 +157,8 @@ function horizontalPass(bufPtr: usize, inW: i32, c: i32, outRow: usize, outW: i3
     const nq = (outW - r + up - 1) / up;
     const qLo = min(nq, f0 >= 0 ? 0 : (down - 1 - f0) / down);
     const qHi = max(qLo, min(nq, floorDiv(inW - taps - f0, down) + 1));
-    for (let q = 0; q < qLo; q++) edgePixel(bufPtr, inW, c, outRow, hp, taps, q * up + r, f0 + q * down);
-    for (let q = qHi; q < nq; q++) edgePixel(bufPtr, inW, c, outRow, hp, taps, q * up + r, f0 + q * down);
+    for (let q = 0; q < qLo; q++) edgePixel(bufPtr, inW, c, outRow, hp, taps, q * up + r, f0 + q * down, method);
+    for (let q = qHi; q < nq; q++) edgePixel(bufPtr, inW, c, outRow, hp, taps, q * up + r, f0 + q * down, method);
     let dst = outRow + <usize>(qLo * up + r) * pixBytes;
     let src = bufPtr + <usize>(f0 + qLo * down) * pixBytes;
     const outStep = <usize>up * pixBytes;
@@ -214,14 +220,14 @@ function horizontalPass(bufPtr: usize, inW: i32, c: i32, outRow: usize, outW: i3
   }
 }
 
-// One output pixel o whose taps (from input f) reach past an edge: each tap folded by mirror().
-function edgePixel(bufPtr: usize, inW: i32, c: i32, outRow: usize, hp: usize, taps: i32, o: i32, f: i32): void {
+// One output pixel o whose taps (from input f) reach past an edge: each tap folded by edge().
+function edgePixel(bufPtr: usize, inW: i32, c: i32, outRow: usize, hp: usize, taps: i32, o: i32, f: i32, method: i32): void {
   const pixBytes = <usize>c << 2;
   for (let cg = 0; cg < c; cg += 4) {
     const cOff = <usize>cg << 2;
-    let acc = f32x4.mul(v128.load(bufPtr + <usize>mirror(f, inW) * pixBytes + cOff), v128.load32_splat(hp, 4));
+    let acc = f32x4.mul(v128.load(bufPtr + <usize>edge(f, inW, method) * pixBytes + cOff), v128.load32_splat(hp, 4));
     for (let j = 1; j < taps; j++) {
-      acc = madd(v128.load(bufPtr + <usize>mirror(f + j, inW) * pixBytes + cOff), v128.load32_splat(hp + (<usize>(1 + j) << 2)), acc);
+      acc = madd(v128.load(bufPtr + <usize>edge(f + j, inW, method) * pixBytes + cOff), v128.load32_splat(hp + (<usize>(1 + j) << 2)), acc);
     }
     storeLanes(outRow + <usize>o * pixBytes + cOff, acc, min(4, c - cg));
   }

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
-// Winograd F(2×2, 3×3) convolution: NHWC, 3×3, stride 1, zero "same" padding, fused bias and
-// activation. 16 multiplies per 2×2 output block and channel pair instead of 36 (2.25× fewer).
+// Winograd F(2×2, 3×3) convolution: NHWC, 3×3, stride 1, `pad` zero pixels per side (1: "same"; 0:
+// "valid", the output 2 smaller, as conv2d_f32), fused bias and activation. 16 multiplies per 2×2 output block and channel pair instead of 36 (2.25× fewer).
 // flags bit 0 (CONV_ACCUMULATE, as conv2d_f32): add to the existing output instead of the bias, so a
 // layer that sums convolutions of several inputs (srgan-rust's) runs one call per input.
 //
-// Per 2×2 output block ("tile") at (2·ty, 2·tx), with d its 4×4 input window starting at one pixel up
+// Per 2×2 output block ("tile") at (2·ty, 2·tx), with d its 4×4 input window starting `pad` pixels up
 // and left, g a 3×3 kernel (Lavin & Gray 2015):
 //   V = Bᵀ d B (input transform), U = G g Gᵀ (weights, transformed once at pack time),
 //   M[kl] = Σ_ci U[kl][co][ci] · V[kl][ci]   (16 small GEMMs over channels, SIMD over 8 out channels),
@@ -29,41 +29,42 @@ export const WINO_TILES: i32 = 16;
 
 // Computes output rows [y0, y1): the block rows covering them, storing only rows inside [y0, y1).
 export function winograd_f23_f32(
-  inPtr: usize, h: i32, w: i32, cin: i32, uPtr: usize, biasPtr: usize, cout: i32,
+  inPtr: usize, h: i32, w: i32, cin: i32, pad: i32, uPtr: usize, biasPtr: usize, cout: i32,
   outPtr: usize, y0: i32, y1: i32, flags: i32, act: i32, actParamPtr: usize, scratchPtr: usize,
 ): i32 {
   const accumulate = (flags & CONV_ACCUMULATE) != 0;
   const cinP = (cin + 3) & ~3;
   const coP8 = (cout + 7) & ~7;
-  const tilesX = (w + 1) >> 1;
+  const oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
+  const tilesX = (ow + 1) >> 1;
   const vPtr = scratchPtr;
   const mPtr = scratchPtr + (<usize>(16 * WINO_TILES * cinP) << 2);
   for (let ty = y0 >> 1; ty < (y1 + 1) >> 1; ty++) {
     for (let tx0 = 0; tx0 < tilesX; tx0 += WINO_TILES) {
       const nt = min(WINO_TILES, tilesX - tx0);
       const ntG = (nt + 3) & ~3; // GEMMs run on groups of 4 tiles; the extra tiles are computed and dropped
-      for (let t = 0; t < ntG; t++) inputTransform(inPtr, h, w, cin, ty << 1, (tx0 + t) << 1, vPtr + (<usize>(t * cinP) << 2), <usize>(WINO_TILES * cinP) << 2);
+      for (let t = 0; t < ntG; t++) inputTransform(inPtr, h, w, cin, (ty << 1) - pad, ((tx0 + t) << 1) - pad, vPtr + (<usize>(t * cinP) << 2), <usize>(WINO_TILES * cinP) << 2);
       gemm(vPtr, uPtr, mPtr, cin, cinP, coP8, ntG);
       for (let t = 0; t < nt; t++) {
-        outputTransform(mPtr + (<usize>(t * coP8) << 2), coP8, biasPtr, cout, outPtr, h, w, ty << 1, (tx0 + t) << 1, y0, y1, accumulate, act, actParamPtr);
+        outputTransform(mPtr + (<usize>(t * coP8) << 2), coP8, biasPtr, cout, outPtr, oh, ow, ty << 1, (tx0 + t) << 1, y0, y1, accumulate, act, actParamPtr);
       }
     }
   }
   return 0;
 }
 
-// V[kl] of the tile whose outputs start at (oy, ox), for every 4 input channels, klStride bytes apart.
-// Pixels outside the image are zero (the padding); channels past cin in the last vector are never used.
-// Shared with the weight gradient (backward/winograd_grad.ts).
-export function inputTransform(inPtr: usize, h: i32, w: i32, cin: i32, oy: i32, ox: i32, v: usize, klStride: usize): void {
+// V[kl] of the tile whose 4×4 input window starts at (wy, wx), for every 4 input channels, klStride bytes
+// apart. Pixels outside the image are zero (the padding); channels past cin in the last vector are never
+// used. Shared with the weight gradient (backward/winograd_grad.ts).
+export function inputTransform(inPtr: usize, h: i32, w: i32, cin: i32, wy: i32, wx: i32, v: usize, klStride: usize): void {
   const px = <usize>cin << 2;
   const rowBytes = <usize>w * px;
-  const base = inPtr + <usize>(oy - 1) * rowBytes + <usize>(ox - 1) * px; // window's (0, 0); may lie outside
+  const base = inPtr + <usize>wy * rowBytes + <usize>wx * px; // window's (0, 0); may lie outside
   // Bit r (row) / 4 + c (column) set: that window row / column lies inside the image.
   let rows = 0, cols = 0;
   for (let i = 0; i < 4; i++) {
-    if (<u32>(oy - 1 + i) < <u32>h) rows |= 1 << i;
-    if (<u32>(ox - 1 + i) < <u32>w) cols |= 1 << i;
+    if (<u32>(wy + i) < <u32>h) rows |= 1 << i;
+    if (<u32>(wx + i) < <u32>w) cols |= 1 << i;
   }
   const all = rows == 15 && cols == 15;
   for (let c = 0; c < cin; c += 4) {
@@ -155,7 +156,7 @@ function gemm(vPtr: usize, uPtr: usize, mPtr: usize, cin: i32, cinP: i32, coP8: 
   }
 }
 
-// Y = Aᵀ M A + (existing output or bias), activated, for one tile: only pixels inside the image and
+// Y = Aᵀ M A + (existing output or bias), activated, for one tile: only pixels inside the h×w output and
 // rows [y0, y1). Bias and output are read only for channels < cout (a dynamic bias is a bare tensor).
 function outputTransform(
   m: usize, coP8: i32, biasPtr: usize, cout: i32, outPtr: usize, h: i32, w: i32, oy: i32, ox: i32,

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Option validation: every option is checked here, and a bad one is a TypeError/RangeError that names
 // it exactly (the piscina convention).
-import type { ModelSource } from "../model/load.js";
+import type { ModelSource } from "./load-network.js";
 import { CONV_ALGORITHMS, type ConvAlgorithm } from "../ops/op.js";
 import { MAX_MEMORY_BYTES } from "../runtime/engine.js";
 import { hardwareThreads, hasNodeApis } from "../platform/features.js";

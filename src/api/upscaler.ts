@@ -12,9 +12,8 @@ import { disposedError, WasmBackend } from "../runtime/wasm-backend.js";
 import { prepareNetwork } from "../runtime/network.js";
 import { DeferredRunner, InlineRunner, type TileRunner } from "../runtime/runner.js";
 import type { Lease } from "../runtime/buffer-pool.js";
-import { loadNetwork } from "../model/load.js";
-import { AUTO_MODEL, autoModel, resizeGraph, DEFAULT_MODEL, DEFAULT_SCALE } from "../model/builtin.js";
-import { validateGraph } from "../model/graph.js";
+import { loadNetwork } from "./load-network.js";
+import { alphaGraph, AUTO_MODEL, autoModel, DEFAULT_MODEL, DEFAULT_SCALE } from "../model/builtin.js";
 import type { ValidatedGraph } from "../model/types.js";
 import { checkRgbaImage, MAX_IMAGE_SIDE, type RgbaImage } from "../image/rgba.js";
 import type { WasmVariantOption } from "../backends/wasm/module.js";
@@ -55,10 +54,11 @@ export async function createUpscaler(options: UpscalerOptions = {}): Promise<Ups
   const graphs = await Promise.all(names.map((name) => loadNetwork(name, { scale: opts.scale })));
   const engine = await Engine.create({ memoryLimit: opts.memoryLimit, wasmVariant: opts.wasmVariant as WasmVariantOption });
   const nets = graphs.map((g) => prepareNetwork(engine, g, { conv: opts.convAlgorithm }));
-  const alpha = prepareNetwork(engine, validateGraph(resizeGraph("bicubic", graphs[0].scale, 1)));
+  const alphaNet = alphaGraph(graphs[0].scale);
+  const alpha = prepareNetwork(engine, alphaNet);
   const gpus: Array<WebglRunner | null> = [];
   try {
-    for (const g of graphs) gpus.push(opts.backend === "wasm" ? null : await createGpuRunner(g, opts));
+    for (const g of graphs) gpus.push(opts.backend === "wasm" ? null : await createGpuRunner(g, alphaNet, opts));
   } catch (e) {
     for (const gpu of gpus) gpu?.dispose(); // browsers cap live GL contexts
     throw e;
@@ -80,10 +80,10 @@ interface Route {
 }
 
 // Loaded lazily so wasm-only bundles never include the WebGL backend.
-async function createGpuRunner(graph: ValidatedGraph, opts: ResolvedOptions): Promise<WebglRunner | null> {
+async function createGpuRunner(graph: ValidatedGraph, alpha: ValidatedGraph, opts: ResolvedOptions): Promise<WebglRunner | null> {
   try {
     const { createWebglRunner } = await import("../backends/webgl/index.js");
-    return await createWebglRunner(graph, { tileSize: opts.tileSize, requireHardware: opts.backend === "auto" });
+    return await createWebglRunner(graph, { tileSize: opts.tileSize, requireHardware: opts.backend === "auto" }, alpha);
   } catch (e) {
     if (opts.backend === "auto" && e instanceof SrganError && e.code === "ERR_UNSUPPORTED") return null; // no usable GPU: wasm
     throw e;

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 // Command-line parsing shared by every `srgan` command: node:util parseArgs in strict mode, with its
 // errors rewritten as one-line UsageErrors that name the command, and typed readers for flag values.
+import { existsSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { mib, UsageError } from "../errors.js";
 import type { UpscalerOptions } from "../api/options.js";
-import { BUILTIN_NAMES, DEFAULT_MODEL } from "../model/builtin.js";
+import { AUTO_MODEL, BUILTIN_NAMES, DEFAULT_MODEL } from "../model/builtin.js";
+import { formatNames } from "../model/network-formats.js";
 import { CONV_ALGORITHMS } from "../ops/op.js";
 import { MAX_MEMORY_BYTES } from "../runtime/engine.js";
 
@@ -124,9 +126,10 @@ export const UPSCALER_FLAGS = {
   "memory-limit": { type: "string" },
 } as const;
 
-export const UPSCALER_HELP = `  -m, --model NAME|FILE   network: a built-in (${BUILTIN_NAMES.join(", ")}) or a .srnet/.rsr file
-                          (default: ${DEFAULT_MODEL}); upscale and batch also take 'auto': natural-real
-                          for JPEG input, natural for PNG
+export const UPSCALER_HELP = `  -m, --model NAME|FILE   network: a built-in (${BUILTIN_NAMES.join(", ")}),
+                          a network file (${formatNames()}),
+                          or (upscale, batch, serve, worker) 'auto': natural-real for JPEG input,
+                          natural for PNG (default: auto there, ${DEFAULT_MODEL} elsewhere)
   -s, --scale N           upscaling factor: picks the built-in of that scale (natural: 4 or 2;
                           bicubic/bilinear/nearest: 1–8); a file's network must match (default: 4)
   -t, --threads N|auto    worker threads; 0 runs on the main thread (default: auto, one per core)
@@ -138,11 +141,43 @@ export const UPSCALER_HELP = `  -m, --model NAME|FILE   network: a built-in (${B
 
 export function upscalerOptions(command: string, v: { model?: string; scale?: string; threads?: string; conv?: string; "tile-size"?: string; "memory-limit"?: string }): UpscalerOptions {
   return {
-    model: v.model,
+    model: modelFlag(command, v.model),
     scale: intFlag(command, "scale", v.scale, 1, 8),
     threads: threadsFlag(command, v.threads),
     tileSize: intFlag(command, "tile-size", v["tile-size"], 8, 4096),
     convAlgorithm: choiceFlag(command, "conv", v.conv, CONV_ALGORITHMS),
     memoryLimit: bytesFlag(command, "memory-limit", v["memory-limit"], 16 * 2 ** 20, MAX_MEMORY_BYTES),
   };
+}
+
+/**
+ * --model: 'auto', a built-in, or a file. A bare word that is none of them (`natral`) is a usage error
+ * naming the built-ins and the nearest one; a path that does not exist is left to the loader, which
+ * says why it cannot be read.
+ */
+export function modelFlag(command: string, value: string | undefined): string | undefined {
+  if (value === undefined || value === AUTO_MODEL || BUILTIN_NAMES.includes(value) || /[./\\]/.test(value) || existsSync(value)) return value;
+  const guess = nearest(value, [...BUILTIN_NAMES, AUTO_MODEL]);
+  throw new UsageError(`${command}: --model '${value}' is neither a built-in network nor a file${guess ? ` (did you mean '${guess}'?)` : ""}; the built-ins are ${BUILTIN_NAMES.join(", ")}, and 'auto' picks one by the input's format`);
+}
+
+/** The choice closest to `word` by edit distance, if it is close enough to be a typo (a third of its letters). */
+export function nearest(word: string, choices: readonly string[]): string | undefined {
+  let best: string | undefined, bestDistance = Math.max(1, Math.floor(word.length / 3)) + 1;
+  for (const c of choices) {
+    const d = editDistance(word, c);
+    if (d < bestDistance) { best = c; bestDistance = d; }
+  }
+  return best;
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions, one each. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
 }

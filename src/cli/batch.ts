@@ -39,6 +39,8 @@ Example:
       quality: { type: "string", short: "q" },
     }, ["IN_DIR", "OUT_DIR"]);
     const options = upscalerOptions("batch", values);
+    // JPEG photos go to natural-real: natural would sharpen their 8×8 blocks (README, Networks).
+    options.model ??= AUTO_MODEL;
     const format = choiceFlag("batch", "format", values.format, ["png", "jpeg"] as const);
     const quality = intFlag("batch", "quality", values.quality, 1, 100);
     if (resolve(inDir) === resolve(outDir) || await sameFile(inDir, outDir)) throw new UsageError("batch: OUT_DIR must differ from IN_DIR (outputs keep the input names)");

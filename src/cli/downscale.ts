@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // `srgan downscale IN OUT --factor N`: makes low-resolution inputs from ground truth, the way
 // super-resolution benchmarks do (bicubic, antialiased, MATLAB imresize semantics by default).
-import { downscale, type DownscaleMethod } from "../image/resample.js";
+import type { DownscaleMethod } from "../image/resample.js";
+import { downscale } from "../api/downscale.js";
 import { UsageError } from "../errors.js";
 import { choiceFlag, intFlag, parse, type Command } from "./args.js";
 import { checkImageOutput, checkWritable, formatBytes, readImage, refuseSameFile, seconds, writeImage } from "./io.js";

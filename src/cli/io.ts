@@ -8,10 +8,9 @@ import { dirname } from "node:path";
 import { IoError, ImageEncodeError, ioError, SrganError, UsageError } from "../errors.js";
 import { decodeImage, encodeImage, formatFromName, readImageInfo, type DecodedImage, type ImageInfo } from "../image/codec.js";
 import type { RgbaImage } from "../image/rgba.js";
-import { encodePngStreaming } from "./png-stream.js";
-import { decodeNetworkBytes, loadNetwork } from "../model/load.js";
-import { isSrnet } from "../model/format.js";
-import { isRsr } from "../model/rsr.js";
+import { encodePngStreaming } from "../image/png-stream.js";
+import { loadNetwork } from "../api/load-network.js";
+import { companionName, decodeNetworkFiles, formatOf } from "../model/network-formats.js";
 import { BUILTIN_NAMES } from "../model/builtin.js";
 import type { ValidatedGraph } from "../model/types.js";
 import { partialName, readBytes, writeBytesAtomic } from "../platform/files.js";
@@ -29,7 +28,14 @@ export async function checkWritable(path: string): Promise<void> {
     await writeFile(tmp, new Uint8Array(0));
   } catch (e) {
     const code = (e as { code?: string }).code;
-    if (code === "ENOENT") throw new IoError(`cannot write '${path}': directory '${dirname(path)}' does not exist`, { cause: e });
+    if (code === "ENOENT") {
+      // ENOENT also comes from file systems that hold no new files (/proc): say which it is.
+      const dir = dirname(path);
+      const isDir = (await stat(dir).catch(() => undefined))?.isDirectory();
+      throw new IoError(isDir
+        ? `cannot write '${path}': directory '${dir}' exists but takes no new files (a virtual file system such as /proc); choose another directory`
+        : `cannot write '${path}': directory '${dir}' does not exist`, { cause: e });
+    }
     throw ioError("write", path, e);
   }
   await rm(tmp, { force: true });
@@ -128,15 +134,21 @@ export interface LoadedModel {
 }
 
 /**
- * A built-in name or a network file, as the library's loader reads it. The file is read here so a
- * missing path is an IoError naming it, and so we can say which format it was.
+ * A built-in name or a network file (with its second file, for formats that have one), decoded as the
+ * library decodes it. The files are read here so a missing path is an IoError naming it, and so we can
+ * say which format it was.
  */
-export async function loadModel(nameOrPath: string): Promise<LoadedModel> {
-  if ((BUILTIN_NAMES as readonly string[]).includes(nameOrPath)) return { graph: await loadNetwork(nameOrPath), source: "built-in", fileBytes: 0 };
-  const bytes = await readBytes(nameOrPath);
-  const format = isSrnet(bytes) ? ".srnet" : isRsr(bytes) ? "srgan-rust .rsr" : "unknown format";
+export async function loadModel(nameOrPath: string, scale?: number): Promise<LoadedModel> {
+  if ((BUILTIN_NAMES as readonly string[]).includes(nameOrPath)) return { graph: await loadNetwork(nameOrPath, { scale }), source: "built-in", fileBytes: 0 };
+  const main = await readBytes(nameOrPath);
+  const format = formatOf(main);
+  const second = format && companionName(nameOrPath, format);
+  const companion = second === undefined ? undefined : await readBytes(second, `read ${format!.companion!.what}`);
+  const fileBytes = main.length + (companion?.length ?? 0);
   try {
-    return { graph: await decodeNetworkBytes(bytes, nameOrPath), source: `${format}, ${formatBytes(bytes.length)}`, fileBytes: bytes.length };
+    const graph = await decodeNetworkFiles({ main, companion }, nameOrPath, scale);
+    if (scale !== undefined && graph.scale !== scale) throw new SrganError("ERR_SCALE", `the network upscales ×${graph.scale}, but ×${scale} was asked for: leave out --scale`);
+    return { graph, source: `${format?.name ?? "unknown format"}, ${formatBytes(fileBytes)}`, fileBytes };
   } catch (e) {
     throw prefixPath(e, nameOrPath);
   }

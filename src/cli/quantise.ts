@@ -6,10 +6,12 @@ import { gzipSync } from "node:zlib";
 import { createUpscaler } from "../api/upscaler.js";
 import type { RgbaImage } from "../image/rgba.js";
 import type { UpscalerOptions } from "../api/options.js";
-import { decodeNetwork, encodeNetwork } from "../model/format.js";
+import { decodeNetwork, encodeNetwork } from "../model/formats/srnet.js";
 import type { Graph } from "../model/types.js";
 import { encodeQuantised, QUANTISE_MODES } from "../model/quantise.js";
-import { cropToMultiple, downscale } from "../image/resample.js";
+import { formatNames } from "../model/network-formats.js";
+import { cropToMultiple } from "../image/resample.js";
+import { downscale } from "../api/downscale.js";
 import { psnr } from "../metrics/quality.js";
 import { UsageError } from "../errors.js";
 import { choiceFlag, parse, upscalerOptions, UPSCALER_FLAGS, type Command, type Context } from "./args.js";
@@ -19,7 +21,7 @@ import { progressBar } from "./progress.js";
 export const command: Command = {
   help: `Usage: srgan quantise IN OUT --mode f16|trunc12 [options]
 
-Writes the network IN (.srnet, srgan-rust .rsr) to OUT as a .srnet with quantised weights, and
+Writes the network IN (${formatNames()}) to OUT as a .srnet with quantised weights, and
 reports the file size before and after.
   f16      IEEE half floats: half the size, round to nearest.
   trunc12  f32 with the 12 low mantissa bits zeroed (srgan-rust's quantise): same raw size, but

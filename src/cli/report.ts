@@ -5,7 +5,8 @@
 import { SrganError, UsageError } from "../errors.js";
 
 export function exitCode(e: unknown): number {
-  if (e instanceof UsageError) return 2;
+  // A network that has no such scale (`--scale 3` with natural) is a wrong command line, like a bad flag.
+  if (e instanceof UsageError || (e instanceof SrganError && e.code === "ERR_SCALE")) return 2;
   if (e instanceof SrganError && e.code === "ERR_ABORTED") return 130;
   return 1;
 }

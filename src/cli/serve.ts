@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
-// `srgan serve`: the HTTP service (src/server) on a host and port until SIGTERM or Ctrl-C, which stop
-// it gracefully: no new requests, every accepted job finishes, then the process exits 0.
-import { DEFAULT_MODEL } from "../model/builtin.js";
+// `srgan serve`: the HTTP service (the package srgan-wasm-server) on a host and port until SIGTERM or
+// Ctrl-C, which stop it gracefully: no new requests, every accepted job finishes, then the process exits 0.
+import { AUTO_MODEL } from "../model/builtin.js";
 import { bytesFlag, intFlag, parse, upscalerOptions, UPSCALER_FLAGS, UPSCALER_HELP, type Command } from "./args.js";
 import { errorLine } from "./report.js";
 import { untilStopped } from "./io.js";
+import { loadServerPackage, SERVER_PACKAGE } from "./server-package.js";
+import { redisFlag } from "./worker.js";
 
 export const command: Command = {
   help: `Usage: srgan serve [options]
@@ -13,7 +15,9 @@ Serves upscaling over HTTP: POST /v1/upscale (body: PNG or JPEG bytes) answers t
 POST /v1/jobs queues one and GET /v1/jobs/ID, GET /v1/jobs/ID/result follow it; GET /healthz and
 GET /metrics (Prometheus). Requests may pick ?model= (a built-in or the served network), ?scale=,
 ?format=png|jpeg and ?quality=. Jobs run one at a time, each on every thread; with --redis they go
-to a BullMQ queue on Redis instead, and 'srgan worker' processes run them. See docs/serve.md.
+to a BullMQ queue on Redis instead, and 'srgan worker' processes run them. Answers say which network
+ran (header Srgan-Model). Needs the package ${SERVER_PACKAGE} (npm install ${SERVER_PACKAGE}).
+See docs/serve.md.
 
 Options:
       --host HOST         address to listen on (default: 127.0.0.1; 0.0.0.0 for every interface)
@@ -44,22 +48,22 @@ Example:
       "result-ttl": { type: "string" },
       redis: { type: "string" },
     }, []);
-    const { createServer } = await import("../server/app.js");
-    const { redisFlag } = await import("./worker.js");
-    const model = values.model ?? DEFAULT_MODEL;
-    const app = await createServer({
-      ...upscalerOptions("serve", values),
+    const options = upscalerOptions("serve", values);
+    const server = await loadServerPackage("serve");
+    const model = values.model ?? AUTO_MODEL;
+    const app = await server.createServer({
+      ...options,
       model,
       maxPixels: intFlag("serve", "max-pixels", values["max-pixels"], 1, 2 ** 28),
       maxBody: bytesFlag("serve", "max-body", values["max-body"], 1, 2 ** 31),
       queue: intFlag("serve", "queue", values.queue, 0, 100_000),
       resultTtl: intFlag("serve", "result-ttl", values["result-ttl"], 1, 7 * 24 * 3600),
-      redis: values.redis === undefined ? undefined : redisFlag("serve", values.redis),
+      redis: values.redis === undefined ? undefined : redisFlag(server, "serve", values.redis),
       onError: (e) => ctx.err(`srgan serve: ${errorLine(e)}`),
     });
     const port = intFlag("serve", "port", values.port, 0, 65535) ?? 8080;
     const address = await app.listen({ host: values.host ?? "127.0.0.1", port });
-    ctx.out(`srgan serve: listening on ${address} (model ${model}${values.redis ? "; jobs on Redis" : ""}; SIGTERM or Ctrl-C to stop)`);
+    ctx.out(`srgan serve: listening on ${address} (model ${model === AUTO_MODEL ? "auto: natural-real for JPEG, natural for PNG" : model}${values.redis ? "; jobs on Redis" : ""}; SIGTERM or Ctrl-C to stop)`);
     await untilStopped(ctx.signal);
     ctx.err("srgan serve: stopping: no new requests; finishing the accepted jobs");
     await app.close();

@@ -6,11 +6,11 @@ import { UsageError } from "../errors.js";
 import { choiceFlag, intFlag, parse, threadsFlag, type Command } from "./args.js";
 import { CONV_ALGORITHMS } from "../ops/op.js";
 import { writeBytesAtomic } from "./io.js";
-import { encodeNetwork } from "../model/format.js";
+import { encodeNetwork } from "../model/formats/srnet.js";
 import { ARCHS, deepenNetwork, macsPerPixel, resolveArch, widenNetwork } from "../train/arch.js";
 import { LOSSES } from "../train/loss.js";
 import { DEGRADATIONS } from "../train/data.js";
-import { loadNetwork } from "../model/load.js";
+import { loadNetwork } from "../api/load-network.js";
 import { train, type TrainOptions, type TrainProgress } from "../train/trainer.js";
 
 const FLAGS = {

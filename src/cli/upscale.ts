@@ -13,7 +13,9 @@ export const command: Command = {
   help: `Usage: srgan upscale IN OUT [options]
 
 Upscales the image IN (PNG or JPEG) by the network's scale and writes OUT; the output format
-follows OUT's extension (.png, .jpg, .jpeg). Transparency is kept (resized bicubically).
+follows OUT's extension (.png, .jpg, .jpeg), and the summary line names the network that ran.
+Transparency is kept (resized bicubically); the colour under fully transparent pixels is filled from
+the visible ones first, so transparent edges keep their colour.
 Animated GIF, APNG and WebP inputs are upscaled frame by frame to .gif, .png (APNG) or .webp,
 keeping frame timing, loop count and transparency (see 'srgan video --help').
 
@@ -36,6 +38,8 @@ Example:
       overwrite: { type: "boolean" },
     }, ["IN", "OUT"]);
     const options = upscalerOptions("upscale", values);
+    // JPEG photos go to natural-real: natural would sharpen their 8×8 blocks (README, Networks).
+    options.model ??= AUTO_MODEL;
     const quality = intFlag("upscale", "quality", values.quality, 1, 100);
     const bytes = await readBytes(input);
     // Animated GIF, APNG and WebP (and still GIF/WebP) go frame by frame, as `srgan video` does.

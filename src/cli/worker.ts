@@ -2,16 +2,16 @@
 // `srgan worker`: runs the jobs `srgan serve --redis` queues, until SIGTERM or Ctrl-C, which stop it
 // gracefully: no new jobs, the running one finishes, then the process exits 0.
 import { UsageError } from "../errors.js";
-import { DEFAULT_MODEL } from "../model/builtin.js";
-import { checkRedisUrl } from "../server/backend.js";
+import { AUTO_MODEL } from "../model/builtin.js";
 import { intFlag, parse, upscalerOptions, UPSCALER_FLAGS, UPSCALER_HELP, type Command } from "./args.js";
 import { errorLine } from "./report.js";
 import { untilStopped } from "./io.js";
+import { loadServerPackage, SERVER_PACKAGE, type ServerPackage } from "./server-package.js";
 
 /** --redis URL, checked as a usage error. */
-export function redisFlag(command: string, value: string): string {
+export function redisFlag(server: ServerPackage, command: string, value: string): string {
   try {
-    return checkRedisUrl("--redis", value);
+    return server.checkRedisUrl("--redis", value);
   } catch (e) {
     throw new UsageError(`${command}: ${(e as Error).message}`);
   }
@@ -23,7 +23,8 @@ export const command: Command = {
 Runs the upscale jobs that 'srgan serve --redis URL' puts on its BullMQ queue, one at a time, each
 on every thread. Start any number, on any machines that reach Redis. A worker that dies mid-job
 (killed, machine lost) stops renewing its job's lock; after --stalled-after seconds another worker
-takes the job over. Results go to Redis, kept for the server's --result-ttl. See docs/serve.md.
+takes the job over. Results go to Redis, kept for the server's --result-ttl. Needs the package
+${SERVER_PACKAGE} (npm install ${SERVER_PACKAGE}). See docs/serve.md.
 
 Options:
       --redis URL         the Redis the server queues on: redis://[user:password@]host[:port][/db]
@@ -47,12 +48,12 @@ Example:
       "stalled-after": { type: "string" },
     }, []);
     if (values.redis === undefined) throw new UsageError("worker: --redis URL is required (the Redis that 'srgan serve --redis' queues on)");
-    const redis = redisFlag("worker", values.redis);
     if (values.scale !== undefined) throw new UsageError("worker: --scale is not a worker's: each job carries its own (the server's --scale or ?scale=)");
     const { threads, tileSize, convAlgorithm, memoryLimit } = upscalerOptions("worker", values);
-    const model = values.model ?? DEFAULT_MODEL;
-    const { createWorker } = await import("../server/redis.js");
-    const worker = await createWorker({
+    const server = await loadServerPackage("worker");
+    const redis = redisFlag(server, "worker", values.redis);
+    const model = values.model ?? AUTO_MODEL;
+    const worker = await server.createWorker({
       threads, tileSize, convAlgorithm, memoryLimit, model, redis,
       stalledAfter: intFlag("worker", "stalled-after", values["stalled-after"], 1, 3600),
       onJob: (id, state, seconds, error) => ctx.err(`srgan worker: job ${id} ${state} in ${seconds.toFixed(2)} s${error ? `: ${error}` : ""}`),

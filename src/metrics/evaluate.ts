@@ -6,7 +6,8 @@
 // compressed-input protocol of natural-real).
 import type { Upscaler } from "../api/upscaler.js";
 import type { RgbaImage } from "../image/rgba.js";
-import { cropToMultiple, downscale, type DownscaleMethod } from "../image/resample.js";
+import { cropToMultiple, type DownscaleMethod } from "../image/resample.js";
+import { Downscaler } from "../api/downscale.js";
 import { jpegRoundTrip } from "../image/jpeg-roundtrip.js";
 import { psnr, ssim } from "./quality.js";
 
@@ -25,9 +26,10 @@ export async function evaluate(up: Upscaler, hrImages: RgbaImage[], opts: { lr?:
   const { jpeg } = opts;
   if (jpeg !== undefined && (!Number.isInteger(jpeg) || jpeg < 1 || jpeg > 100)) throw new RangeError(`options.jpeg must be a JPEG quality, an integer in [1, 100], got ${String(jpeg)}`);
   const perImage: Evaluation["perImage"] = [];
+  const downscaler = new Downscaler();
   for (const full of hrImages) {
     const hr = cropToMultiple(full, s);
-    const clean = await downscale(hr, s, opts.lr ?? "bicubic");
+    const clean = await downscaler.downscale(hr, s, opts.lr ?? "bicubic");
     const lr = jpeg === undefined ? clean : jpegRoundTrip(clean, jpeg);
     const sr = await up.upscale(lr, { signal: opts.signal });
     perImage.push({ psnrRgb: psnr(hr, sr, { shave: s }), psnrY: psnr(hr, sr, { shave: s, y: true }), ssimY: ssim(hr, sr, { shave: s, y: true }) });

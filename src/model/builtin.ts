@@ -3,8 +3,9 @@
 // `natural-real` (for JPEG photos), and
 // the classic resamplers as graphs like any other, so the API, CLI, tiling and threads treat them all alike.
 // A built-in name plus a scale picks one network: `natural` at ×2 is models/natural-x2.srnet.
-import type { Graph } from "./types.js";
-import type { ResizeMethod } from "../ops/resize.js";
+import type { Graph, ValidatedGraph } from "./types.js";
+import { validateGraph } from "./graph.js";
+import type { ResizeMethod } from "../ops/resize-taps.js";
 import type { AssetName } from "../platform/assets.js";
 import type { ImageFormat } from "../image/codec.js";
 
@@ -49,6 +50,14 @@ export function resizeGraph(method: ResizeMethod, scale = 4, channels = 3): Grap
     weights: {},
     meta: { description: `${method} interpolation (no learned weights)` },
   };
+}
+
+/**
+ * How the alpha plane of an image with transparency is resized: bicubic at the network's scale, on
+ * one channel (it never goes through the network). Every backend is given this graph.
+ */
+export function alphaGraph(scale: number): ValidatedGraph {
+  return validateGraph(resizeGraph("bicubic", scale, 1));
 }
 
 export function builtinGraph(name: string, scale = DEFAULT_SCALE): Graph | undefined {

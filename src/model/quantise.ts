@@ -2,7 +2,7 @@
 // Weight quantisation for smaller network files: f16 storage (half the bytes, round to nearest even)
 // or trunc12, srgan-rust's scheme of zeroing the 12 low mantissa bits of each f32. trunc12 keeps the
 // f32 layout, so the file is the same size raw but compresses much better (gzip/brotli on the wire).
-import { encodeNetwork } from "./format.js";
+import { encodeNetwork } from "./formats/srnet.js";
 import { f16ToF32, f32ToF16 } from "./float16.js";
 import type { Graph } from "./types.js";
 

@@ -32,13 +32,27 @@ export interface Graph {
   output: string;
   nodes: GraphNode[];
   weights: Record<string, Weight>;
+  /**
+   * How the image is extended before the network sees it: `size` pixels per side, by `mode` ('edge'
+   * repeats the border pixel, 'reflect' mirrors without repeating it, 'zero' is black). Unpadded networks
+   * (waifu2x) shrink and need their border back this way; realesrgan-ncnn-vulkan reflect-pads 10 px.
+   * The output is cropped back to scale × the image. Default: none.
+   */
+  inputPad?: InputPad;
+  /** The extended input's sides must be multiples of this (U-Nets with stride-2 stages); default 1. */
+  align?: number;
   /** Free-form provenance (training command, source file…), kept by the file format. */
   meta?: Record<string, unknown>;
 }
 
+export type PadMode = "zero" | "edge" | "reflect";
+export interface InputPad { mode: PadMode; size: number }
+
 export interface ValidatedGraph extends Graph {
   /** Input pixels of context each output pixel reads, per side (∞ when the graph has whole-image statistics). */
   receptiveRadius: number;
+  /** Input pixels lost per side by unpadded ops: an n-pixel input gives scale·(n − 2·shrink) outputs. */
+  shrink: number;
   /** True when some op reads whole-image statistics (tiles would change the result). */
   global: boolean;
   parameterCount: number;

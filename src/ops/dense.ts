@@ -4,7 +4,8 @@
 // matrix0, matrix1, …): the output is the sum, as in srgan-rust's per-layer bias pathway.
 import { ModelFormatError } from "../errors.js";
 import type { GraphNode, Shape } from "../model/types.js";
-import { activateRef, actCode, checkActivation, packActivation } from "./activation.js";
+import { denseProgram } from "../backends/webgl/programs/dense.js";
+import { activateRef, actCode, checkActivation, packActivation } from "./activations.js";
 import type { OpDef } from "./op.js";
 
 const units = (node: GraphNode) => node.attrs.units as number;
@@ -47,4 +48,5 @@ export const Dense: OpDef = {
       output.data[j] = activateRef(s, node, j, n, weights);
     }
   },
+  webgl: denseProgram,
 };

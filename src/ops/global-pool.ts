@@ -3,6 +3,7 @@
 // H and W). It reads the whole image, so a graph that uses it cannot be cut into independent tiles
 // (see docs/architecture.md). Rows are summed in f64 and added in row order, so the result is the same
 // whichever thread computes it.
+import { globalMeanProgram } from "../backends/webgl/programs/global-mean.js";
 import type { Shape } from "../model/types.js";
 import type { OpDef } from "./op.js";
 
@@ -25,4 +26,5 @@ export const GlobalMean: OpDef = {
       output.data[k] = s / (h * w);
     }
   },
+  webgl: globalMeanProgram,
 };

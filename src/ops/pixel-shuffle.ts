@@ -3,7 +3,8 @@
 // attrs.order 'tf' (default; TensorFlow and srgan-rust): input channel (dy·r + dx)·c + k;
 // 'torch' (PyTorch nn.PixelShuffle): input channel k·r² + dy·r + dx.
 import { ModelFormatError } from "../errors.js";
-import { ShuffleOrder } from "../backends/wasm/abi.js";
+import { GRAD_ACCUMULATE, ShuffleOrder } from "../backends/wasm/abi.js";
+import { pixelShuffleProgram } from "../backends/webgl/programs/pixel-shuffle.js";
 import type { GraphNode, Shape } from "../model/types.js";
 import type { OpDef } from "./op.js";
 
@@ -36,5 +37,25 @@ export const PixelShuffle: OpDef = {
           const ch = order(node) === "tf" ? (dy * r + dx) * c + k : k * r * r + dy * r + dx;
           output.data[(oy * ow + ox) * c + k] = x.data[(Math.floor(oy / r) * x.shape.w + Math.floor(ox / r)) * cin + ch];
         }
+  },
+  webgl: pixelShuffleProgram,
+  backward: {
+    check() {},
+    wasm({ k, node, inputs: [x], output, dOutPtr, dInputs: [dx] }) {
+      if (!dx) return;
+      k.pixel_shuffle_grad_f32(dOutPtr, x.shape.h, x.shape.w, output.shape.c, factor(node), ShuffleOrder[order(node)], dx.ptr, 0, x.shape.h, dx.accumulate ? GRAD_ACCUMULATE : 0);
+    },
+    reference({ node, inputs: [x], output, dOut, dInputs: [dx] }) {
+      if (!dx) return;
+      const r = factor(node), tf = order(node) === "tf";
+      const { w: ow, c } = output.shape, cin = x.shape.c;
+      for (let oy = 0; oy < output.shape.h; oy++)
+        for (let ox = 0; ox < ow; ox++)
+          for (let k = 0; k < c; k++) {
+            const dy = oy % r, dxx = ox % r;
+            const ch = tf ? (dy * r + dxx) * c + k : k * r * r + dy * r + dxx;
+            dx[(Math.floor(oy / r) * x.shape.w + Math.floor(ox / r)) * cin + ch] += dOut[(oy * ow + ox) * c + k];
+          }
+    },
   },
 };

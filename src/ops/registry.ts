@@ -9,8 +9,12 @@ import { Add } from "./add.js";
 import { Resize } from "./resize.js";
 import { GlobalMean } from "./global-pool.js";
 import { Dense } from "./dense.js";
+import { Mul } from "./mul.js";
+import { Crop } from "./crop.js";
+import { SpaceToDepth } from "./space-to-depth.js";
+import { Concat } from "./concat.js";
 
-const OPS: readonly OpDef[] = [Conv2D, Activation, PixelShuffle, Add, Resize, GlobalMean, Dense];
+const OPS: readonly OpDef[] = [Conv2D, Activation, PixelShuffle, Add, Resize, GlobalMean, Dense, Mul, Crop, SpaceToDepth, Concat];
 
 const byName = new Map(OPS.map((op) => [op.name, op]));
 

@@ -67,6 +67,11 @@ export function workerUrlOverride(): URL | undefined {
   return overrides.workerUrl;
 }
 
+/** Whether a kernel build can be read: always, except a relaxed one that configureAssets({ wasmBytes }) left out. */
+export function hasKernelBuild(variant: "simd" | "relaxed"): boolean {
+  return variant === "simd" || !overrides.wasmBytes || overrides.wasmBytes.relaxed !== undefined;
+}
+
 export async function readAsset(name: AssetName): Promise<Uint8Array<ArrayBuffer>> {
   const { wasmBytes, wasmBaseUrl, modelBaseUrl } = overrides;
   if (!name.endsWith(".wasm")) {
@@ -74,8 +79,9 @@ export async function readAsset(name: AssetName): Promise<Uint8Array<ArrayBuffer
       `If a bundler moved the package's files, copy node_modules/srgan-wasm/models/ and tell it where with configureAssets({ modelBaseUrl }), or pass the network's bytes as createUpscaler({ model }).`);
   }
   if (wasmBytes) {
-    // An empty module never validates, so module.ts falls back to the SIMD build when no relaxed one was given.
-    return name === "kernels.simd.wasm" ? wasmBytes.simd : wasmBytes.relaxed ?? new Uint8Array(0);
+    const bytes = name === "kernels.simd.wasm" ? wasmBytes.simd : wasmBytes.relaxed;
+    if (!bytes) throw new SrganError("ERR_UNSUPPORTED", `configureAssets({ wasmBytes }) gave no ${name}; check hasKernelBuild() first`);
+    return bytes;
   }
   return readUrl(wasmBaseUrl ? new URL(name, wasmBaseUrl) : ASSETS[name](),
     "If a bundler moved the package's files, copy node_modules/srgan-wasm/wasm/ and tell it where with configureAssets({ wasmBaseUrl }), or pass the bytes with configureAssets({ wasmBytes }).");

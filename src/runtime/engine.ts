@@ -89,6 +89,10 @@ export class Engine {
     return new Float32Array(this.shared.memory.buffer, ptr, length);
   }
 
+  f64(ptr: number, length: number): Float64Array {
+    return new Float64Array(this.shared.memory.buffer, ptr, length);
+  }
+
   u8(ptr: number, length: number): Uint8Array {
     return new Uint8Array(this.shared.memory.buffer, ptr, length);
   }

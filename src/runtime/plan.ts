@@ -4,6 +4,7 @@
 // liveness intervals, as TFLite's arena planner does). The plan is plain data: the same plan can be
 // executed on any thread against an arena leased from the shared pool.
 import type { Shape, ValidatedGraph } from "../model/types.js";
+import type { GivenTensors } from "../model/graph.js";
 import { getOp } from "../ops/registry.js";
 import type { OpDef } from "../ops/op.js";
 import { paddedBytes } from "./align.js";
@@ -29,12 +30,14 @@ export interface ExecutionPlan {
   arenaBytes: number;
   /** Row bands of one step that may run at once, each with its own scratch (layer-major runs, ./scheduler.ts). */
   bands: number;
+  /** The given tensors' slots, live from the start like the input (written before the steps run). */
+  given: TensorSlot[];
 }
 
 interface Interval { key: string; bytes: number; first: number; last: number; offset: number }
 
-export function planExecution(g: ValidatedGraph, h: number, w: number, bands = 1): ExecutionPlan {
-  const shapes = new Map<string, Shape>([[g.input, { h, w, c: g.channels ?? 3 }]]);
+export function planExecution(g: ValidatedGraph, h: number, w: number, bands = 1, given: GivenTensors = {}): ExecutionPlan {
+  const shapes = new Map<string, Shape>([[g.input, { h, w, c: g.channels ?? 3 }], ...Object.entries(given).map(([t, c]): [string, Shape] => [t, { h: 1, w: 1, c }])]);
   const ops: OpDef[] = [];
   for (const node of g.nodes) {
     const op = getOp(node.op)!;
@@ -45,7 +48,7 @@ export function planExecution(g: ValidatedGraph, h: number, w: number, bands = 1
   // (output: the end). Scratch lives during its step only.
   const intervals = new Map<string, Interval>();
   const bytesOf = (s: Shape) => paddedBytes(s.h * s.w * s.c * 4);
-  intervals.set(g.input, { key: g.input, bytes: bytesOf(shapes.get(g.input)!), first: -1, last: -1, offset: 0 });
+  for (const t of [g.input, ...Object.keys(given)]) intervals.set(t, { key: t, bytes: bytesOf(shapes.get(t)!), first: -1, last: -1, offset: 0 });
   g.nodes.forEach((node, i) => {
     for (const n of node.inputs) intervals.get(n)!.last = i;
     intervals.set(node.output, { key: node.output, bytes: bytesOf(shapes.get(node.output)!), first: i, last: i, offset: 0 });
@@ -84,5 +87,5 @@ export function planExecution(g: ValidatedGraph, h: number, w: number, bands = 1
       scratch: s ? { offset: s.offset, bytes: s.bytes / bands } : { offset: 0, bytes: 0 },
     };
   });
-  return { h, w, steps, input: slot(g.input), output: slot(g.output), arenaBytes, bands };
+  return { h, w, steps, input: slot(g.input), output: slot(g.output), arenaBytes, bands, given: Object.keys(given).map(slot) };
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Where tiles run. The scheduler (api/upscaler.ts) only sees this interface: the in-thread runner below
+// Where tiles run. The wasm backend (./wasm-backend.ts) only sees this interface: the in-thread runner below
 // for threads: 0, and the worker pools (platform/pool-node.ts, platform/pool-web.ts) for threads on
 // the same memory.
 import type { Engine } from "./engine.js";

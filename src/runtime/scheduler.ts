@@ -5,8 +5,10 @@
 // layer-major band runs, progress, and abort and disposal between tiles. A backend (the wasm runner in
 // ./wasm-backend.ts, the WebGL runner in ../backends/webgl/index.ts) only runs one tile.
 import { AbortError, invalidInput, OutOfMemoryError, throwIfAborted } from "../errors.js";
+import { fillTransparentColour } from "../image/alpha-fill.js";
 import type { RgbaImage } from "../image/rgba.js";
-import { planTiles, type Tile } from "./tiler.js";
+import type { InputPad } from "../model/types.js";
+import { planTiles, type Tile, type TilingOptions } from "./tiler.js";
 
 export interface Progress {
   /** Finished fraction, 0..1. */
@@ -39,6 +41,19 @@ export interface ImageJob {
   /** Threads that run each tile together, in row bands layer by layer (1: each tile on one thread). */
   bands: number;
   signal?: AbortSignal;
+  /** What the backend's statistics() gave (the network to run with them given), else undefined. */
+  stage?: unknown;
+}
+
+/** How a network's tiles are cut: grids (./tiler.ts), and the border the network sees past the image. */
+export interface TileGeometry extends Pick<TilingOptions, "even" | "border" | "align"> {
+  /** How pixels past the image are filled (padded rectangles reach past it when border > 0). */
+  inputPad?: InputPad;
+}
+
+/** The geometry a graph asks for; `even` for kernels with a 2×2 grid anchored at each tensor's origin. */
+export function tileGeometry(g: { inputPad?: InputPad; align?: number }, even: boolean): TileGeometry {
+  return { even, border: g.inputPad?.size ?? 0, align: g.align ?? 1, inputPad: g.inputPad };
 }
 
 /** What a backend implements to be scheduled. */
@@ -46,14 +61,19 @@ export interface TileBackend<R = null> {
   readonly scale: number;
   /** Tiles that may run at once. */
   readonly concurrency: number;
-  /** Cut tiles and halos on even coordinates (kernels with a 2×2 grid anchored at the tile's origin). */
-  readonly evenTiles: boolean;
+  readonly geometry: TileGeometry;
   /** Runs one whole job: e.g. waits for the backend to be ready and its turn; may translate errors. */
   session<T>(job: () => Promise<T>): Promise<T>;
   /** Input pixels of context per side (Infinity: whole-image statistics, one tile). */
   halo(hasAlpha: boolean): number;
   /** The tile side for this image: as large as allowed while the job's tiles fit the backend's memory; throws when none fits. */
-  tileSize(width: number, height: number, halo: number, hasAlpha: boolean): number;
+  tileSize(width: number, height: number, halo: number, hasAlpha: boolean, job: ImageJob): number;
+  /**
+   * Whole-image statistics the job needs first, when the backend computes them in passes of their own
+   * (images too large to hold whole: src/runtime/stages.ts), reporting progress up to `share`; the job
+   * then runs `stage` with halo `halo`. Undefined: run as usual.
+   */
+  statistics?(image: RgbaImage, hasAlpha: boolean, options: UpscaleOptions): Promise<{ halo: number; stage: unknown; share: number } | undefined>;
   /** The memory of one tile, now; OutOfMemoryError when it is not free now (the scheduler retries after another tile). */
   acquire?(job: ImageJob, tile: Tile): R;
   release?(resource: R): void;
@@ -87,17 +107,24 @@ export async function upscaleInTiles<R>(backend: TileBackend<R>, image: RgbaImag
   checkOutputSize(width, height, s);
   return backend.session(async () => {
     const hasAlpha = !isOpaque(image.data);
-    const halo = backend.halo(hasAlpha);
-    const tileSize = backend.tileSize(width, height, halo, hasAlpha);
-    const { tiles, bands } = planLayout(width, height, { tileSize, halo, even: backend.evenTiles }, backend.concurrency);
-    const job: ImageJob = { image, out: new Uint8ClampedArray(width * s * height * s * 4), hasAlpha, tilesTotal: tiles.length, bands, signal: options.signal };
+    // Whatever colour hides under transparent pixels must not bleed into the edges: fill it from the
+    // visible ones first, on the whole image, so every backend and every tiling sees the same input.
+    const input = hasAlpha ? fillTransparentColour(image) : image;
+    const staged = await backend.statistics?.(input, hasAlpha, options);
+    const halo = staged?.halo ?? backend.halo(hasAlpha);
+    const job: ImageJob = { image: input, out: new Uint8ClampedArray(width * s * height * s * 4), hasAlpha, tilesTotal: 0, bands: 1, signal: options.signal, stage: staged?.stage };
+    const tileSize = backend.tileSize(width, height, halo, hasAlpha, job);
+    const { tiles, bands } = planLayout(width, height, { ...backend.geometry, tileSize, halo }, backend.concurrency);
+    Object.assign(job, { tilesTotal: tiles.length, bands });
+    const share = staged?.share ?? 0;
+    const onProgress = options.onProgress && ((p: Progress) => options.onProgress!({ ...p, fraction: share + (1 - share) * p.fraction }));
     await runTiles({
       concurrency: backend.concurrency,
       acquire: (tile) => (backend.acquire ? backend.acquire(job, tile) : (null as R)),
       release: (r) => backend.release?.(r),
       run: (tile, r, onLayer) => backend.runTile(job, tile, r, onLayer),
       checkUsable: () => backend.checkUsable(),
-    }, tiles, options);
+    }, tiles, { signal: options.signal, onProgress });
     return { data: job.out, width: width * s, height: height * s };
   });
 }
@@ -116,7 +143,7 @@ const BAND_MARGIN = 0.05;
  * row bands, layer by layer (no halo, a barrier per layer). Picks the shortest makespan estimated from
  * the padded tiles' areas (a network's work is proportional to its input pixels).
  */
-export function planLayout(width: number, height: number, opts: { tileSize: number; halo: number; even?: boolean }, threads: number): { tiles: Tile[]; bands: number } {
+export function planLayout(width: number, height: number, opts: TilingOptions, threads: number): { tiles: Tile[]; bands: number } {
   const own = planTiles(width, height, opts);
   if (threads <= 1 || !Number.isFinite(opts.halo)) return { tiles: own, bands: 1 };
   const thin = planTiles(width, height, { ...opts, minTiles: threads });

@@ -4,7 +4,8 @@
 // patches see true neighbours at their borders, and every patch is cut at matching places of the two
 // with one of the 8 flips/rotations applied to both. Images are kept as RGB bytes (3 B per pixel).
 import type { Rgb8Image, RgbaImage } from "../image/rgba.js";
-import { cropToMultiple, downscale } from "../image/resample.js";
+import { cropToMultiple } from "../image/resample.js";
+import { Downscaler } from "../api/downscale.js";
 import { decodeImage, MAX_IMAGE_PIXELS } from "../image/codec.js";
 import { invalidInput, IoError } from "../errors.js";
 import type { Rng } from "./rng.js";
@@ -76,17 +77,18 @@ function toRgb(img: RgbaImage): Rgb8Image {
  */
 export async function makePairs(sources: ImageSource[], scale: number, degradation: Degradation, maxPixels = DEFAULT_MAX_IMAGE_PIXELS): Promise<Pair[]> {
   const pairs: Pair[] = [];
+  const downscaler = new Downscaler();
   for (const src of sources) {
     let img = src.image ?? (src.bytes ? decodeImage(src.bytes, { maxPixels: MAX_IMAGE_PIXELS }) : undefined); // big photos are shrunk below
     if (!img) throw new TypeError(`image source '${src.name}' has neither image nor bytes`);
     const shrink = Math.ceil(Math.sqrt((img.width * img.height) / maxPixels));
     // Big photos shrink first (antialiased bicubic): what the network learns is then cleaner detail,
     // and 200 MP of photographs need not sit in memory.
-    if (shrink > 1) img = await downscale(img, shrink, "bicubic");
+    if (shrink > 1) img = await downscaler.downscale(img, shrink, "bicubic");
     if (img.width < scale || img.height < scale) throw invalidInput(`training image '${src.name}' is ${img.width}×${img.height}, smaller than the scale ${scale}`);
     const hr = cropToMultiple(img, scale);
     // For `real` the sampler degrades each patch itself; the clean LR serves validation.
-    const lr = await downscale(hr, scale, degradation === "box" ? "box" : "bicubic");
+    const lr = await downscaler.downscale(hr, scale, degradation === "box" ? "box" : "bicubic");
     pairs.push({ name: src.name, hr: toRgb(hr), lr: toRgb(lr) });
   }
   return pairs;
@@ -153,6 +155,8 @@ export class PatchSampler {
   /** LR pixels around the patch that a per-patch mix works on too (its blur and JPEG see true neighbours). */
   private readonly margin: number;
   private readonly mix: DegradationMix | undefined;
+  /** The degradation's downscaling engine, made on first use and kept for the run. */
+  private readonly downscaler = new Downscaler();
 
   constructor(pairs: Pair[], readonly patch: number, readonly scale: number, readonly augment: boolean, readonly degradation: Degradation = "bicubic") {
     this.mix = mixOf(degradation);
@@ -171,7 +175,7 @@ export class PatchSampler {
       const p = this.usable[rng.int(this.usable.length)];
       return { p, x0: rng.int(p.lr.width - side + 1), y0: rng.int(p.lr.height - side + 1), t: this.augment ? rng.int(8) : 0 };
     });
-    const lrs = this.mix ? await degradeSquares(rng, draws.map((d) => ({ hr: d.p.hr, x: d.x0 * s, y: d.y0 * s })), side, s, this.mix) : undefined;
+    const lrs = this.mix ? await degradeSquares(rng, draws.map((d) => ({ hr: d.p.hr, x: d.x0 * s, y: d.y0 * s })), side, s, this.mix, this.downscaler) : undefined;
     draws.forEach(({ p, x0, y0, t }, i) => {
       if (lrs) cutPatch(toRgb(lrs[i]), m, m, this.patch, t, slots[i].lr);
       else cutPatch(p.lr, x0, y0, this.patch, t, slots[i].lr);

@@ -5,7 +5,7 @@
 // we train for fidelity (L1) and are judged on JPEG q75 and on clean input alike; a share of patches
 // stays clean for that reason.
 // Every random choice is drawn from the trainer's Rng in a fixed order (checkpoints resume exactly).
-import { downscale } from "../image/resample.js";
+import type { Downscaler } from "../api/downscale.js";
 import { jpegRoundTrip } from "../image/jpeg-roundtrip.js";
 import type { Rng } from "./rng.js";
 import type { Rgb8Image, RgbaImage } from "../image/rgba.js";
@@ -88,7 +88,7 @@ export interface Square { hr: Rgb8Image; x: number; y: number }
  * ~60 ms of set-up per image: the JPEG'd squares go through it as one mosaic, on a 16-pixel grid so no
  * 8×8 block (or macroblock, were chroma subsampled) straddles two squares.
  */
-export async function degradeSquares(rng: Rng, squares: Square[], n: number, scale: number, mix: DegradationMix): Promise<RgbaImage[]> {
+export async function degradeSquares(rng: Rng, squares: Square[], n: number, scale: number, mix: DegradationMix, downscaler: Downscaler): Promise<RgbaImage[]> {
   const side = n * scale;
   const lrs: Uint8ClampedArray[] = [], jpegged: number[] = [];
   for (const { hr, x, y } of squares) {
@@ -102,7 +102,7 @@ export async function degradeSquares(rng: Rng, squares: Square[], n: number, sca
     if (!clean && rng.next() < mix.blur) blurSquare(px, side, uniform(rng, mix.blurSigma) * scale);
     const method = !clean && rng.next() < mix.box ? "box" : "bicubic";
     // downscale() returns a fresh clamped array: the noise below may write into it (and is clamped).
-    const lr = (await downscale({ data: px, width: side, height: side }, scale, method)).data as Uint8ClampedArray;
+    const lr = (await downscaler.downscale({ data: px, width: side, height: side }, scale, method)).data as Uint8ClampedArray;
     if (!clean && rng.next() < mix.noise) {
       const sigma = uniform(rng, mix.noiseSigma), gray = rng.next() < mix.grayNoise, shot = rng.next() < mix.shotNoise;
       for (let p = 0; p < n * n; p++) {

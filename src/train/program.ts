@@ -3,17 +3,20 @@
 // splits every fused Conv2D activation into Conv2D + Activation (the backward needs the
 // pre-activation), lays the parameters out as one flat vector (the optimiser's and the gradients'
 // layout), and plans an arena in which every activation stays alive for the backward pass. The
-// forward runs the ordinary ops through runtime/executor.ts; the backward runs src/train/backward.ts.
+// forward runs the ordinary ops through runtime/executor.ts; the backward runs each op's `backward`.
 import { validateGraph, type Graph, type GraphNode, type Shape, type ValidatedGraph, type Weight } from "../model/graph.js";
-import { getOp } from "../ops/registry.js";
-import type { ConvAlgorithm } from "../ops/op.js";
+import { getOp, opNames } from "../ops/registry.js";
 import type { Kernels } from "../backends/wasm/abi.js";
 import type { NetworkHandle } from "../runtime/network.js";
 import type { PlanStep, Slot, TensorSlot } from "../runtime/plan.js";
 import { paddedBytes } from "../runtime/align.js";
 import { runStepWasm } from "../runtime/executor.js";
 import { UnsupportedError } from "../errors.js";
-import { getBackward, packTransposed, trainableOps, type GradTarget } from "./backward.js";
+import { packTransposed } from "../ops/conv2d.js";
+import type { ConvAlgorithm, GradTarget } from "../ops/op.js";
+
+/** Ops with a backward pass, for messages. */
+const trainableOps = (): string[] => opNames().filter((name) => getOp(name)!.backward);
 import { lossWasm, type LossKind } from "./loss.js";
 import { foldGraph } from "./reparam.js";
 
@@ -49,14 +52,14 @@ export interface TrainProgram {
 
 /**
  * Compiles `g` for training. Throws UnsupportedError naming the node when an op has no backward rule
- * (see backward.ts: Conv2D with act none/prelu, Activation prelu, PixelShuffle, same-shape Add, and
+ * (the ops' `backward`: Conv2D with act none/prelu, Activation prelu, PixelShuffle, same-shape Add, and
  * Resize on tensors without trainable weights upstream).
  */
 export function compileProgram(g: Graph, options: { conv?: ConvAlgorithm } = {}): TrainProgram {
   validateGraph(g);
   const nodes: GraphNode[] = [];
   for (const node of g.nodes) {
-    if (!getBackward(node.op)) throw new UnsupportedError(`training: op ${node.op} (node '${node.output}') has no backward pass; trainable ops: ${trainableOps().join(", ")}`);
+    if (!getOp(node.op)?.backward) throw new UnsupportedError(`training: op ${node.op} (node '${node.output}') has no backward pass; trainable ops: ${trainableOps().join(", ")}`);
     const act = (node.attrs.act ?? "none") as string;
     if (node.op === "Conv2D" && act !== "none") {
       const { slope, spline, ...convWeights } = node.weights;
@@ -69,7 +72,7 @@ export function compileProgram(g: Graph, options: { conv?: ConvAlgorithm } = {})
   const needsGrad: Record<string, boolean> = { [g.input]: false };
   for (const node of nodes) {
     const upstream = node.inputs.map((n) => needsGrad[n]);
-    getBackward(node.op)!.check(node, upstream);
+    getOp(node.op)!.backward!.check(node, upstream);
     needsGrad[node.output] = Object.keys(node.weights).length > 0 || upstream.some(Boolean);
   }
   if (!needsGrad[g.output]) throw new UnsupportedError(`training: network '${g.name}' has no trainable weights on the way to its output`);
@@ -142,11 +145,11 @@ export function planImage(prog: TrainProgram, h: number, w: number): TrainPlan {
     shapes.set(node.output, out);
     act[node.output] = tensor(node.output);
     largest = Math.max(largest, out.h * out.w * out.c * 4, ...ins.map((s) => s.h * s.w * s.c * 4));
-    const sb = Math.max(op.scratchBytes?.(node, ins, out) ?? 0, getBackward(node.op)?.scratchBytes?.(node, ins, out) ?? 0);
+    const sb = Math.max(op.scratchBytes?.(node, ins, out) ?? 0, op.backward?.scratchBytes?.(node, ins, out) ?? 0);
     steps.push({ nodeIndex: i, inputs: node.inputs.map((n) => act[n]), output: act[node.output], scratch: sb > 0 ? place(sb) : { offset: 0, bytes: 0 } });
   });
   const grad: Record<string, TensorSlot> = {};
-  for (const [name, slot] of Object.entries(act)) if (spec.needsGrad[name]) grad[name] = tensor(name);
+  for (const name of Object.keys(act)) if (spec.needsGrad[name]) grad[name] = tensor(name);
   const tmp = place(largest);
   return { h, w, steps, act, grad, tmp, arenaBytes: at };
 }
@@ -239,7 +242,7 @@ export function imageGrad(k: Kernels, buffer: ArrayBufferLike, spec: ProgramSpec
     const paramGrads: Record<string, number> = {};
     for (const [role, name] of Object.entries(node.weights)) paramGrads[role] = job.gradPtr + spec.params[name].offset * 4;
     const step = plan.steps[i];
-    getBackward(node.op)!.wasm({
+    getOp(node.op)!.backward!.wasm({
       k, f32, node,
       inputs: step.inputs.map((t) => ({ ptr: a + t.offset, shape: t.shape })),
       output: { ptr: a + step.output.offset, shape: step.output.shape },

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 // The whole training pass in plain TypeScript and float64: forward through the ops' own reference
 // implementations (src/ops/*, which only index their arrays, so they run on Float64Array as well), the
-// loss, and backward through the rules' references (backward.ts). The oracle for the wasm pass in
+// loss, and backward through the ops' backward references. The oracle for the wasm pass in
 // tests (finite differences need float64); far too slow to train with.
 import type { Shape } from "../model/graph.js";
 import { getOp } from "../ops/registry.js";
-import { getBackward, type TensorF64 } from "./backward.js";
+import type { TensorF64 } from "../ops/op.js";
 import { lossRef, type LossKind } from "./loss.js";
 import type { TrainProgram } from "./program.js";
 
@@ -65,7 +65,7 @@ export function refLossAndGrad(prog: TrainProgram, params: ArrayLike<number>, x:
       const p = spec.params[name];
       dWeights[role] = grad.subarray(p.offset, p.offset + p.length);
     }
-    getBackward(node.op)!.reference({ node, inputs: node.inputs.map((n) => t.get(n)!), output: t.get(node.output)!, dOut, dInputs, weights, dWeights });
+    getOp(node.op)!.backward!.reference({ node, inputs: node.inputs.map((n) => t.get(n)!), output: t.get(node.output)!, dOut, dInputs, weights, dWeights });
   }
   return { loss: l.loss, grad, tensors: t, tensorGrads: tg };
 }

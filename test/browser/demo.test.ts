@@ -11,7 +11,7 @@ import * as assert from "uvu/assert";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { decode, encode } from "fast-png";
-import { decodeNetwork } from "../../src/model/format.js";
+import { decodeNetwork } from "../../src/model/formats/srnet.js";
 import { haveChromium, launch, startServer, type Browser, type Server } from "./chromium.js";
 import type { Page } from "playwright-core";
 import { assertBuilt, cleanup, ROOT, tempDir } from "../packaging/pack.js";

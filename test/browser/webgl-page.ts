@@ -6,11 +6,13 @@
 import { createWebglRunner } from "../../src/backends/webgl/index.js";
 import type { Graph, ValidatedGraph } from "../../src/model/graph.js";
 import { builtinGraph } from "../../src/model/builtin.js";
-import { decodeNetwork } from "../../src/model/format.js";
+import { decodeNetwork } from "../../src/model/formats/srnet.js";
 import { createUpscaler } from "../../src/api/upscaler.js";
+import { loadNetwork, type ModelSource } from "../../src/api/load-network.js";
 import { configureAssets } from "../../src/platform/assets.js";
 import { rng } from "../random.js";
 import { Builder, caseInput, compare, opCase, reference, uniform } from "../ops/cases.js";
+import { leastRedVisible, redDisc } from "../alpha-disc.js";
 
 configureAssets({ wasmBaseUrl: `${location.origin}/wasm/` });
 
@@ -18,7 +20,7 @@ configureAssets({ wasmBaseUrl: `${location.origin}/wasm/` });
  * Runs one image through the WebGL runner and the wasm Upscaler (given `model`): the largest RGBA8 byte
  * difference, and the WebGL float output against the reference ops.
  */
-async function againstWasm(graph: Graph | ValidatedGraph, model: string | Uint8Array, image: { data: Uint8ClampedArray; width: number; height: number }, tileSize: number) {
+async function againstWasm(graph: Graph | ValidatedGraph, model: ModelSource, image: { data: Uint8ClampedArray; width: number; height: number }, tileSize: number) {
   const { width: w, height: h } = image;
   const wasm = await createUpscaler({ model, threads: 0 });
   const runner = await createWebglRunner(graph, { tileSize });
@@ -69,6 +71,18 @@ async function until(cond: () => boolean): Promise<void> {
 const ms = (t0: number) => Math.round(performance.now() - t0);
 
 const api = {
+  /** The red disc of issue 25 through a built-in on the WebGL backend: the least red visible output pixel. */
+  async alphaDisc(model: string, scale: number) {
+    configureAssets({ wasmBaseUrl: `${location.origin}/wasm/`, modelBaseUrl: `${location.origin}/models/` });
+    const up = await createUpscaler({ model, scale, backend: "webgl", threads: 0 });
+    try {
+      const out = await up.upscale(redDisc());
+      return { ...leastRedVisible(out), backend: up.info().backend, size: [out.width, out.height] };
+    } finally {
+      await up.dispose();
+    }
+  },
+
   capabilities() {
     const c = new OffscreenCanvas(1, 1);
     const gl = c.getContext("webgl2");
@@ -139,6 +153,35 @@ const api = {
     const w = 37, h = 29;
     const image = randomRgba(r, w, h, false);
     return { name: graph.name, nodes: graph.nodes.length, ...(await againstWasm(graph, bytes, image, tileSize)) };
+  },
+
+  /**
+   * Networks from other projects (test/fixtures/community/synthetic over HTTP: a .pth RRDBNet with a
+   * pixel-unshuffled input and its reflected border grid, a .safetensors SRVGGNetCompact): WebGL tiles =
+   * wasm ±1 in u8, float = reference.
+   */
+  async imported(file: string, tileSize: number) {
+    const res = await fetch(`/fixtures/${file}`);
+    if (!res.ok) throw new Error(`GET /fixtures/${file}: HTTP ${res.status}`);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const graph = await loadNetwork(bytes);
+    // Even sides: forward() runs the graph on the tensor as given (no border), as the reference does.
+    return againstWasm(graph, bytes, randomRgba(rng(31), 38, 26, false), tileSize);
+  },
+
+  /** A network that sees the image extended (the corpus's unpadded U-Net, edge border, align 2): WebGL tiles = wasm ±1 in u8. */
+  async bordered(tileSize: number) {
+    const graph = opCase("unpadded U-Net stage (valid convs, SpaceToDepth, PixelShuffle, Crop, Concat)").graph;
+    const image = randomRgba(rng(41), 37, 29, false);
+    const wasm = await createUpscaler({ model: graph, threads: 0 });
+    const runner = await createWebglRunner(graph, { tileSize });
+    try {
+      const [a, b] = [await wasm.upscale(image), await runner.upscale(image)];
+      return { bytes: maxByteDiff(b.data, a.data), size: [b.width, b.height] };
+    } finally {
+      runner.dispose();
+      await wasm.dispose();
+    }
   },
 
   /** Tiles must respect MAX_TEXTURE_SIZE: clamp it to 64 and compare with the unclamped result. */

@@ -4,7 +4,8 @@
 // WebGL2, all through the harness in ./chromium.ts. Asserts that WebGL agrees with the reference ops
 // on the op-case corpus (test/ops/cases.ts), with the wasm backend within ±1 (u8) on the built-in
 // networks and the shipped `natural` (models/natural-x4.srnet), that tiles respect MAX_TEXTURE_SIZE,
-// that context loss gives ContextLostError and recovers, and that dispose() returns every texture.
+// that context loss gives ContextLostError and recovers, that dispose() returns every texture, and that
+// transparent edges keep their colour on every built-in (the red disc of test/alpha-disc.ts).
 // Without Chromium this file skips with one line, unless CI is set (then it fails).
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
@@ -22,7 +23,7 @@ test.run();
 async function defineBrowserTests(): Promise<void> {
   const started = Date.now();
   const js = await bundle({ entryPoints: [fileURLToPath(new URL("webgl-page.ts", import.meta.url))] });
-  const [server, browser] = await Promise.all([servePage({ "index.html": modulePage("webgl test"), "page.js": js }), launch({ angle: "swiftshader" })]);
+  const [server, browser] = await Promise.all([servePage({ "index.html": modulePage("webgl test"), "page.js": js }, { fixtures: fileURLToPath(new URL("../fixtures/community/synthetic", import.meta.url)) }), launch({ angle: "swiftshader" })]);
   const page = browser.context.pages()[0] ?? await browser.context.newPage();
   const pageErrors: string[] = [];
   page.on("pageerror", (e) => pageErrors.push(String(e)));
@@ -103,6 +104,31 @@ async function defineBrowserTests(): Promise<void> {
     close(r.float, "natural float");
     if (r.bytes.count) console.log(`  natural: ${r.bytes.count} of ${r.bytes.n} bytes differ from wasm by 1`);
   });
+
+  for (const [file, tileSize] of [["rrdb-x2plus.pth", 16], ["srvgg-x3.safetensors", 8]] as const) {
+    test(`imported ${file} (tileSize ${tileSize}): WebGL = wasm ±1 in u8, = reference within 1e-3`, async () => {
+      const r = await call<{ bytes: { max: number; count: number; n: number; lengthsMatch: boolean }; float: Cmp; size: number[] }>("imported", file, tileSize);
+      assert.ok(r.bytes.lengthsMatch);
+      assert.ok(r.bytes.max <= 1, `${file}: a byte differs from wasm by ${r.bytes.max}`);
+      close(r.float, `${file} float`);
+    });
+  }
+
+  test("a network that sees the image extended (edge border, align 2), 8-pixel tiles: WebGL = wasm ±1 in u8", async () => {
+    const r = await call<{ bytes: { max: number; lengthsMatch: boolean }; size: number[] }>("bordered", 8);
+    assert.equal(r.size, [37, 29]);
+    assert.ok(r.bytes.lengthsMatch && r.bytes.max <= 1, `a byte differs from wasm by ${r.bytes.max}`);
+  });
+
+  for (const [model, scale] of [["natural", 4], ["natural", 2], ["natural-fast", 4], ["natural-real", 4], ["bicubic", 4], ["bilinear", 4], ["nearest", 4]] as const) {
+    test(`red disc on transparent black through ${model} ×${scale} on WebGL: every visible pixel keeps R ≥ 200 (alpha border padding)`, async () => {
+      const r = await call<{ minR: number; visible: number; backend: string; size: number[] }>("alphaDisc", model, scale);
+      assert.is(r.backend, "webgl");
+      assert.equal(r.size, [64 * scale, 64 * scale]);
+      assert.ok(r.visible > 0.25 * 64 * 64 * scale * scale, `only ${r.visible} visible pixels`);
+      assert.ok(r.minR >= 200, `${model} ×${scale}: a visible pixel has R ${r.minR}`);
+    });
+  }
 
   test("tiles respect MAX_TEXTURE_SIZE (clamped to 64): same result, no texture over 64; untileable graphs refuse clearly", async () => {
     const r = await call<{ bytes: { max: number }; tileSize: number; maxSide: number; globalError: string }>("textureLimit");

@@ -10,12 +10,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { decodeImage, encodeJpeg, encodePng } from "../../src/image/codec.js";
-import { decodeNetwork, encodeNetwork } from "../../src/model/format.js";
+import { decodeNetwork, encodeNetwork } from "../../src/model/formats/srnet.js";
 import type { Graph } from "../../src/model/graph.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { main } from "../../src/cli/main.js";
 import { writeImage } from "../../src/cli/io.js";
-import { globalNetwork, rng } from "../helpers.js";
+import { globalNetwork, rng, TSX } from "../helpers.js";
 import { blackPng, jpegClaiming } from "../bombs.js";
 
 const test = suite("cli");
@@ -27,7 +27,7 @@ interface Result { status: number | null; stdout: string; stderr: string }
 
 function srgan(args: string[], env: Record<string, string> = {}): Promise<Result> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+    const child = spawn(process.execPath, [...TSX, "src/cli/main.ts", ...args], {
       cwd: ROOT, env: { ...process.env, SRGAN_DEBUG: "", ...env }, stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "", stderr = "";
@@ -243,9 +243,10 @@ test("info, convert (lossless and --f16) and quantise on a .srnet file", async (
   assert.match(info.stdout, /name:\s+tiny/);
   assert.match(info.stdout, /scale:\s+×2/);
   assert.match(info.stdout, /parameters:\s+84\n/);
+  assert.match(info.stdout, /multiply-adds:\s+81 per input pixel/, "the README's multiply-adds column comes from here");
   assert.match(info.stdout, /Conv2D ×1, Resize ×1/);
   const j = JSON.parse(json.stdout);
-  assert.equal([j.parameters, j.scale, j.ops.map((o: { op: string }) => o.op)], [84, 2, ["Conv2D", "Resize"]]);
+  assert.equal([j.parameters, j.multiplyAddsPerInputPixel, j.scale, j.ops.map((o: { op: string }) => o.op)], [84, 81, 2, ["Conv2D", "Resize"]]);
   assert.ok(j.receptiveRadius >= 1);
 
   assert.is(conv.status, 0, conv.stderr);
@@ -391,7 +392,7 @@ test("PNG outputs are encoded by rows: the same pixels as encodePng, without a s
     assert.ok(Buffer.from(back.data).equals(Buffer.from(img.data)), `${label}: pixels`);
   }
   // 4096² RGBA is 64 MiB: a whole-buffer encoder adds an RGB copy (48 MiB) and more; by rows it adds < 48.
-  const child = spawn(process.execPath, ["--import", "tsx", "test/fixtures/png-write-peak.ts", "4096", p("peak.png")], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [...TSX, "test/fixtures/png-write-peak.ts", "4096", p("peak.png")], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   child.stdout.on("data", (d) => (out += d));
   await new Promise((done) => child.on("close", done));
@@ -418,8 +419,39 @@ test("--model auto: natural-real for a JPEG input, natural for a PNG (upscale an
   assert.ok(readFileSync(p("auto-a.png")).equals(readFileSync(p("auto-out", "a.png"))), "batch and upscale agree on a.png");
   // A model or scale that cannot run fails the batch once, before any file or OUT_DIR.
   const bad = await srganHere(["batch", p("auto-in"), p("bad-out"), "--model", "natural-fast", "--scale", "2", "--threads", "0"]);
-  assertOneLineError(bad, 1, "ERR_SCALE", /'natural-fast' exists at ×4, not ×2/);
+  assertOneLineError(bad, 2, "ERR_SCALE", /'natural-fast' exists at ×4, not ×2/);
   assert.not.ok(existsSync(p("bad-out")));
+});
+
+test("without --model, upscale and batch run auto: natural-real for a JPEG, natural for a PNG, and say which ran", async () => {
+  const jpeg = await srganHere(["upscale", p("auto-in", "b.jpg"), p("default-b.png"), "--threads", "0"]);
+  assert.is(jpeg.status, 0, jpeg.stderr);
+  assert.match(jpeg.stdout, /with natural-real \(auto: JPEG input\) ×4/);
+  assert.ok(readFileSync(p("default-b.png")).equals(readFileSync(p("real-b.png"))), "the bytes of --model natural-real");
+  const png = await srganHere(["upscale", p("auto-in", "a.png"), p("default-a.png"), "--threads", "0"]);
+  assert.match(png.stdout, /with natural \(auto: PNG input\) ×4/);
+  const batch = await srganHere(["batch", p("auto-in"), p("default-out"), "--threads", "0"]);
+  assert.is(batch.status, 0, batch.stderr);
+  assert.match(batch.stderr, /a\.png → .*, natural,/);
+  assert.match(batch.stderr, /b\.jpg → .*, natural-real,/);
+  const help = await srganHere(["upscale", "--help"]);
+  assert.match(help.stdout, /default: auto there/);
+});
+
+test("messages: a directory that takes no files, a misspelt network, a scale the network lacks (exit 2)", async () => {
+  // /proc exists but holds no new files: not "does not exist".
+  const proc = await srganHere(["upscale", p("small.png"), "/proc/out.png", "--model", "bicubic", "--threads", "0"]);
+  assertOneLineError(proc, 1, "ERR_IO", /directory '\/proc' exists but takes no new files/);
+  const typo = await srganHere(["upscale", p("small.png"), p("typo.png"), "--model", "natral", "--threads", "0"]);
+  assertOneLineError(typo, 2, "ERR_USAGE", /--model 'natral' is neither a built-in network nor a file \(did you mean 'natural'\?\); the built-ins are natural, natural-fast, natural-real, nearest, bilinear, bicubic, and 'auto'/);
+  const far = await srganHere(["upscale", p("small.png"), p("typo.png"), "--model", "lanczos", "--threads", "0"]);
+  assertOneLineError(far, 2, "ERR_USAGE", /'lanczos' is neither .*; the built-ins are/);
+  assert.not.match(far.stderr, /did you mean/);
+  // A path still gets the loader's reason.
+  assertOneLineError(await srganHere(["upscale", p("small.png"), p("typo.png"), "--model", p("none.srnet"), "--threads", "0"]), 1, "ERR_IO", /none\.srnet': no such file/);
+  const scale = await srganHere(["upscale", p("small.png"), p("typo.png"), "--scale", "3", "--threads", "0"]);
+  assertOneLineError(scale, 2, "ERR_SCALE", /exists at ×4 and ×2, not ×3|not ×3/);
+  assert.not.ok(existsSync(p("typo.png")));
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));

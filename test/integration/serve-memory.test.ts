@@ -9,9 +9,9 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { createServer } from "../../src/server/index.js";
+import { createServer } from "../../packages/server/src/index.js";
 import { encodePng } from "../../src/image/codec.js";
-import { randomImage, rng } from "../helpers.js";
+import { randomImage, rng, TSX } from "../helpers.js";
 
 const test = suite("serve-memory");
 
@@ -38,7 +38,7 @@ const CHILD = "SRGAN_SERVE_MEMORY_CHILD";
 if (!process.env[CHILD]) {
   test("in its own process: 500 requests leave the pool exact and memory flat", () => {
     const file = fileURLToPath(import.meta.url);
-    const r = spawnSync(process.execPath, ["--import", "tsx", file], { env: { ...process.env, [CHILD]: "1" }, encoding: "utf8", timeout: 180_000 });
+    const r = spawnSync(process.execPath, [...TSX, file], { env: { ...process.env, [CHILD]: "1" }, encoding: "utf8", timeout: 180_000 });
     const out = `${r.stdout}${r.stderr}`;
     assert.is(r.status, 0, out);
     console.log(out.match(/\(\d+ requests in .*\)/)?.[0] ?? "");

@@ -14,10 +14,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { Redis } from "ioredis";
-import { createServer, createWorker, type ServerOptions, type SrganWorker, type WorkerOptions } from "../../src/server/index.js";
+import { createServer, createWorker, type ServerOptions, type SrganWorker, type WorkerOptions } from "../../packages/server/src/index.js";
 import { encodePng } from "../../src/image/codec.js";
 import { main } from "../../src/cli/main.js";
-import { randomImage, rng } from "../helpers.js";
+import { randomImage, rng, TSX } from "../helpers.js";
 import { assertError, bytes, cliBytes, picture, post, until } from "../serve-helpers.js";
 
 const test = suite("serve-redis");
@@ -56,7 +56,7 @@ const finished = (url: string, id: string, ms = 60_000) =>
 
 /** `srgan worker` as a child process; resolves once it says it is taking jobs. */
 async function workerProcess(redis: string, args: string[]): Promise<{ child: ChildProcess; log: () => string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "worker", "--redis", redis, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...TSX, "src/cli/main.ts", "worker", "--redis", redis, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   child.stdout!.on("data", (d) => (log += d));
   child.stderr!.on("data", (d) => (log += d));

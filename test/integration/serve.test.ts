@@ -10,11 +10,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
-import { createServer, type ServerOptions } from "../../src/server/index.js";
-import { encodePng } from "../../src/image/codec.js";
-import { JobQueue } from "../../src/server/queue.js";
+import { createServer, type ServerOptions } from "../../packages/server/src/index.js";
+import { decodeImage, encodeJpeg, encodePng } from "../../src/image/codec.js";
+import { JobQueue } from "../../packages/server/src/queue.js";
 import { ServiceError, type SrganError } from "../../src/errors.js";
-import { randomImage, rng } from "../helpers.js";
+import { randomImage, rng, TSX } from "../helpers.js";
 import { blackPng, jpegClaiming } from "../bombs.js";
 import { assertError, bytes, cliBytes, picture, post, sample, until } from "../serve-helpers.js";
 
@@ -73,6 +73,29 @@ test("concurrent requests each get the bytes a lone request gets", async () => {
   }
 });
 
+test("by default the network is auto: natural-real for a JPEG, natural for a PNG, the CLI's bytes, named in Srgan-Model", async () => {
+  const { app, url } = await start({ threads: 1 });
+  try {
+    const jpeg = encodeJpeg(decodeImage(small), 80);
+    for (const [body, network] of [[jpeg, "natural-real"], [small, "natural"]] as const) {
+      for (const path of ["/v1/upscale", "/v1/jobs"]) {
+        let r = await post(`${url}${path}`, body);
+        if (path === "/v1/jobs") {
+          const { id } = await r.json() as { id: string };
+          await until(`job ${id}`, async () => ((await (await fetch(`${url}/v1/jobs/${id}`)).json()) as { state: string }).state === "completed" || undefined);
+          r = await fetch(`${url}/v1/jobs/${id}/result`);
+        }
+        assert.is(r.status, 200, path);
+        assert.is(r.headers.get("srgan-model"), network, `${path}: ${network}`);
+        const want = await cliBytes(dir, body, "png", ["--model", network, "--threads", "1"]);
+        assert.ok(Buffer.from(await bytes(r)).equals(want), `${path}: the bytes of srgan upscale --model ${network}`);
+      }
+    }
+  } finally {
+    await app.close();
+  }
+});
+
 test("errors: 400 bad image or option, 404 unknown job or route, 413 body or pixels (from the header)", async () => {
   const { app, url } = await start({ model: "bicubic", threads: 1, maxBody: 100_000, maxPixels: 2 ** 20 });
   try {
@@ -94,7 +117,11 @@ test("errors: 400 bad image or option, 404 unknown job or route, 413 body or pix
     // 7 KB files that claim 16000² (over --max-pixels) and, at ×8, an output over 2 GiB: refused unread.
     const t0 = performance.now();
     await assertError(await up("", jpegClaiming(16000, 16000)), 413, "ERR_IMAGE_TOO_LARGE", /16000×16000/);
-    await assertError(await up("?format=jpeg", blackPng(1100, 1000, new Uint8Array(8))), 413, "ERR_IMAGE_TOO_LARGE");
+    // The client is told the server's limit and who sets it, not a library option it cannot reach.
+    const pixels = await up("?format=jpeg", blackPng(1100, 1000, new Uint8Array(8)));
+    const { message } = await pixels.clone().json() as { message: string };
+    await assertError(pixels, 413, "ERR_IMAGE_TOO_LARGE", /1100×1000 pixels, over this server's limit of 1048576 pixels.*--max-pixels/);
+    assert.not.match(message, /decodeImage/);
     assert.ok(performance.now() - t0 < 1000, "refused from the header, not after decoding");
     const text = await metrics(url);
     assert.is(sample(text, 'srgan_http_requests_total{route="/v1/upscale",method="POST",status="400"}'), 9);
@@ -275,7 +302,7 @@ test("close() drains: running and queued requests finish, then the port is close
 });
 
 test("srgan serve: SIGTERM stops accepting, finishes what runs, exits 0", async () => {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "serve", "--port", "0", "--model", "natural", "--threads", "1"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...TSX, "src/cli/main.ts", "serve", "--port", "0", "--model", "natural", "--threads", "1"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "", stderr = "";
   child.stdout.on("data", (d) => (stdout += d));
   child.stderr.on("data", (d) => (stderr += d));

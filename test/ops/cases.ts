@@ -5,6 +5,7 @@
 // test/browser/webgl-page.ts on the WebGL runner. Free of Node modules: the browser page bundles it.
 import { validateGraph, type Graph, type GraphNode, type Shape, type ValidatedGraph } from "../../src/model/graph.js";
 import { getOp } from "../../src/ops/registry.js";
+import { ACT_NAMES } from "../../src/ops/activations.js";
 import { rng, randInt } from "../random.js";
 
 export interface OpCase {
@@ -22,7 +23,7 @@ export interface OpCase {
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
 export const uniform = (r: () => number, n: number, lo: number, hi: number) => Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
 
-export const ACTS = ["none", "relu", "leaky", "prelu", "spline"] as const;
+export const ACTS = ACT_NAMES;
 
 /** Builds graphs node by node, inventing weights for each op. */
 export class Builder {
@@ -47,9 +48,9 @@ export class Builder {
       roles.spline = name;
     }
   }
-  conv(inputs: string[], cins: number[], k: number, cout: number, o: { act?: string; bias?: "static" | "none" | string } = {}): string {
+  conv(inputs: string[], cins: number[], k: number, cout: number, o: { act?: string; bias?: "static" | "none" | string; pad?: number } = {}): string {
     const act = o.act ?? "none";
-    const attrs: Record<string, unknown> = { k, cout, act };
+    const attrs: Record<string, unknown> = { k, cout, act, ...(o.pad === undefined ? {} : { pad: o.pad }) };
     const roles: Record<string, string> = {};
     const fan = cins.reduce((s, c) => s + c * k * k, 0);
     cins.forEach((c, i) => { roles[`kernel${i}`] = this.w([cout, k, k, c], -1.5 / Math.sqrt(fan), 1.5 / Math.sqrt(fan)); });
@@ -83,9 +84,9 @@ export class Builder {
     for (const n of this.nodes) n.inputs = n.inputs.map((t) => (t === output ? "y" : t));
   }
   /** An RGB network, validated like a loaded one (receptive field and all). */
-  graph(name: string, scale: number, output: string): ValidatedGraph {
+  graph(name: string, scale: number, output: string, extra: Pick<Graph, "inputPad" | "align"> = {}): ValidatedGraph {
     this.finish(output);
-    return validateGraph({ name, scale, input: "x", output: "y", nodes: this.nodes, weights: this.weights });
+    return validateGraph({ name, scale, input: "x", output: "y", nodes: this.nodes, weights: this.weights, ...extra });
   }
   /**
    * A graph on `c` input channels (validateGraph admits only 1 and 3), for ops probed on their own.
@@ -95,7 +96,7 @@ export class Builder {
     this.finish(output);
     const global = this.nodes.some((n) => getOp(n.op)!.global?.(n));
     const parameterCount = Object.values(this.weights).reduce((s, w) => s + w.data.length, 0);
-    return { name, scale, channels: c, input: "x", output: "y", nodes: this.nodes, weights: this.weights, receptiveRadius: global ? Infinity : 0, global, parameterCount };
+    return { name, scale, channels: c, input: "x", output: "y", nodes: this.nodes, weights: this.weights, receptiveRadius: global ? Infinity : 0, shrink: 0, global, parameterCount };
   }
 }
 
@@ -120,6 +121,38 @@ const PROBES: Record<string, Spec> = {
     tol: { wasm: 0 },
   } satisfies Spec]))),
   "Add same shape": { build: (b, r) => { const c = randInt(r, 1, 9); return b.probe("add", c, 1, b.op("Add", ["x", b.act("x", c, "relu")])); } },
+  "Add with coefficients (residual scaling)": {
+    build: (b, r) => { const c = randInt(r, 1, 9); return b.probe("add-scaled", c, 1, b.op("Add", ["x", b.act("x", c, "relu")], { coefficients: [0.2, -1.3] })); },
+  },
+  "Mul same shape": { build: (b, r) => { const c = randInt(r, 1, 9); return b.probe("mul", c, 1, b.op("Mul", ["x", b.act("x", c, "leaky", 0.3)])); } },
+  "Mul by a [1,1,c] sigmoid gate (squeeze-excitation)": {
+    build: (b, r) => {
+      const c = randInt(r, 1, 9);
+      const squeeze = randInt(r, 1, 5);
+      const gate = b.dense([b.dense([b.op("GlobalMean", ["x"])], [c], squeeze, "relu")], [squeeze], c, "sigmoid");
+      return b.probe("se", c, 1, b.op("Mul", ["x", gate]));
+    },
+  },
+  "Concat of three (channel counts not multiples of 4)": {
+    build: (b, r) => {
+      const c = randInt(r, 1, 6);
+      return b.probe("concat", c, 1, b.op("Concat", ["x", b.act("x", c, "relu"), b.act("x", c, "leaky", 0.2)]));
+    },
+  },
+  ...Object.fromEntries([1, 2, 3].map((m) => [`Crop margin ${m} alone`, {
+    build: (b, r) => { const c = randInt(r, 1, 9); return b.probe("crop", c, 1, b.op("Crop", ["x"], { margin: m })); },
+    sizes: [[2 * m + 1, 2 * m + 1], [2 * m + 1, 2 * m + 7], [2 * m + 9, 2 * m + 2], [2 * m + 11, 2 * m + 13]],
+    tol: { wasm: 0 },
+    // It shrinks (Graph.inputPad): tiles of such graphs are the upscaler's (test/integration/border-tiles.test.ts).
+    tiles: false,
+  } satisfies Spec])),
+  ...Object.fromEntries([2, 3].flatMap((r) => (["tf", "torch"] as const).map((order) => [`SpaceToDepth r=${r} ${order} alone`, {
+    build: (b, rand) => { const c = randInt(rand, 1, 5); return b.probe("s2d", c, 1, b.op("SpaceToDepth", ["x"], { r, order })); },
+    sizes: [[r, r], [r, 5 * r], [3 * r, r], [4 * r, 6 * r]],
+    tol: { wasm: 0 },
+    // Its input sides must be multiples of r (Graph.align): tiles of such graphs are the upscaler's.
+    tiles: false,
+  } satisfies Spec]))),
   "Add broadcast of a [1,1,c] mean": { build: (b, r) => { const c = randInt(r, 1, 9); return b.probe("add-mean", c, 1, b.op("Add", ["x", b.op("GlobalMean", ["x"])])); } },
   // Dense on two inputs with bias and activation, to n units (drawn apart from c), added over a 1×1 conv of the image to n channels.
   "GlobalMean then Dense (two inputs, bias, spline)": {
@@ -171,9 +204,38 @@ const NETWORKS: Record<string, Spec> = {
       return b.graph("global", 2, b.op("PixelShuffle", [c], { r: 2 }));
     },
   },
+  // An unpadded U-Net stage as waifu2x's CUNet has them: valid convolutions, a stride-2 downsampling as
+  // SpaceToDepth + 1×1 conv, a 4×4 stride-2 deconvolution as a valid 3×3 conv + PixelShuffle, the skip
+  // cropped to match, a Concat read by a conv. Shrinks 6 pixels per side; sides must be even.
+  "unpadded U-Net stage (valid convs, SpaceToDepth, PixelShuffle, Crop, Concat)": {
+    build: (b) => {
+      const t1 = b.conv(["x"], [3], 3, 6, { act: "leaky", bias: "static", pad: 0 });
+      const down = b.conv([b.op("SpaceToDepth", [t1], { r: 2, order: "torch" })], [24], 1, 8, { act: "leaky", bias: "static" });
+      const mid = b.conv([down], [8], 3, 8, { act: "leaky", bias: "static", pad: 0 });
+      const up = b.op("PixelShuffle", [b.conv([mid], [8], 3, 24, { bias: "static", pad: 0 })], { r: 2, order: "torch" });
+      const skip = b.op("Crop", [t1], { margin: 4 });
+      const cat = b.conv([b.op("Concat", [b.op("Add", [skip, up]), skip])], [12], 1, 5, { act: "relu", bias: "static" });
+      return b.graph("unet", 1, b.conv([cat], [5], 3, 3, { bias: "static", pad: 0 }), { inputPad: { mode: "edge", size: 6 }, align: 2 });
+    },
+    sizes: [[14, 14], [14, 20], [22, 16], [26, 30]],
+    tiles: false,
+  },
+  // The same with a squeeze-excitation gate (whole-image mean → dense relu → dense sigmoid → Mul).
+  "unpadded U-Net stage with squeeze-excitation (global)": {
+    build: (b) => {
+      const t1 = b.conv(["x"], [3], 3, 8, { act: "leaky", bias: "static", pad: 0 });
+      const gate = b.dense([b.dense([b.op("GlobalMean", [t1])], [8], 3, "relu")], [3], 8, "sigmoid");
+      const se = b.op("Mul", [t1, gate]);
+      const down = b.conv([b.op("SpaceToDepth", [se], { r: 2, order: "tf" })], [32], 1, 8, { act: "leaky", bias: "static" });
+      const up = b.op("PixelShuffle", [b.conv([down], [8], 3, 32, { bias: "static", pad: 0 })], { r: 2, order: "tf" });
+      const sum = b.op("Add", [b.op("Crop", [se], { margin: 2 }), up], { coefficients: [1, 0.5] });
+      return b.graph("unet-se", 1, b.conv([sum], [8], 3, 3, { bias: "static", pad: 0 }), { inputPad: { mode: "reflect", size: 4 }, align: 2 });
+    },
+    sizes: [[10, 10], [12, 18], [20, 14]],
+  },
   // Every resize method enlarging and shrinking (antialiased), in pairs that keep the graph
   // translation-equivariant (so tiles are exact) and ×3 overall.
-  ...Object.fromEntries((["nearest", "bilinear", "bicubic", "box"] as const).map((method) => [`resize ${method}`, {
+  ...Object.fromEntries((["nearest", "bilinear", "bicubic", "box", "cubic"] as const).map((method) => [`resize ${method}`, {
     build: (b, r) => {
       const down = b.op("Resize", [b.op("Resize", ["x"], { method, scale: 2 })], { method, factor: 2 });
       const c = b.conv([down], [3], 3, 5, { bias: "static" });
@@ -184,7 +246,14 @@ const NETWORKS: Record<string, Spec> = {
   } satisfies Spec])),
   // Shrinking sizes that do not divide (⌈n / factor⌉ outputs, mirrored edges): whole image only, since
   // a shrink by 3 is not translation-equivariant for tile origins off the 3-pixel grid.
-  ...Object.fromEntries((["nearest", "bilinear", "bicubic", "box"] as const).map((method) => [`resize ${method} shrink odd sizes`, {
+  // A ratio (×4 then 3/4, as Real-ESRGAN's ×3 file): tiles stay exact since 4·x0 is always on the 4-grid.
+  "resize cubic ×4 then 3/4": {
+    build: (b) => {
+      const c = b.conv(["x"], [3], 3, 3, { bias: "static" });
+      return b.graph("ratio", 3, b.op("Resize", [b.op("Resize", [c], { method: "nearest", scale: 4 })], { method: "cubic", scale: 3, factor: 4 }));
+    },
+  },
+  ...Object.fromEntries((["nearest", "bilinear", "bicubic", "box", "cubic"] as const).map((method) => [`resize ${method} shrink odd sizes`, {
     build: (b) => {
       const c = b.conv([b.op("Resize", ["x"], { method, factor: 3 })], [3], 3, 3, { bias: "static" });
       return b.graph(`shrink-${method}`, 1, b.op("Resize", [c], { method, scale: 3 }));

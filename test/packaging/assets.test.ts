@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // configureAssets(), the escape hatch for hosts that moved the package's files: bad options are
 // TypeErrors naming the option; kernel bytes or a kernel or network folder given by the caller are
-// what runs; a wrong folder fails with the URL it tried and the option that fixes it. The kernel module is cached per process,
+// what runs, and only the build that runs is read; a wrong folder fails with the URL it tried and the
+// option that fixes it. The kernel module is cached per process,
 // so each case runs in a fresh Node process.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
@@ -52,6 +53,25 @@ test("wasmBytes: the given SIMD build runs (no relaxed build given, so 'auto' pi
     const out = await up.upscale({ data: new Uint8ClampedArray([10, 20, 30, 255]), width: 1, height: 1 });
     return { variant: up.info().wasmVariant, first: Array.from(out.data.slice(0, 4)), width: out.width };`);
   assert.equal(r, { variant: "simd", first: [10, 20, 30, 255], width: 4 });
+});
+
+test("one kernel build is fetched: the engine is asked for relaxed SIMD first, then only that build is read", () => {
+  const r = inFreshProcess(`
+    const { readFile } = await import("node:fs/promises");
+    const fetched = [];
+    // The browsers' path (fetch), served from the checkout's wasm/ and counted.
+    globalThis.fetch = async (url) => {
+      const name = new URL(url).pathname.split("/").pop();
+      fetched.push(name);
+      return new Response(await readFile(${JSON.stringify(join(ROOT, "wasm"))} + "/" + name));
+    };
+    srgan.configureAssets({ wasmBaseUrl: "https://cdn.example/srgan/" });
+    const auto = await srgan.createUpscaler({ model: "nearest", threads: 0 });
+    const afterAuto = [...fetched];
+    const simd = await srgan.createUpscaler({ model: "nearest", threads: 0, wasmVariant: "simd" });
+    return { afterAuto, all: fetched, variants: [auto.info().wasmVariant, simd.info().wasmVariant] };`);
+  // Node 20.16+ gets relaxed SIMD from the V8 flag module.ts sets; 22+ has it without.
+  assert.equal(r, { afterAuto: ["kernels.relaxed.wasm"], all: ["kernels.relaxed.wasm", "kernels.simd.wasm"], variants: ["relaxed", "simd"] });
 });
 
 test("wasmBaseUrl: kernels load from the given folder; a folder without them names the URL and the fix", () => {

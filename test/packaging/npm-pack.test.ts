@@ -29,7 +29,7 @@ test("the tarball ships the kernels, both entries' workers and the platform entr
     "dist/index.js", "dist/index.browser.js", "dist/index.deno.js", "dist/platform/pool-web.js", "package.json"]) {
     assert.ok(files.includes(f), `${f} is packed`);
   }
-  for (const f of files) assert.not.match(f, /^(test|assembly|scripts|bench|demo|node_modules)\/|\.wat$|\.tgz$/, `${f} should not be packed`);
+  for (const f of files) assert.not.match(f, /^(test|assembly|scripts|bench|demo|node_modules|packages)\/|\.wat$|\.tgz$/, `${f} should not be packed`);
 });
 
 test("every literal new URL(…, import.meta.url) in dist/ and every exports target resolves inside the package", () => {

@@ -5,7 +5,7 @@ import * as assert from "uvu/assert";
 import { deflateSync } from "node:zlib";
 import { encode as fastPngEncode } from "fast-png";
 import jpeg from "jpeg-js";
-import { encodePngStreaming, IDAT_BYTES } from "../../src/cli/png-stream.js";
+import { encodePngStreaming, IDAT_BYTES } from "../../src/image/png-stream.js";
 import { decodeImage, encodePng, encodeJpeg, encodeImage, formatFromName, detectImageFormat, MAX_IMAGE_PIXELS } from "../../src/image/codec.js";
 import { applyOrientation, readExifOrientation } from "../../src/image/exif.js";
 import { ImageDecodeError, ImageTooLargeError, SrganError } from "../../src/errors.js";

@@ -7,8 +7,8 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { hardwareThreads, hasNodeApis, isDeno, isNode, pathToFileUrl } from "../../src/platform/features.js";
-import { loadNetwork } from "../../src/model/load.js";
-import { encodeNetwork } from "../../src/model/format.js";
+import { loadNetwork } from "../../src/api/load-network.js";
+import { encodeNetwork } from "../../src/model/formats/srnet.js";
 import { builtinGraph } from "../../src/model/builtin.js";
 
 const test = suite("platform features");

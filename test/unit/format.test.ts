@@ -1,7 +1,7 @@
 // The .srnet format: lossless round trip, float16 storage, and a typed error for every kind of damage.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { encodeNetwork, decodeNetwork } from "../../src/model/format.js";
+import { encodeNetwork, decodeNetwork } from "../../src/model/formats/srnet.js";
 import { crc32 } from "../../src/model/crc32.js";
 import { f16ToF32, f32ToF16 } from "../../src/model/float16.js";
 import { ModelFormatError } from "../../src/errors.js";

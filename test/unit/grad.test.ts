@@ -6,11 +6,12 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Engine } from "../../src/runtime/engine.js";
 import type { Graph, GraphNode, Shape } from "../../src/model/graph.js";
-import { Conv2D } from "../../src/ops/conv2d.js";
+import { Conv2D, packTransposed, winogradGradScratchBytes } from "../../src/ops/conv2d.js";
 import { PixelShuffle } from "../../src/ops/pixel-shuffle.js";
 import { Activation } from "../../src/ops/activation.js";
+import { Add } from "../../src/ops/add.js";
+import type { BackwardCall } from "../../src/ops/op.js";
 import { GRAD_ACCUMULATE, ShuffleOrder } from "../../src/backends/wasm/abi.js";
-import { ActivationGrad, AddGrad, Conv2DGrad, PixelShuffleGrad, packTransposed, winogradGradScratchBytes, type BackwardCall } from "../../src/train/backward.js";
 import { lossRef, lossWasm } from "../../src/train/loss.js";
 import { adamRef, adamStep, learningRate } from "../../src/train/optim.js";
 import { compileProgram, flattenParams, imageGrad, packAll, packedLayout, planImage, trainingHandle } from "../../src/train/program.js";
@@ -19,6 +20,7 @@ import { buildNetwork } from "../../src/train/arch.js";
 import { rng, randomArray, randInt, assertBitIdentical } from "../helpers.js";
 
 const test = suite("grad");
+const [Conv2DGrad, ActivationGrad, PixelShuffleGrad, AddGrad] = [Conv2D, Activation, PixelShuffle, Add].map((op) => op.backward!);
 const engines = {
   simd: await Engine.create({ memoryLimit: 48 << 20, wasmVariant: "simd" }),
   relaxed: await Engine.create({ memoryLimit: 48 << 20, wasmVariant: "auto" }),

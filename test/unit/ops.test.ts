@@ -5,7 +5,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Engine } from "../../src/runtime/engine.js";
 import type { ValidatedGraph } from "../../src/model/graph.js";
-import { getOp } from "../../src/ops/registry.js";
+import { getOp, opNames } from "../../src/ops/registry.js";
 import { prepareNetwork } from "../../src/runtime/network.js";
 import { planExecution } from "../../src/runtime/plan.js";
 import { runPlanWasm } from "../../src/runtime/executor.js";
@@ -86,6 +86,13 @@ test("PixelShuffle orders really differ (the corpus can tell them apart)", () =>
   const x = Float32Array.from({ length: 3 * 3 * 8 }, (_, i) => i);
   const [a] = runWasm(tf, [{ x, h: 3, w: 3 }]), [b] = runWasm(torch, [{ x, h: 3, w: 3 }]);
   assert.ok(compare(a, b).worst > 0);
+});
+
+test("every registered op has an op-corpus case and a WebGL program", () => {
+  for (const name of opNames()) {
+    assert.ok(cases.some((c) => c.graph.nodes.some((n) => n.op === name)), `no op-corpus case (test/ops/cases.ts) uses ${name}`);
+    assert.type(getOp(name)!.webgl, "function", `${name} has no WebGL program`);
+  }
 });
 
 test("pool returns to baseline", () => {

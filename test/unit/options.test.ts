@@ -57,7 +57,7 @@ test("a bad model is a TypeError / typed model error", async () => {
 
 
 test("scale picks the built-in of that scale; a scale no network has, or a mismatch, is ERR_SCALE", async () => {
-  const { loadNetwork } = await import("../../src/model/load.js");
+  const { loadNetwork } = await import("../../src/api/load-network.js");
   assert.is((await loadNetwork("bicubic", { scale: 3 })).scale, 3);
   assert.is((await loadNetwork("natural")).scale, 4);
   const code = async (p: Promise<unknown>) => p.then(() => "resolved", (e: { code?: string }) => e.code);
@@ -77,7 +77,7 @@ test("scale picks the built-in of that scale; a scale no network has, or a misma
 
 test("model 'auto': autoModel picks natural-real for JPEG at ×4, natural otherwise; the upscaler holds both and picks per job", async () => {
   const { autoModel } = await import("../../src/model/builtin.js");
-  const { loadNetwork } = await import("../../src/model/load.js");
+  const { loadNetwork } = await import("../../src/api/load-network.js");
   assert.is(autoModel("jpeg"), "natural-real");
   assert.is(autoModel("png"), "natural");
   assert.is(autoModel(undefined), "natural");

@@ -7,23 +7,25 @@ import type { Graph, ValidatedGraph } from "../../src/model/graph.js";
 import { prepareNetwork } from "../../src/runtime/network.js";
 import { planExecution } from "../../src/runtime/plan.js";
 import { runPlanWasm, runPlanReference, runStepWasm } from "../../src/runtime/executor.js";
-import { Resize, resizePhases, mirrorIndex, resizeScratchBytes, type ResizeMethod } from "../../src/ops/resize.js";
+import { Resize } from "../../src/ops/resize.js";
+import { resizePhases, mirrorIndex, resizeScratchBytes, type ResizeMethod } from "../../src/ops/resize-taps.js";
 import { rng, randomArray, randInt, assertClose, assertBitIdentical, firstMismatch } from "../helpers.js";
-import { downscale, cropToMultiple, srgbToLinear, linearToSrgb } from "../../src/image/resample.js";
+import { cropToMultiple, srgbToLinear, linearToSrgb } from "../../src/image/resample.js";
+import { downscale } from "../../src/api/downscale.js";
 import type { SrganError } from "../../src/errors.js";
 
 const test = suite("Resize");
 const engine = await Engine.create({ memoryLimit: 64 << 20, wasmVariant: "simd" });
-const METHODS: ResizeMethod[] = ["nearest", "bilinear", "bicubic", "box"];
+const METHODS: ResizeMethod[] = ["nearest", "bilinear", "bicubic", "box", "cubic"];
 
 // validateGraph only admits 1 or 3 channels and integer enlargement (network rules); the op itself
 // takes any channel count and shrinks too, so these graphs are checked through Resize.inferShape alone.
-function resizeGraph(method: ResizeMethod, by: { scale: number } | { factor: number }, channels: number): ValidatedGraph {
+function resizeGraph(method: ResizeMethod, by: { scale?: number; factor?: number }, channels: number): ValidatedGraph {
   const g: Graph = {
     name: "t", scale: 1, channels, input: "x", output: "y", weights: {},
     nodes: [{ op: "Resize", inputs: ["x"], output: "y", attrs: { method, ...by }, weights: {} }],
   };
-  return { ...g, receptiveRadius: 0, global: false, parameterCount: 0 };
+  return { ...g, receptiveRadius: 0, shrink: 0, global: false, parameterCount: 0 };
 }
 
 /** Runs the graph with wasm and with the reference on the same input; returns both outputs. */
@@ -131,7 +133,7 @@ test("the kernel writes nothing outside its output and declared scratch", () => 
   }
 });
 
-test("bilinear ×4 is srgan-rust's Linterp: the weight table of docs/srgan-rust-rsr.md §3, edges clamped", () => {
+test("bilinear ×4 is srgan-rust's Linterp: the weight table of ../shared/docs/srgan-rust-rsr.md §3, edges clamped", () => {
   // | r | i₀ | weight on x[i₀] | weight on x[i₀+1] |, o = 4p + r, i₀ relative to p.
   const doc = [[-1, 0.375, 0.625], [-1, 0.125, 0.875], [0, 0.875, 0.125], [0, 0.625, 0.375]];
   const ph = resizePhases("bilinear", 4, 1);
@@ -222,9 +224,43 @@ test("attribute errors name the problem", () => {
   const node = (attrs: Record<string, unknown>) => ({ op: "Resize", inputs: ["x"], output: "y", attrs, weights: {} });
   const s = { h: 4, w: 4, c: 3 };
   assert.throws(() => Resize.inferShape(node({ method: "lanczos", scale: 2 }), [s], {}), /method must be one of/);
-  assert.throws(() => Resize.inferShape(node({ method: "bicubic", scale: 2, factor: 2 }), [s], {}), /exactly one/);
+  assert.throws(() => Resize.inferShape(node({ method: "bicubic" }), [s], {}), /give attrs.scale/);
+  assert.equal(Resize.inferShape(node({ method: "cubic", scale: 3, factor: 4 }), [{ h: 8, w: 12, c: 3 }], {}), { h: 6, w: 9, c: 3 });
   assert.throws(() => Resize.inferShape(node({ method: "bicubic", factor: 1.5 }), [s], {}), /integer in \[1, 16\]/);
   assert.equal(Resize.inferShape(node({ method: "bicubic", factor: 3 }), [{ h: 7, w: 9, c: 5 }], {}), { h: 3, w: 3, c: 5 });
+});
+
+/**
+ * OpenCV's / ncnn's bicubic, written out as they document it: output x samples u = (x + 0.5)·in/out − 0.5,
+ * taps ⌊u⌋ − 1 … ⌊u⌋ + 2 clamped into the line, Keys a = −0.75 of the distances; no antialias.
+ */
+function cubicLine(src: (i: number) => number, n: number, out: number): number[] {
+  const k = (d: number) => { const x = Math.abs(d); return x <= 1 ? 1.25 * x ** 3 - 2.25 * x * x + 1 : x < 2 ? -0.75 * x ** 3 + 3.75 * x * x - 6 * x + 3 : 0; };
+  return Array.from({ length: out }, (_, o) => {
+    const u = ((o + 0.5) * n) / out - 0.5, f = Math.floor(u);
+    let s = 0;
+    for (let j = -1; j <= 2; j++) s += k(u - (f + j)) * src(Math.min(Math.max(f + j, 0), n - 1));
+    return s;
+  });
+}
+
+test("cubic is OpenCV's / ncnn's bicubic (a = −0.75, clamped edges, no antialias) at ×2, ÷2 and 3/4", () => {
+  const rand = rng(404);
+  for (const by of [{ scale: 2 }, { factor: 2 }, { scale: 3, factor: 4 }, { scale: 4 }]) {
+    const h = 8, w = 12, c = 2;
+    const x = randomArray(h * w * c, rand);
+    const { wasm, ref, shape } = runBoth(resizeGraph("cubic", by, c), h, w, x);
+    // Separable, height first: columns of the input, then rows of that.
+    const cols = Array.from({ length: w * c }, (_, i) => cubicLine((y) => x[y * w * c + i], h, shape.h));
+    const want = new Float32Array(shape.h * shape.w * c);
+    for (let y = 0; y < shape.h; y++)
+      for (let ch = 0; ch < c; ch++) {
+        const line = cubicLine((i) => cols[i * c + ch][y], w, shape.w);
+        line.forEach((v, o) => { want[(y * shape.w + o) * c + ch] = v; });
+      }
+    assertClose(ref, want, 1e-6, `reference ${JSON.stringify(by)}`);
+    assertClose(wasm, want, 1e-5, `wasm ${JSON.stringify(by)}`);
+  }
 });
 
 test("pool returns to baseline", () => {

@@ -7,10 +7,9 @@ import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
 import { ModelFormatError } from "../../src/errors.js";
 import { validateGraph, type ValidatedGraph } from "../../src/model/graph.js";
-import { loadNetwork } from "../../src/model/load.js";
-import {
-  decodeRsr, parseRsrPayload, rsrGraph, rsrJumps, rsrParameterSpec, shuffleBytes, type RsrArray, type RsrHyper,
-} from "../../src/model/rsr.js";
+import { loadNetwork } from "../../src/api/load-network.js";
+import { decodeRsr, parseRsrPayload, shuffleBytes } from "../../src/model/formats/rsr.js";
+import { rsrGraph, rsrJumps, rsrParameterSpec, type RsrArray, type RsrHyper } from "../../src/model/families/srgan-rust.js";
 import { Engine } from "../../src/runtime/engine.js";
 import { prepareNetwork } from "../../src/runtime/network.js";
 import { planExecution } from "../../src/runtime/plan.js";

@@ -42,7 +42,7 @@ export function winograd_grad_weight_f23_f32(
     const n = min(WGRAD_TILES, tiles - t0);
     for (let t = 0; t < n; t++) {
       const oy = ((t0 + t) / tilesX) << 1, ox = ((t0 + t) % tilesX) << 1;
-      inputTransform(xPtr, h, w, cin, oy, ox, vPtr + (<usize>(t * cin8) << 2), <usize>(WGRAD_TILES * cin8) << 2);
+      inputTransform(xPtr, h, w, cin, oy - 1, ox - 1, vPtr + (<usize>(t * cin8) << 2), <usize>(WGRAD_TILES * cin8) << 2);
       gradTransform(dzPtr, h, w, cout, oy, ox, mPtr + (<usize>(t * co4) << 2), <usize>(WGRAD_TILES * co4) << 2);
     }
     gemm(vPtr, mPtr, uPtr, cin8, co4, n);

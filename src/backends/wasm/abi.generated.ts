@@ -9,6 +9,7 @@ export const ACT_RELU = 1;
 export const ACT_LEAKY = 2;
 export const ACT_PRELU = 3;
 export const ACT_SPLINE = 4;
+export const ACT_SIGMOID = 5;
 export const CONV_ACCUMULATE = 1;
 export const ORDER_TF = 0;
 export const ORDER_TORCH = 1;
@@ -16,9 +17,12 @@ export const RESIZE_NEAREST = 0;
 export const RESIZE_BILINEAR = 1;
 export const RESIZE_BICUBIC = 2;
 export const RESIZE_BOX = 3;
+export const RESIZE_CUBIC = 4;
 export const GRAD_ACCUMULATE = 1;
+export const WINO_TILES = 16;
+export const WGRAD_TILES = 32;
 export const MATMUL_ACCUMULATE = 1;
-export const ABI_VERSION = 6;
+export const ABI_VERSION = 7;
 
 /** The kernels of one instance; pointers are byte offsets into the shared memory. */
 export interface Kernels {
@@ -26,12 +30,12 @@ export interface Kernels {
    * assembly/kernels/conv2d.ts:
    * Computes output rows [y0, y1). biasPtr may be 0 (no bias); it is read only for channels < cout.
    */
-  conv2d_f32(inPtr: number, h: number, w: number, cin: number, weightPtr: number, biasPtr: number, k: number, cout: number, outPtr: number, y0: number, y1: number, flags: number, act: number, actParamPtr: number): number;
+  conv2d_f32(inPtr: number, h: number, w: number, cin: number, weightPtr: number, biasPtr: number, k: number, pad: number, cout: number, outPtr: number, y0: number, y1: number, flags: number, act: number, actParamPtr: number): number;
   /**
    * assembly/kernels/winograd.ts:
    * Computes output rows [y0, y1): the block rows covering them, storing only rows inside [y0, y1).
    */
-  winograd_f23_f32(inPtr: number, h: number, w: number, cin: number, uPtr: number, biasPtr: number, cout: number, outPtr: number, y0: number, y1: number, flags: number, act: number, actParamPtr: number, scratchPtr: number): number;
+  winograd_f23_f32(inPtr: number, h: number, w: number, cin: number, pad: number, uPtr: number, biasPtr: number, cout: number, outPtr: number, y0: number, y1: number, flags: number, act: number, actParamPtr: number, scratchPtr: number): number;
   /**
    * assembly/kernels/activation.ts:
    * out[p, c] = act(in[p, c]) for pixels [p0, p1) of a tensor with `channels` channels. in may equal out.
@@ -46,15 +50,46 @@ export interface Kernels {
   add_f32(aPtr: number, bPtr: number, outPtr: number, i0: number, i1: number): number;
   /**
    * assembly/kernels/add.ts:
+   * out[i] = alpha·a[i] + beta·b[i] for elements [i0, i1) (residual scaling, as RRDB's 0.2). out may alias a or b.
+   */
+  add_scaled_f32(aPtr: number, bPtr: number, outPtr: number, alpha: number, beta: number, i0: number, i1: number): number;
+  /**
+   * assembly/kernels/add.ts:
    * Broadcast add of a per-channel vector: out[p, c] = in[p, c] + v[c], pixels [p0, p1). v is packed to cPad.
    */
   add_channel_f32(inPtr: number, vecPtr: number, outPtr: number, channels: number, p0: number, p1: number): number;
+  /**
+   * assembly/kernels/mul.ts:
+   * out[i] = a[i] · b[i] for elements [i0, i1). out may alias a or b.
+   */
+  mul_f32(aPtr: number, bPtr: number, outPtr: number, i0: number, i1: number): number;
+  /**
+   * assembly/kernels/mul.ts:
+   * out[p, c] = in[p, c] · v[c] for pixels [p0, p1). out may alias in.
+   */
+  mul_channel_f32(inPtr: number, vecPtr: number, outPtr: number, channels: number, p0: number, p1: number): number;
+  /**
+   * assembly/kernels/copy.ts:
+   * Output rows [y0, y1) of the window of `outW` pixels starting at (top, left) of an `inW`-wide tensor.
+   */
+  crop_f32(inPtr: number, inW: number, c: number, outPtr: number, outW: number, top: number, left: number, y0: number, y1: number): number;
+  /**
+   * assembly/kernels/copy.ts:
+   * dst[p, at + k] = src[p, k] for k < srcC, pixels [p0, p1); dst has dstC channels.
+   */
+  copy_channels_f32(srcPtr: number, srcC: number, dstPtr: number, dstC: number, at: number, p0: number, p1: number): number;
   /**
    * assembly/kernels/reduce.ts:
    * out[c] = mean over all pixels of in[·, ·, c]. Each row is summed in f64, then rows are added in order
    * (accPtr: 2·c f64 of scratch), so the result is one fixed sum whatever thread runs it.
    */
   channel_mean_f32(inPtr: number, h: number, w: number, c: number, accPtr: number, outPtr: number): number;
+  /**
+   * assembly/kernels/reduce.ts:
+   * sums[c] (f64) = Σ of in[y, x, c] over the window [x0, x1) × [y0, y1) of a w-wide tensor, summed as
+   * channel_mean_f32 sums: a tile's share of a whole-image statistic (accPtr: 2·c f64, sums its first c).
+   */
+  channel_sum_f32(inPtr: number, w: number, c: number, x0: number, y0: number, x1: number, y1: number, accPtr: number): number;
   /**
    * assembly/kernels/reduce.ts:
    * out[n] = start[n] + Σ_k in[k] · W[k, n]; W is [kLen, nLen] row-major (input-major, as alumina's Linear).
@@ -149,14 +184,14 @@ export interface Kernels {
 export function bindKernels(exports: WebAssembly.Exports): Kernels {
   const e = exports as unknown as Kernels;
   return {
-    conv2d_f32: (inPtr, h, w, cin, weightPtr, biasPtr, k, cout, outPtr, y0, y1, flags, act, actParamPtr) => {
-      const rc = e.conv2d_f32(inPtr, h, w, cin, weightPtr, biasPtr, k, cout, outPtr, y0, y1, flags, act, actParamPtr);
-      if (rc !== 0) throw new KernelError("conv2d_f32", rc, { inPtr, h, w, cin, weightPtr, biasPtr, k, cout, outPtr, y0, y1, flags, act, actParamPtr });
+    conv2d_f32: (inPtr, h, w, cin, weightPtr, biasPtr, k, pad, cout, outPtr, y0, y1, flags, act, actParamPtr) => {
+      const rc = e.conv2d_f32(inPtr, h, w, cin, weightPtr, biasPtr, k, pad, cout, outPtr, y0, y1, flags, act, actParamPtr);
+      if (rc !== 0) throw new KernelError("conv2d_f32", rc, { inPtr, h, w, cin, weightPtr, biasPtr, k, pad, cout, outPtr, y0, y1, flags, act, actParamPtr });
       return rc;
     },
-    winograd_f23_f32: (inPtr, h, w, cin, uPtr, biasPtr, cout, outPtr, y0, y1, flags, act, actParamPtr, scratchPtr) => {
-      const rc = e.winograd_f23_f32(inPtr, h, w, cin, uPtr, biasPtr, cout, outPtr, y0, y1, flags, act, actParamPtr, scratchPtr);
-      if (rc !== 0) throw new KernelError("winograd_f23_f32", rc, { inPtr, h, w, cin, uPtr, biasPtr, cout, outPtr, y0, y1, flags, act, actParamPtr, scratchPtr });
+    winograd_f23_f32: (inPtr, h, w, cin, pad, uPtr, biasPtr, cout, outPtr, y0, y1, flags, act, actParamPtr, scratchPtr) => {
+      const rc = e.winograd_f23_f32(inPtr, h, w, cin, pad, uPtr, biasPtr, cout, outPtr, y0, y1, flags, act, actParamPtr, scratchPtr);
+      if (rc !== 0) throw new KernelError("winograd_f23_f32", rc, { inPtr, h, w, cin, pad, uPtr, biasPtr, cout, outPtr, y0, y1, flags, act, actParamPtr, scratchPtr });
       return rc;
     },
     activation_f32: (inPtr, outPtr, p0, p1, channels, act, paramPtr) => {
@@ -174,14 +209,44 @@ export function bindKernels(exports: WebAssembly.Exports): Kernels {
       if (rc !== 0) throw new KernelError("add_f32", rc, { aPtr, bPtr, outPtr, i0, i1 });
       return rc;
     },
+    add_scaled_f32: (aPtr, bPtr, outPtr, alpha, beta, i0, i1) => {
+      const rc = e.add_scaled_f32(aPtr, bPtr, outPtr, alpha, beta, i0, i1);
+      if (rc !== 0) throw new KernelError("add_scaled_f32", rc, { aPtr, bPtr, outPtr, alpha, beta, i0, i1 });
+      return rc;
+    },
     add_channel_f32: (inPtr, vecPtr, outPtr, channels, p0, p1) => {
       const rc = e.add_channel_f32(inPtr, vecPtr, outPtr, channels, p0, p1);
       if (rc !== 0) throw new KernelError("add_channel_f32", rc, { inPtr, vecPtr, outPtr, channels, p0, p1 });
       return rc;
     },
+    mul_f32: (aPtr, bPtr, outPtr, i0, i1) => {
+      const rc = e.mul_f32(aPtr, bPtr, outPtr, i0, i1);
+      if (rc !== 0) throw new KernelError("mul_f32", rc, { aPtr, bPtr, outPtr, i0, i1 });
+      return rc;
+    },
+    mul_channel_f32: (inPtr, vecPtr, outPtr, channels, p0, p1) => {
+      const rc = e.mul_channel_f32(inPtr, vecPtr, outPtr, channels, p0, p1);
+      if (rc !== 0) throw new KernelError("mul_channel_f32", rc, { inPtr, vecPtr, outPtr, channels, p0, p1 });
+      return rc;
+    },
+    crop_f32: (inPtr, inW, c, outPtr, outW, top, left, y0, y1) => {
+      const rc = e.crop_f32(inPtr, inW, c, outPtr, outW, top, left, y0, y1);
+      if (rc !== 0) throw new KernelError("crop_f32", rc, { inPtr, inW, c, outPtr, outW, top, left, y0, y1 });
+      return rc;
+    },
+    copy_channels_f32: (srcPtr, srcC, dstPtr, dstC, at, p0, p1) => {
+      const rc = e.copy_channels_f32(srcPtr, srcC, dstPtr, dstC, at, p0, p1);
+      if (rc !== 0) throw new KernelError("copy_channels_f32", rc, { srcPtr, srcC, dstPtr, dstC, at, p0, p1 });
+      return rc;
+    },
     channel_mean_f32: (inPtr, h, w, c, accPtr, outPtr) => {
       const rc = e.channel_mean_f32(inPtr, h, w, c, accPtr, outPtr);
       if (rc !== 0) throw new KernelError("channel_mean_f32", rc, { inPtr, h, w, c, accPtr, outPtr });
+      return rc;
+    },
+    channel_sum_f32: (inPtr, w, c, x0, y0, x1, y1, accPtr) => {
+      const rc = e.channel_sum_f32(inPtr, w, c, x0, y0, x1, y1, accPtr);
+      if (rc !== 0) throw new KernelError("channel_sum_f32", rc, { inPtr, w, c, x0, y0, x1, y1, accPtr });
       return rc;
     },
     dense_f32: (inPtr, kLen, weightPtr, nLen, outPtr, mode, biasPtr) => {

@@ -7,29 +7,7 @@
 import { UnsupportedError } from "../../errors.js";
 import type { Shape, ValidatedGraph } from "../../model/types.js";
 import { getOp } from "../../ops/registry.js";
-import { acquireTensor, layersOf, type GlEnv, type GpuTensor, type NodeProgram, type ProgramFactory } from "./programs/common.js";
-import { conv2dProgram } from "./programs/conv2d.js";
-import { activationProgram } from "./programs/activation.js";
-import { pixelShuffleProgram } from "./programs/pixel-shuffle.js";
-import { addProgram } from "./programs/add.js";
-import { resizeProgram } from "./programs/resize.js";
-import { globalMeanProgram } from "./programs/global-mean.js";
-import { denseProgram } from "./programs/dense.js";
-
-/** The explicit list of ops the WebGL backend runs (src/ops/registry.ts's names). */
-const PROGRAMS: Readonly<Record<string, ProgramFactory>> = {
-  Conv2D: conv2dProgram,
-  Activation: activationProgram,
-  PixelShuffle: pixelShuffleProgram,
-  Add: addProgram,
-  Resize: resizeProgram,
-  GlobalMean: globalMeanProgram,
-  Dense: denseProgram,
-};
-
-export function webglOps(): string[] {
-  return Object.keys(PROGRAMS);
-}
+import { acquireTensor, layersOf, type GlEnv, type GpuTensor, type NodeProgram } from "./programs/common.js";
 
 // Any size works for shape inference; this one is divisible by every small scale, like validateGraph's.
 const PROBE = 2 * 3 * 5 * 7;
@@ -56,9 +34,8 @@ export class GpuNetwork {
     this.lastUse.set(graph.output, graph.nodes.length);
     try {
       for (const node of graph.nodes) {
-        const factory = PROGRAMS[node.op];
-        if (!factory) throw new UnsupportedError(`op '${node.op}' has no WebGL implementation (WebGL runs: ${webglOps().join(", ")}). Use backend: 'wasm'.`);
-        this.programs.push(factory(env, node, graph.weights, node.inputs.map((t) => probe.get(t)!), probe.get(node.output)!));
+        // Every registered op carries its program (OpDef.webgl); validation has already checked the op names.
+        this.programs.push(getOp(node.op)!.webgl(env, node, graph.weights, node.inputs.map((t) => probe.get(t)!), probe.get(node.output)!));
       }
     } catch (e) {
       this.dispose();

@@ -2,14 +2,14 @@
 // Activation on the GPU (src/ops/activation.ts semantics) over any tensor, image or [1, 1, c]:
 // one draw per layer, the same GLSL act() the conv epilogue uses.
 import type { GraphNode, Shape, Weight } from "../../../model/types.js";
+import { actTexelsPerLayer, activationGlsl, activationTexels } from "../../../ops/activations.js";
 import { FRAGMENT_HEADER } from "../context.js";
 import {
-  actTexelsPerLayer, activationGlsl, activationParams, textureParam, FRAG_XY, layersOf, paramFetchGlsl, uploadParams,
-  type GpuTensor, type ProgramFactory, type ParamTexture,
+  textureParam, FRAG_XY, layersOf, paramFetchGlsl, uploadParams, type GpuTensor, type ProgramFactory, type ParamTexture,
 } from "./common.js";
 
 export const activationProgram: ProgramFactory = (env, node: GraphNode, weights: Record<string, Weight>, [x]: Shape[]) => {
-  const { act, texels } = activationParams(node, weights, x.c);
+  const { act, texels } = activationTexels(node, weights, x.c);
   const params: ParamTexture | null = texels.length ? uploadParams(env, texels) : null;
   const source = `${FRAGMENT_HEADER}
 ${params ? paramFetchGlsl(params.texW) : ""}

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 // What the per-op programs share: the tensor-on-texture convention, the interface a compiled node
-// implements, parameter textures (weights laid out linearly in RGBA texels), and the GLSL of the
-// activations (the same formulas as src/ops/activation.ts and assembly/kernels/activation.ts).
+// implements, and parameter textures (weights laid out linearly in RGBA texels). The activations' GLSL
+// comes from the activation table, src/ops/activations.ts.
 import { UnsupportedError } from "../../../errors.js";
 import type { GraphNode, Shape, Weight } from "../../../model/types.js";
-import type { GlContext } from "../context.js";
+import type { GlContext, Uniforms } from "../context.js";
 import type { GpuTexture, TexFormat, TexturePool } from "../texture-pool.js";
 
 /**
@@ -85,58 +85,34 @@ vec4 W(int i) { return texelFetch(u_w, ivec3(i % TEXW, i / TEXW, 0), 0); }
 `;
 }
 
-export type ActName = "none" | "relu" | "leaky" | "prelu" | "spline";
-
-/** The node's activation (attrs.act) and its parameter texels: PReLU 1 per layer, Spline 3 (L, C, R). */
-export function activationParams(node: GraphNode, weights: Record<string, Weight>, c: number): { act: ActName; texels: Float32Array } {
-  const act = (node.attrs.act ?? "none") as ActName;
-  const L = layersOf(c);
-  if (act === "prelu") {
-    const t = new Float32Array(L * 4);
-    t.set(weights[node.weights.slope].data);
-    return { act, texels: t };
-  }
-  if (act === "spline") {
-    const src = weights[node.weights.spline].data;
-    const t = new Float32Array(L * 3 * 4);
-    for (let ch = 0; ch < c; ch++) {
-      const l = ch >> 2, j = ch & 3;
-      for (let row = 0; row < 3; row++) t[(l * 3 + row) * 4 + j] = src[row * c + ch];
-    }
-    return { act, texels: t };
-  }
-  return { act, texels: new Float32Array(0) };
-}
-
-/** Parameter texels per output layer an activation needs: PReLU 1 (slopes), Spline 3 (L, C, R). */
-export const actTexelsPerLayer = (act: ActName): number => (act === "prelu" ? 1 : act === "spline" ? 3 : 0);
-
-/**
- * GLSL `vec4 act(vec4 x, int l)` for output layer l. `param(k)` is the GLSL expression of that layer's
- * k-th parameter texel (it may use l). Selections use mix(…, bvec4), an exact per-component select,
- * as the kernels' bitselect is.
- */
-export function activationGlsl(act: ActName, param: (k: number) => string): string {
-  const head = `uniform float u_alpha;\nvec4 act(vec4 x, int l) {\n`;
-  switch (act) {
-    case "none": return `${head}  return x;\n}\n`;
-    case "relu": return `${head}  return max(x, vec4(0.0));\n}\n`;
-    case "leaky": return `${head}  return mix(x * u_alpha, x, greaterThan(x, vec4(0.0)));\n}\n`;
-    case "prelu": return `${head}  return mix(x * ${param(0)}, x, greaterThan(x, vec4(0.0)));\n}\n`;
-    case "spline": return `${head}  vec4 L = ${param(0)}, C = ${param(1)}, R = ${param(2)};
-  vec4 x2 = x * x, x3 = x2 * x;
-  vec4 left = (-2.0 / 3.0) * (C - 1.5 * L * x - 0.875 * L - 0.125 * R);
-  vec4 right = (2.0 / 3.0) * (C + 1.5 * R * x - 0.125 * L - 0.875 * R);
-  vec4 mid = (-1.0 / 3.0) * (C * x3 - 3.0 * C * x - 0.5 * (L + R) * x3 + 0.75 * (L - R) * x2);
-  return mix(mix(mid, right, greaterThanEqual(x, vec4(1.0))), left, lessThanEqual(x, vec4(-1.0)));
-}
-`;
-    default: throw new UnsupportedError(`activation '${String(act)}' has no WebGL implementation`);
-  }
-}
-
 /** param() for parameters in a ParamTexture at texel `off`, `perLayer` texels per layer. */
 export const textureParam = (off: number, perLayer: number) => (k: number): string => `W(${off} + ${perLayer} * l + ${k})`;
 
 /** Output texel of this fragment: gl_FragCoord is at the texel centre (x + 0.5, y + 0.5). */
 export const FRAG_XY = "ivec2(gl_FragCoord.xy)";
+
+/**
+ * A program drawn once per output layer, its inputs bound as samplers u_in0, u_in1, … and u_layer the
+ * layer being drawn: what every elementwise and data-movement op needs. `set` sets its other uniforms;
+ * `fetches` is its texel fetches per output texel (the cost a draw is split by).
+ */
+export function layerwiseProgram(env: GlEnv, source: string, set?: (u: Uniforms) => void, fetches = 1): NodeProgram {
+  const { ctx } = env;
+  ctx.program(source); // compile now: a driver that rejects it fails at creation, not mid-job
+  return {
+    run(inputs: GpuTensor[], output: GpuTensor) {
+      const u = ctx.use(ctx.program(source));
+      inputs.forEach((t, i) => { ctx.bindTexture(i, t.tex.tex); u.int(`u_in${i}`, i); });
+      set?.(u);
+      for (let l = 0; l < layersOf(output.c); l++) {
+        u.int("u_layer", l);
+        ctx.drawToLayer(output.tex.tex, l, output.w, output.h, fetches);
+      }
+    },
+    dispose() {},
+  };
+}
+
+/** GLSL declarations of n input samplers u_in0…, and u_layer. */
+export const samplersGlsl = (n: number): string =>
+  `${Array.from({ length: n }, (_, i) => `uniform sampler2DArray u_in${i};`).join("\n")}\nuniform int u_layer;\n`;

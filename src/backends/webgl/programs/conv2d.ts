@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Conv2D on the GPU (src/ops/conv2d.ts semantics): stride 1, odd k, zero "same" padding, several image
+// Conv2D on the GPU (src/ops/conv2d.ts semantics): stride 1, odd k, `pad` zero pixels per side, several image
 // inputs summed, static or dynamic ([1, 1, cout]) bias, fused activation. One draw per output layer
 // (4 output channels); each fragment walks taps × input layers and adds a 4×4 block of weights times
 // one input texel. Dense reuses this shader as a k = 1 convolution on a 1×1 image (programs/dense.ts).
@@ -11,13 +11,15 @@
 import { UnsupportedError } from "../../../errors.js";
 import type { GraphNode, Shape, Weight } from "../../../model/types.js";
 import { FRAGMENT_HEADER } from "../context.js";
+import { actTexelsPerLayer, activationGlsl, activationTexels, type ActName } from "../../../ops/activations.js";
 import {
-  actTexelsPerLayer, activationGlsl, activationParams, FRAG_XY, layersOf, paramFetchGlsl, textureParam, uploadParams,
-  type ActName, type GlEnv, type GpuTensor, type NodeProgram, type ProgramFactory,
+  FRAG_XY, layersOf, paramFetchGlsl, textureParam, uploadParams, type GlEnv, type GpuTensor, type NodeProgram, type ProgramFactory,
 } from "./common.js";
 
 export interface ConvSpec {
   k: number;
+  /** Zero pixels per side (k >> 1: same size; 0: valid, k − 1 smaller). */
+  pad: number;
   cout: number;
   /** Channels of each image input. */
   cins: number[];
@@ -26,7 +28,7 @@ export interface ConvSpec {
   staticBias?: Float32Array;
   dynamicBias: boolean;
   act: ActName;
-  /** activationParams(): actTexelsPerLayer(act) texels per output layer, layer-major. */
+  /** activationTexels(): actTexelsPerLayer(act) texels per output layer, layer-major. */
   actTexels: Float32Array;
   alpha: number;
 }
@@ -124,10 +126,10 @@ export function convShader(spec: ConvSpec, layout: ConvLayout, texW: number, out
     body += `
   for (int ky = 0; ky < K; ky++) {
     int iy = p.y + ky - PAD;
-    if (iy < 0 || iy >= u_size.y) continue;
+    if (iy < 0 || iy >= u_inSize.y) continue;
     for (int kx = 0; kx < K; kx++) {
       int ix = p.x + kx - PAD;
-      if (ix < 0 || ix >= u_size.x) continue;
+      if (ix < 0 || ix >= u_inSize.x) continue;
       int wi = ${first};
       for (int s = 0; s < ${S}; s++, wi += 4) {
         vec4 x = texelFetch(u_in${i}, ivec3(ix, iy, s), 0);${block ? "" : "\n        ivec3 q;"}
@@ -145,10 +147,10 @@ ${mac}
 ${block ? `layout(std140) uniform Weights { vec4 u_wt[${outs * layout.stride}]; };` : paramFetchGlsl(texW)}
 ${Array.from({ length: n }, (_, i) => `uniform sampler2DArray u_in${i};`).join("\n")}
 ${spec.dynamicBias ? "uniform sampler2DArray u_bias;" : ""}
-uniform ivec2 u_size;
+uniform ivec2 u_inSize;
 uniform int u_layer;
 const int K = ${k};
-const int PAD = ${k >> 1};
+const int PAD = ${spec.pad};
 ${activationGlsl(spec.act, param)}
 ${M.map((m) => `layout(location = ${m}) out vec4 o${m};`).join("\n")}
 void main() {
@@ -199,7 +201,7 @@ export function compileConv(env: GlEnv, spec: ConvSpec, mode: ConvMode | undefin
         if (params) { ctx.bindTexture(0, params.tex.tex); u.int("u_w", 0); }
         for (let i = 0; i < n; i++) { ctx.bindTexture(1 + i, inputs[i].tex.tex); u.int(`u_in${i}`, 1 + i); }
         if (spec.dynamicBias) { ctx.bindTexture(1 + n, inputs[n].tex.tex); u.int("u_bias", 1 + n); }
-        u.ivec2("u_size", output.w, output.h).float("u_alpha", spec.alpha).int("u_layer", l);
+        u.ivec2("u_inSize", inputs[0].w, inputs[0].h).float("u_alpha", spec.alpha).int("u_layer", l);
         if (buffer) {
           gl.uniformBlockBinding(prog.program, gl.getUniformBlockIndex(prog.program, "Weights"), 0);
           gl.bindBufferRange(gl.UNIFORM_BUFFER, 0, buffer.buf, l * layout.stride * 16, outs * layout.stride * 16);
@@ -214,16 +216,16 @@ export function compileConv(env: GlEnv, spec: ConvSpec, mode: ConvMode | undefin
   };
 }
 
-interface Conv2DAttrs { k: number; cout: number; dynamicBias?: boolean; alpha?: number }
+interface Conv2DAttrs { k: number; cout: number; pad?: number; dynamicBias?: boolean; alpha?: number }
 
 export const conv2dProgram: ProgramFactory = (env, node: GraphNode, weights: Record<string, Weight>, inputs: Shape[]) => {
-  const { k, cout, dynamicBias, alpha } = node.attrs as unknown as Conv2DAttrs;
+  const { k, cout, pad, dynamicBias, alpha } = node.attrs as unknown as Conv2DAttrs;
   const nImages = node.inputs.length - (dynamicBias ? 1 : 0);
   const kernels = Array.from({ length: nImages }, (_, i) => weights[node.weights[`kernel${i}`]].data);
   const cins = inputs.slice(0, nImages).map((s) => s.c);
-  const { act, texels } = activationParams(node, weights, cout);
+  const { act, texels } = activationTexels(node, weights, cout);
   return compileConv(env, {
-    k, cout, cins,
+    k, pad: pad ?? k >> 1, cout, cins,
     // Graph layout [cout, k, k, cin_i].
     kernel: (i, o, ky, kx, ci) => kernels[i][((o * k + ky) * k + kx) * cins[i] + ci],
     staticBias: !dynamicBias && node.weights.bias ? weights[node.weights.bias].data : undefined,

@@ -26,12 +26,12 @@ uniform sampler2DArray u_rgb;
 uniform sampler2DArray u_a;
 uniform int u_hasAlpha;
 uniform ivec2 u_offset;
+uniform ivec2 u_alphaOffset;
 out vec4 o;
 vec4 toByte(vec4 v) { return clamp(floor(v * 255.0 + 0.5), 0.0, 255.0); }
 void main() {
-  ivec2 p = ${FRAG_XY} + u_offset;
-  vec4 v = vec4(texelFetch(u_rgb, ivec3(p, 0), 0).rgb, 1.0);
-  if (u_hasAlpha == 1) v.a = texelFetch(u_a, ivec3(p, 0), 0).r;
+  vec4 v = vec4(texelFetch(u_rgb, ivec3(${FRAG_XY} + u_offset, 0), 0).rgb, 1.0);
+  if (u_hasAlpha == 1) v.a = texelFetch(u_a, ivec3(${FRAG_XY} + u_alphaOffset, 0), 0).r;
   o = toByte(v) / 255.0;
 }
 `;
@@ -80,18 +80,18 @@ export class PixelIo {
   }
 
   /**
-   * Quantises rect (x, y, w, h) of the RGB output (and alpha output) to RGBA8 and reads it into
-   * `out` (an image `outWidth` pixels wide) at pixel (dx, dy).
+   * Quantises rect (x, y, w, h) of the RGB output (and the same-sized rect at alphaAt of the alpha
+   * output) to RGBA8 and reads it into `out` (an image `outWidth` pixels wide) at pixel (dx, dy).
    */
   readRgba(rgb: GpuTensor, alpha: GpuTensor | null, x: number, y: number, w: number, h: number,
-    out: Uint8ClampedArray, outWidth: number, dx: number, dy: number): void {
+    out: Uint8ClampedArray, outWidth: number, dx: number, dy: number, alphaAt: [number, number] = [x, y]): void {
     const { gl } = this.ctx;
     const dst = this.pool.acquire("rgba8", w, h, 1);
     try {
       const u = this.ctx.use(this.ctx.program(PACK_SOURCE));
       this.ctx.bindTexture(0, rgb.tex.tex);
       this.ctx.bindTexture(1, (alpha ?? rgb).tex.tex);
-      u.int("u_rgb", 0).int("u_a", 1).int("u_hasAlpha", alpha ? 1 : 0).ivec2("u_offset", x, y);
+      u.int("u_rgb", 0).int("u_a", 1).int("u_hasAlpha", alpha ? 1 : 0).ivec2("u_offset", x, y).ivec2("u_alphaOffset", alphaAt[0], alphaAt[1]);
       this.ctx.drawToLayer(dst.tex, 0, w, h);
       this.ctx.bindForRead(dst.tex, 0);
       gl.pixelStorei(gl.PACK_ALIGNMENT, 1);

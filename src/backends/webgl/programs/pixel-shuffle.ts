@@ -4,15 +4,13 @@
 // from the input layer that holds its source channel.
 import type { GraphNode, Shape } from "../../../model/types.js";
 import { FRAGMENT_HEADER } from "../context.js";
-import { FRAG_XY, layersOf, type GpuTensor, type ProgramFactory } from "./common.js";
+import { FRAG_XY, layerwiseProgram, samplersGlsl, type ProgramFactory } from "./common.js";
 
 export const pixelShuffleProgram: ProgramFactory = (env, node: GraphNode, _weights, _inputs: Shape[], out: Shape) => {
   const r = node.attrs.r as number;
   const torch = (node.attrs.order ?? "tf") === "torch";
-  const source = `${FRAGMENT_HEADER}
-uniform sampler2DArray u_in;
-uniform int u_layer;
-const int R = ${r};
+  return layerwiseProgram(env, `${FRAGMENT_HEADER}
+${samplersGlsl(1)}const int R = ${r};
 const int C = ${out.c};
 out vec4 o;
 void main() {
@@ -24,23 +22,9 @@ void main() {
     int k = u_layer * 4 + j;
     if (k >= C) break;
     int ch = ${torch ? "k * R * R + dy * R + dx" : "(dy * R + dx) * C + k"};
-    v[j] = texelFetch(u_in, ivec3(src, ch >> 2), 0)[ch & 3];
+    v[j] = texelFetch(u_in0, ivec3(src, ch >> 2), 0)[ch & 3];
   }
   o = v;
 }
-`;
-  const { ctx } = env;
-  ctx.program(source);
-  return {
-    run([input]: GpuTensor[], output: GpuTensor) {
-      const u = ctx.use(ctx.program(source));
-      ctx.bindTexture(0, input.tex.tex);
-      u.int("u_in", 0);
-      for (let l = 0; l < layersOf(output.c); l++) {
-        u.int("u_layer", l);
-        ctx.drawToLayer(output.tex.tex, l, output.w, output.h, 4);
-      }
-    },
-    dispose() {},
-  };
+`, undefined, 4);
 };

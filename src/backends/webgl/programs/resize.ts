@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 // Resize on the GPU with src/ops/resize.ts's exact semantics (MATLAB imresize: half-pixel centres,
-// mirror edges, antialiased shrink, normalised taps, height first). The tap tables come from the same
+// mirror edges, antialiased shrink, normalised taps, height first; `cubic` with clamped edges). The tap tables come from the same
 // resizePhases() the reference and the wasm kernel use, so every output reads the same input pixels
 // with the same weights; only the arithmetic is float32 instead of the reference's float64.
 // Two passes, as the reference: height into an [outH, w] scratch texture, then width.
 import { UnsupportedError } from "../../../errors.js";
 import type { GraphNode, Shape } from "../../../model/types.js";
-import { resizePhases, type ResizeMethod } from "../../../ops/resize.js";
+import { resizePhases, resizeRatio, type ResizeMethod } from "../../../ops/resize-taps.js";
 import { FRAGMENT_HEADER } from "../context.js";
 import { acquireTensor, FRAG_XY, layersOf, type GpuTensor, type ProgramFactory } from "./common.js";
 
@@ -14,7 +14,7 @@ import { acquireTensor, FRAG_XY, layersOf, type GpuTensor, type ProgramFactory }
 const MAX_PHASES = 16;
 const MAX_WEIGHTS = 64;
 
-function passShader(axis: 0 | 1, up: number, down: number, taps: number): string {
+function passShader(axis: 0 | 1, up: number, down: number, taps: number, clamp: boolean): string {
   return `${FRAGMENT_HEADER}
 uniform sampler2DArray u_in;
 uniform int u_layer;
@@ -25,9 +25,10 @@ const int UP = ${up};
 const int DOWN = ${down};
 const int TAPS = ${taps};
 out vec4 o;
-// MATLAB's symmetric extension into [0, n). GLSL's % is undefined for negative operands, so the
-// floor division is done in float (exact: |i| is far below 2^24).
-int mirror(int i, int n) {
+// MATLAB's symmetric extension into [0, n), or clamping (method cubic). GLSL's % is undefined for
+// negative operands, so the floor division is done in float (exact: |i| is far below 2^24).
+int edge(int i, int n) {
+  ${clamp ? "return clamp(i, 0, n - 1);" : ""}
   int p = 2 * n;
   int m = i - p * int(floor(float(i) / float(p)));
   return m < n ? m : p - 1 - m;
@@ -41,7 +42,7 @@ void main() {
   int n = ${axis === 0 ? "u_inSize.y" : "u_inSize.x"};
   vec4 s = vec4(0.0);
   for (int j = 0; j < TAPS; j++) {
-    int i = mirror(f + j, n);
+    int i = edge(f + j, n);
     s += u_wt[r * TAPS + j] * texelFetch(u_in, ivec3(${axis === 0 ? "p.x, i" : "i, p.y"}, u_layer), 0);
   }
   o = s;
@@ -50,8 +51,8 @@ void main() {
 }
 
 export const resizeProgram: ProgramFactory = (env, node: GraphNode, _weights, _inputs: Shape[]) => {
-  const { method, scale, factor } = node.attrs as { method: ResizeMethod; scale?: number; factor?: number };
-  const [up, down] = scale !== undefined ? [scale, 1] : [1, factor!];
+  const { method } = node.attrs as { method: ResizeMethod };
+  const [up, down] = resizeRatio(node.attrs);
   const phases = resizePhases(method, up, down);
   const taps = phases[0].weights.length;
   if (up > MAX_PHASES || up * taps > MAX_WEIGHTS) throw new UnsupportedError(`resize ${method} ${up}/${down} needs ${up * taps} taps, over the WebGL program's ${MAX_WEIGHTS}`);
@@ -61,7 +62,7 @@ export const resizeProgram: ProgramFactory = (env, node: GraphNode, _weights, _i
     first[r] = ph.first;
     ph.weights.forEach((w, j) => { wt[r * taps + j] = w; });
   });
-  const sources = [passShader(0, up, down, taps), passShader(1, up, down, taps)] as const;
+  const sources = [passShader(0, up, down, taps, method === "cubic"), passShader(1, up, down, taps, method === "cubic")] as const;
   const { ctx } = env;
   for (const s of sources) ctx.program(s);
   const pass = (axis: 0 | 1, input: GpuTensor, output: GpuTensor) => {
