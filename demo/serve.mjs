@@ -27,11 +27,14 @@ const TYPES = {
   ".ico": "image/x-icon",
 };
 
-// What each import-map entry re-exports (jpeg-js and xz-decompress are CommonJS: default only).
+// What each import-map entry re-exports (jpeg-js, xz-decompress and omggif are CommonJS: default only).
+// @jsquash/webp is ES modules already: the import map points into node_modules for it.
 const VENDOR = {
   "fast-png": 'export * from "fast-png";',
   "jpeg-js": 'export { default } from "jpeg-js";',
   "xz-decompress": 'export { default } from "xz-decompress";',
+  omggif: 'export { default } from "omggif";',
+  gifenc: 'export * from "gifenc";',
 };
 const vendorCache = new Map();
 

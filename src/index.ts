@@ -21,3 +21,7 @@ export { downscale, Downscaler } from "./api/downscale.js";
 export { psnr, ssim } from "./metrics/quality.js";
 export { evaluate, type Evaluation } from "./metrics/evaluate.js";
 export { encodeQuantised, quantiseGraph, truncateMantissa, QUANTISE_MODES, type QuantiseMode } from "./model/quantise.js";
+export { upscaleFrames, type FrameUpscaler, type FrameProgress, type UpscaleFramesOptions } from "./video/frames.js";
+export { fromVideoFrames, toVideoFrame, type VideoFrameLike } from "./video/webcodecs.js";
+export type { TimedFrame, AnimationFormat, AnimationInfo } from "./image/frame.js";
+export { decodeAnimation, encodeAnimation, detectAnimation, readAnimationInfo, type DecodedAnimation, type AnimationEncodeOptions } from "./image/animation.js";

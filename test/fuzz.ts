@@ -1,10 +1,11 @@
 // A seeded, bounded fuzzer for every reader of untrusted bytes: PNG and JPEG (decodeImage), .srnet
-// (decodeNetwork), srgan-rust .rsr (decodeRsr), training checkpoints (decodeCheckpoint) and the
+// (decodeNetwork), srgan-rust .rsr (decodeRsr), training checkpoints (decodeCheckpoint), the
 // community network files (src/model/formats: PyTorch .pth zip and legacy, .safetensors, ncnn .param
-// and .bin, waifu2x JSON). Each case mutates a valid file (bit flips, truncation, byte runs, length and
-// size fields set to extremes, JSON header values set to extremes; checksums repaired half the time so
-// the parsers behind them are reached) and must either decode or throw a typed SrganError, within a
-// time bound per case and a bound on the process's peak memory.
+// and .bin, waifu2x JSON), animated GIF, APNG and WebP (decodeAnimation, every frame) and the Matroska
+// frame stream FFmpeg sends (readMkvFrames). Each case mutates a valid file (bit flips, truncation,
+// byte runs, length and size fields set to extremes, JSON header values set to extremes; checksums
+// repaired half the time so the parsers behind them are reached) and must either decode or throw a
+// typed SrganError, within a time bound per case and a bound on the process's peak memory.
 // Used by test/unit/fuzz.test.ts (short pass) and scripts/fuzz.ts (long pass).
 import { SrganError } from "../src/errors.js";
 import { decodeImage, encodeJpeg, encodePng } from "../src/image/codec.js";
@@ -17,6 +18,10 @@ import { decodeNcnn } from "../src/model/formats/ncnn.js";
 import { decodePth, pickStateDict } from "../src/model/formats/pytorch.js";
 import { decodeSafetensors } from "../src/model/formats/safetensors.js";
 import { decodeWaifu2xJson } from "../src/model/formats/waifu2x-json.js";
+import { decodeAnimation, encodeAnimation } from "../src/image/animation.js";
+import type { TimedFrame } from "../src/image/frame.js";
+import { ByteReader } from "../src/video/byte-reader.js";
+import { mkvFrame, mkvHeader, readMkvFrames } from "../src/video/mkv.js";
 import { blackPng } from "./bombs.js";
 import { randomArray, randomImage, rng, shuffleNetwork } from "./helpers.js";
 import { ncnnBlob, ncnnParam } from "./ncnn-writer.js";
@@ -31,8 +36,8 @@ const int = (rand: Rand, n: number) => Math.floor(rand() * n);
 
 interface Reader {
   name: string;
-  /** Valid files to start from. */
-  seeds: Uint8Array[];
+  /** Valid files to start from (made on first use where making them is asynchronous). */
+  seeds: Uint8Array[] | (() => Promise<Uint8Array[]>);
   read(bytes: Uint8Array): unknown;
   /** Fixes the checksums after a mutation, so the parser behind them sees it. */
   repair?(bytes: Uint8Array): Uint8Array;
@@ -191,6 +196,16 @@ function networkFiles(rand: Rand) {
 
 const HYPER: RsrHyper = { factor: 2, width: 3, logDepth: 2, globalNodeFactor: 1 };
 
+/** Decodes every frame: the header alone proves little. */
+async function readAnimation(bytes: Uint8Array): Promise<void> {
+  for await (const _ of decodeAnimation(bytes).frames);
+}
+
+async function readMkv(bytes: Uint8Array): Promise<void> {
+  async function* once() { yield bytes; }
+  for await (const _ of readMkvFrames(new ByteReader(once())));
+}
+
 function readers(): Reader[] {
   const rand = rng(99);
   const translucent = randomImage(rand, 9, 7, false);
@@ -204,6 +219,10 @@ function readers(): Reader[] {
   const u32le = (at: number): [number, 4, boolean] => [at, 4, true];
   const net = networkFiles(rng(100)); // its own stream: the older readers' seeds stay as they were
   const ncnnBin = (b: Uint8Array) => decodeNcnn({ param: net.param, bin: b }, { param: "fuzz.param", bin: "fuzz.bin" });
+  const anim = rng(101); // its own stream too
+  const clip: TimedFrame[] = [0, 1, 2].map((k) => ({ ...randomImage(anim, 7, 5, k !== 1), timestamp: k * 40_000 }));
+  const animations = async (format: "gif" | "apng" | "webp") => [await encodeAnimation(format, clip), await encodeAnimation(format, clip.slice(0, 2), { loopCount: 2 })];
+  const riffFields = (b: Uint8Array) => Array.from({ length: Math.min(64, Math.floor(b.length / 4)) }, (_, i) => u32le(4 * i));
   return [
     {
       name: "png",
@@ -280,6 +299,10 @@ function readers(): Reader[] {
       fields: () => [],
       mutateHeader: mutateJsonDocument,
     },
+    { name: "gif", seeds: () => animations("gif"), read: readAnimation, fields: (b) => [[6, 2, true], [8, 2, true], ...riffFields(b).map(([at]): [number, 2, boolean] => [at, 2, true])] },
+    { name: "apng", seeds: () => animations("apng"), read: readAnimation, repair: repairPng, fields: (b) => [...pngChunks(b).map((i): [number, 4, boolean] => [i, 4, false]), ...pngChunks(b).map((i): [number, 4, boolean] => [i + 12, 4, false])] },
+    { name: "webp", seeds: () => animations("webp"), read: readAnimation, fields: riffFields },
+    { name: "mkv", seeds: [concat([mkvHeader(7, 5), ...clip.flatMap((f) => mkvFrame(f))])], read: readMkv, fields: (b) => Array.from({ length: Math.min(64, b.length - 8) }, (_, i): [number, 8, boolean] => [i, 8, false]) },
   ];
 }
 
@@ -336,8 +359,9 @@ export async function fuzz(opts: { seed: number; casesPerReader: number; maxMsPe
   for (const r of readers()) {
     if (opts.only && r.name !== opts.only) continue;
     const rand = rng(opts.seed ^ crc32(new TextEncoder().encode(r.name)));
+    const seeds = typeof r.seeds === "function" ? await r.seeds() : r.seeds;
     for (let i = 0; i < opts.casesPerReader; i++) {
-      const base = pick(rand, r.seeds);
+      const base = pick(rand, seeds);
       const { bytes, how } = r.name === "rsr" && rand() < 0.5 ? mutateRsrPayload(rand) : mutate(r, base, rand);
       const fail = (problem: string) => result.failures.push({ reader: r.name, caseIndex: i, how, problem, bytes });
       const t0 = performance.now();

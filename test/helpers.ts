@@ -99,3 +99,14 @@ export function globalNetwork(rand: () => number): import("../src/model/graph.js
     },
   };
 }
+
+/** Awaits `p` and asserts it rejects with a message matching `re`; returns the error for further checks. */
+export async function rejects(p: Promise<unknown>, re: RegExp, label = ""): Promise<Error> {
+  try {
+    await p;
+  } catch (e) {
+    assert.match((e as Error)?.message ?? String(e), re, label);
+    return e as Error;
+  }
+  return assert.unreachable(`${label}: no error (expected ${re})`) as never;
+}

@@ -65,7 +65,11 @@ export interface OpenedImage {
 
 /** Reads an image file and its header only; decode errors keep their code and gain the path. */
 export async function openImage(path: string): Promise<OpenedImage> {
-  const bytes = await readBytes(path);
+  return openImageBytes(path, await readBytes(path));
+}
+
+/** openImage for bytes read already. */
+export function openImageBytes(path: string, bytes: Uint8Array): OpenedImage {
   const withPath = <T>(f: () => T): T => {
     try {
       return f();

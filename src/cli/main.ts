@@ -11,6 +11,7 @@ import { exitCode, report } from "./report.js";
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   upscale: { summary: "upscale one image", load: async () => (await import("./upscale.js")).command },
+  video: { summary: "upscale a video or an animated GIF/APNG/WebP, frame by frame", load: async () => (await import("./video.js")).command },
   batch: { summary: "upscale every image in a directory (resumable)", load: async () => (await import("./batch.js")).command },
   downscale: { summary: "shrink an image by an integer factor", load: async () => (await import("./downscale.js")).command },
   psnr: { summary: "peak signal-to-noise ratio of TEST against REF, in dB", load: async () => (await import("./metrics.js")).psnrCommand },

@@ -5,7 +5,8 @@ import { createUpscaler } from "../api/upscaler.js";
 import { AUTO_MODEL, autoModel } from "../model/builtin.js";
 import type { PoolStats } from "../runtime/counters.js";
 import { intFlag, parse, upscalerOptions, UPSCALER_FLAGS, UPSCALER_HELP, type Command } from "./args.js";
-import { checkImageOutput, checkWritable, formatBytes, openImage, prefixPath, refuseSameFile, seconds, writeImage } from "./io.js";
+import { checkImageOutput, checkWritable, formatBytes, openImageBytes, prefixPath, readBytes, refuseSameFile, seconds, writeImage } from "./io.js";
+import { isAnimation, upscaleMovingPicture } from "./video.js";
 import { progressBar } from "./progress.js";
 
 export const command: Command = {
@@ -15,10 +16,13 @@ Upscales the image IN (PNG or JPEG) by the network's scale and writes OUT; the o
 follows OUT's extension (.png, .jpg, .jpeg), and the summary line names the network that ran.
 Transparency is kept (resized bicubically); the colour under fully transparent pixels is filled from
 the visible ones first, so transparent edges keep their colour.
+Animated GIF, APNG and WebP inputs are upscaled frame by frame to .gif, .png (APNG) or .webp,
+keeping frame timing, loop count and transparency (see 'srgan video --help').
 
 Options:
 ${UPSCALER_HELP}
-  -q, --quality Q         JPEG output quality, 1–100 (default: 90)
+  -q, --quality Q         JPEG output quality, 1–100 (default: 90); for .webp animations: lossy at Q
+                          (default: lossless)
       --stats             after the job, print the shared memory pool's peak and current bytes
       --overwrite         allow OUT to be IN itself (the input is replaced by the result)
   -h, --help              show this help
@@ -37,11 +41,16 @@ Example:
     // JPEG photos go to natural-real: natural would sharpen their 8×8 blocks (README, Networks).
     options.model ??= AUTO_MODEL;
     const quality = intFlag("upscale", "quality", values.quality, 1, 100);
+    const bytes = await readBytes(input);
+    // Animated GIF, APNG and WebP (and still GIF/WebP) go frame by frame, as `srgan video` does.
+    if (isAnimation(bytes)) {
+      return upscaleMovingPicture({ command: "upscale", input, output, upscaler: options, overwrite: values.overwrite, quality, bytes }, ctx);
+    }
     // Everything that can be refused is refused before the work: names, the output's place, sizes.
     checkImageOutput(output);
     await refuseSameFile("upscale", input, output, values.overwrite);
     await checkWritable(output);
-    const file = await openImage(input);
+    const file = openImageBytes(input, bytes);
     const auto = options.model === AUTO_MODEL;
     if (auto) options.model = autoModel(file.info.format, options.scale);
     const t0 = performance.now();

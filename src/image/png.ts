@@ -342,3 +342,18 @@ export function encodePngPixels(data: Uint8Array | Uint8ClampedArray, width: num
     throw new ImageEncodeError(`cannot encode a ${width}×${height} PNG: ${(cause as Error).message}`, { cause });
   }
 }
+
+/**
+ * The zlib stream (what IDAT chunks hold) of these pixels as 8-bit RGBA, whatever their opacity: APNG
+ * frames must all share the IHDR's colour type.
+ */
+export function deflateRgba(data: Uint8Array | Uint8ClampedArray, width: number, height: number): Uint8Array {
+  const pixels = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const png = fastPngEncode({ width, height, data: pixels, depth: 8, channels: 4 }, { zlib: { level: 6 } });
+  const dv = view(png);
+  const parts: Uint8Array[] = [];
+  for (let at = 8; at + 12 <= png.length; at += 12 + dv.getUint32(at)) {
+    if (chunkType(png, at + 4) === "IDAT") parts.push(png.subarray(at + 8, at + 8 + dv.getUint32(at)));
+  }
+  return concat(parts);
+}

@@ -21,14 +21,27 @@ const PARTIAL = /^\..+\.(\d+)\.partial$/;
 
 /** Writes next to the target and renames over it, so readers only ever see complete files. */
 export async function writeBytesAtomic(path: string, bytes: Uint8Array | AsyncIterable<Uint8Array>): Promise<void> {
+  await writeAtomic(path, async (tmp) => {
+    try {
+      await writeFile(tmp, bytes);
+    } catch (e) {
+      throw ioError("write", path, e);
+    }
+  });
+}
+
+/**
+ * Lets `write` fill the temp file of `path` (another program may write it), then renames it over
+ * `path`; when `write` fails or is aborted the temp file is removed and its error passes through.
+ */
+export async function writeAtomic(path: string, write: (tmp: string) => Promise<void>): Promise<void> {
   await removeStalePartials(dirname(path));
   const tmp = partialName(path);
   try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
-  } catch (e) {
+    await write(tmp);
+    await rename(tmp, path).catch((e) => { throw ioError("write", path, e); });
+  } finally {
     await rm(tmp, { force: true }).catch(() => {});
-    throw ioError("write", path, e);
   }
 }
 
