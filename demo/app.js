@@ -31,10 +31,10 @@ ui.env.textContent = crossOriginIsolated
   : "Not cross-origin isolated, so the upscaler runs one worker thread with its own memory. Serve with COOP/COEP (node demo/serve.mjs) for more threads.";
 ui.env.classList.toggle("warn", !crossOriginIsolated);
 for (const name of BUILTIN_NAMES) ui.model.add(new Option(name === DEFAULT_MODEL ? `${name} (default)` : name, name, false, name === DEFAULT_MODEL));
-ui.model.add(new Option("network file (.srnet, .rsr)…", FILE));
+ui.model.add(new Option("network file…", FILE));
 
 let source;       // { image, name } of the chosen picture
-let netFile;      // { name, bytes } of a loaded network file
+let netFile;      // { name, size, model } of a loaded network file: its bytes, or an ncnn network's { param, bin }
 let chosenModel = ui.model.value; // the network before "network file…" was chosen, for when its dialog is dismissed
 let prepared;     // { key, promise, note } of the upscaler for the current settings (note: its line in #net)
 let reference;    // { key, up } of the bicubic (or nearest) upscaler the zoom compares against
@@ -45,10 +45,10 @@ let downloadUrl;
 function settings() {
   const name = ui.model.value;
   return {
-    key: `${name}/${name === FILE ? `${netFile?.name}:${netFile?.bytes.length}` : ""}/${threads()}/${ui.backend.value}`,
+    key: `${name}/${name === FILE ? `${netFile?.name}:${netFile?.size}` : ""}/${threads()}/${ui.backend.value}`,
     label: name === FILE ? netFile?.name ?? "no file" : name,
     name,
-    options: { model: name === FILE ? netFile?.bytes : name, threads: threads(), backend: ui.backend.value },
+    options: { model: name === FILE ? netFile?.model : name, threads: threads(), backend: ui.backend.value },
   };
 }
 
@@ -60,7 +60,7 @@ function prepare() {
   const { key, label, name, options } = settings();
   if (prepared?.key === key) return prepared.promise;
   if (options.model === undefined) {
-    setNet("Choose a network file (.srnet or .rsr).", "error");
+    setNet("Choose a network file: .srnet, .rsr, .pth, .safetensors, waifu2x .json, or an ncnn network's .param and .bin together.", "error");
     return Promise.reject(new Error("choose a network file first"));
   }
   const previous = prepared?.promise;
@@ -150,10 +150,17 @@ async function pickSample() {
   }
 }
 
-async function pickNetwork(file) {
-  if (!file) return;
-  netFile = { name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) };
-  ui.model.querySelector(`option[value="${FILE}"]`).textContent = `file: ${file.name}`;
+/** One network file, or an ncnn network's two files (.param and .bin, picked together). */
+async function pickNetwork(files) {
+  if (!files?.length) return;
+  const bytes = async (f) => new Uint8Array(await f.arrayBuffer());
+  const param = files.find((f) => /\.param$/i.test(f.name)), bin = files.find((f) => /\.bin$/i.test(f.name));
+  const name = files.map((f) => f.name).join(" + ");
+  if (param || bin) {
+    if (!(param && bin)) { setNet(`An ncnn network is two files: choose its .param and its .bin together (got ${name}).`, "error"); return; }
+    netFile = { name, size: param.size + bin.size, model: { param: await bytes(param), bin: await bytes(bin) } };
+  } else netFile = { name, size: files[0].size, model: await bytes(files[0]) };
+  ui.model.querySelector(`option[value="${FILE}"]`).textContent = `file: ${name}`;
   ui.model.value = chosenModel = FILE;
   prepare().catch(() => {}); // a file of one's own is checked at once; the outcome shows in #net
 }
@@ -373,7 +380,7 @@ function settingsChanged() {
 
 ui.file.addEventListener("change", () => pick(ui.file.files?.[0]));
 ui.sample.addEventListener("click", pickSample);
-ui.netfile.addEventListener("change", () => pickNetwork(ui.netfile.files?.[0]));
+ui.netfile.addEventListener("change", () => pickNetwork([...(ui.netfile.files ?? [])]));
 // The file dialog was dismissed: back to the network chosen before, and no stale request to pick a file.
 ui.netfile.addEventListener("cancel", () => {
   if (ui.model.value !== FILE || netFile) return;

@@ -12,7 +12,7 @@
 // Keyboard, accessibility tree and phone layout: demo-access.test.ts; WebGL in the demo: demo-webgl.test.ts.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { decode } from "fast-png";
 import { decodeNetwork } from "../../src/model/formats/srnet.js";
@@ -296,6 +296,22 @@ maybe("a network file loads and runs; a cancel mid-job and a bad network file ea
   await page.click("#run");
   await waitIdle(page);
   assert.equal(await shown(), { compare: true, download: true });
+  // A network from another project, as people download it: a .safetensors file, and (with ../shared) an
+  // ncnn network's .param and .bin picked together.
+  await page.setInputFiles("#netfile", join(ROOT, "test/fixtures/community/synthetic/srvgg-x3.safetensors"));
+  await page.waitForSelector("#net[data-state=ready]", { timeout: 30_000 });
+  await page.click("#run");
+  { const s = await waitIdle(page); assert.match(s, /^Done: 201×135 with Real-ESRGAN SRVGGNetCompact in /, s); }
+  const ncnn = join(ROOT, "../shared/data/community/ncnn/realesrgan/realesr-animevideov3-x2");
+  if (existsSync(`${ncnn}.param`)) {
+    await page.setInputFiles("#netfile", [`${ncnn}.param`, `${ncnn}.bin`]);
+    await page.waitForSelector("#net[data-state=ready]", { timeout: 30_000 });
+    await page.click("#run");
+    { const s = await waitIdle(page); assert.match(s, /^Done: 134×90 with Real-ESRGAN SRVGGNetCompact in /, s); }
+    await page.setInputFiles("#netfile", [`${ncnn}.param`]);
+    await page.waitForSelector("#net[data-state=error]", { timeout: 30_000 });
+    assert.match(await page.textContent("#net") ?? "", /two files/);
+  }
   await page.setInputFiles("#netfile", { name: "bad.srnet", mimeType: "application/octet-stream", buffer: Buffer.from("not a network") });
   await page.waitForSelector("#net[data-state=error]", { timeout: 30_000 });
   assert.match((await page.textContent("#net"))!, /^Cannot load bad\.srnet: .*not a network file/);

@@ -120,8 +120,8 @@ export function deconvAsConv(w: Float32Array, cout: number, cin: number, k: numb
 /** Each of `v`'s values repeated n times in place: a per-channel parameter of a deconvolution's phases. */
 export const repeatEach = (v: Float32Array, n: number): Float32Array => Float32Array.from({ length: v.length * n }, (_, i) => v[Math.floor(i / n)]);
 
-/** A network's name from the file it came from: its base name without the extension ("bytes" stays). */
-export const nameOf = (label: string): string => (label.split(/[\\/]/).pop() ?? label).replace(/\.[^.]+$/, "");
+/** A network's name: its file's base name without the extension, or (from bytes) what it is. */
+export const nameOf = (label: string, family: string): string => (label === "bytes" ? family : (label.split(/[\\/]/).pop() ?? label).replace(/\.[^.]+$/, ""));
 
 /** The smallest network align (1, 2, 4, … 64) at which `fits(n)` holds for three successive multiples. */
 export function smallestAlign(fits: (n: number) => boolean): number {

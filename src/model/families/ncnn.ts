@@ -204,7 +204,7 @@ export function ncnnGraph(net: NcnnNetwork, label: string): ValidatedGraph {
 
   const family = familyOf(layers);
   const meta = { source: "ncnn", family };
-  const name = nameOf(label);
+  const name = nameOf(label, family);
   // Scale and shrink from the output at two input sizes: out = scale·(n − 2·shrink).
   const [a, c] = [840, 1680].map((n) => ({ n, out: inferShapes(b.graph({ name, scale: 1, output: y, meta }), n).get(y)! }));
   const scale = (c.out.h - a.out.h) / (c.n - a.n);

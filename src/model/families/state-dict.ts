@@ -67,7 +67,7 @@ const SRVGG: Family = {
     const scale = Math.round(Math.sqrt(c / 3));
     if (3 * scale * scale !== c) throw new ModelFormatError(`${label}: SRVGGNetCompact's last conv has ${c} outputs, not 3·scale²`);
     const y = b.node("Add", [b.node("PixelShuffle", [x], { r: scale, order: "torch" }), b.node("Resize", ["x"], { method: "nearest", scale })]);
-    return validateGraph(b.graph({ name: nameOf(label), scale, output: y, meta: { source, family: "Real-ESRGAN SRVGGNetCompact", width: conv(sd, "body.0", label).cout, convs: convs.length } }));
+    return validateGraph(b.graph({ name: nameOf(label, "Real-ESRGAN SRVGGNetCompact"), scale, output: y, meta: { source, family: "Real-ESRGAN SRVGGNetCompact", width: conv(sd, "body.0", label).cout, convs: convs.length } }));
   },
 };
 
@@ -148,7 +148,7 @@ const RRDB: Family = {
     if (!Number.isInteger(scale) || scale < 1) throw new ModelFormatError(`${label}: ${ups} ×2 stages after a ÷${unshuffle} unshuffle is no integer scale`);
     const growth = conv(sd, "body.0.rdb1.conv1", label).cout;
     return validateGraph(b.graph({
-      name: nameOf(label), scale, output: y, align: unshuffle,
+      name: nameOf(label, "ESRGAN RRDBNet"), scale, output: y, align: unshuffle,
       // An unshuffled network's input must split into whole 2×2 / 4×4 blocks: its border repeats edges.
       inputPad: unshuffle > 1 ? { mode: "reflect", size: 0 } : undefined,
       meta: { source, family: "ESRGAN RRDBNet", features: nf, growth, blocks },

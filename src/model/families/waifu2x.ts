@@ -45,7 +45,7 @@ export function waifu2xGraph(net: Waifu2xNetwork, label: string, scale?: number)
     x = b.conv([x], [l.nInputPlane], l.weight, l.nOutputPlane, l.kW, { pad: 0, bias: l.bias, ...(i < net.layers.length - 1 ? { act: "leaky" as const, alpha: 0.1 } : {}) });
   });
   return validateGraph(b.graph({
-    name: nameOf(label), scale: s, output: x, inputPad: { mode: "edge", size: border },
+    name: nameOf(label, "waifu2x vgg_7"), scale: s, output: x, inputPad: { mode: "edge", size: border },
     meta: { source: "waifu2x JSON", family: "waifu2x vgg_7", ...(s > 1 ? { enlargedFirst: s } : {}) },
   }));
 }
