@@ -39,6 +39,11 @@ export interface ImageJob {
   /** Threads that run each tile together, in row bands layer by layer (1: each tile on one thread). */
   bands: number;
   signal?: AbortSignal;
+  /**
+   * When set, each tile also leaves its core's network output here, f32 RGB before the rounding to 8 bits
+   * (core.w·scale × core.h·scale × 3, row-major): for callers that combine several runs (src/api/tta.ts).
+   */
+  floatOut?: Float32Array;
 }
 
 /** What a backend implements to be scheduled. */

@@ -145,6 +145,14 @@ export class WasmBackend implements TileBackend<Lease> {
       await Promise.all(Array.from({ length: parts }, (_, i) =>
         this.runRetrying({ kind: "output", job: tileJob, scale: s, y0: Math.round((i * rows) / parts), y1: Math.round(((i + 1) * rows) / parts), lease })));
     }
+    if (job.floatOut) {
+      const outW = plan.output.shape.w, cw = core.w * s;
+      const rgb = this.engine.f32(arenaPtr + plan.output.offset, plan.output.shape.h * outW * 3);
+      for (let row = 0; row < core.h * s; row++) {
+        const src = ((crop.y * s + row) * outW + crop.x * s) * 3;
+        job.floatOut.set(rgb.subarray(src, src + cw * 3), row * cw * 3);
+      }
+    }
     const ow = image.width * s;
     const rowBytes = core.w * s * 4;
     const mem2 = this.engine.u8(0, lease.ptr + lease.bytes);
@@ -196,7 +204,8 @@ export class WasmBackend implements TileBackend<Lease> {
     return p;
   }
 
-  private tileBytes(tile: Tile, hasAlpha: boolean, bands = 1): number {
+  /** Pool bytes one tile's run leases (its RGBA8 input, the plans' arena, its RGBA8 output). */
+  tileBytes(tile: Tile, hasAlpha: boolean, bands = 1): number {
     const { w, h } = tile.padded;
     const { plan, alphaPlan } = this.plansFor(h, w, bands);
     return paddedBytes(w * h * 4) + plan.arenaBytes + (hasAlpha ? alphaPlan.arenaBytes : 0) + paddedBytes(tile.core.w * this.scale * tile.core.h * this.scale * 4);
