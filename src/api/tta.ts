@@ -68,6 +68,7 @@ export class SelfEnsembleBackend implements TileBackend<Lease> {
     const sum = new Float64Array(cw * ch * 3);
     const pass = new Float32Array(cw * ch * 3);
     let alpha: { out: Uint8ClampedArray; padded: Rect } | undefined; // the identity pass's RGBA8 output
+    let scratch: Uint8ClampedArray | undefined; // the other passes' RGBA8 output, unused: one buffer for all
     for (const t of TTA_TRANSFORMS) {
       throwIfAborted(job.signal);
       const core = transformRect(t, W, H, tile.core);
@@ -89,7 +90,8 @@ export class SelfEnsembleBackend implements TileBackend<Lease> {
       // The identity pass carries the alpha channel (resized as in any job); the others the colour only.
       const withAlpha = t === 0 && job.hasAlpha;
       const subJob: ImageJob = {
-        image: { data: sub, width: padded.w, height: padded.h }, out: new Uint8ClampedArray(padded.w * s * padded.h * s * 4),
+        image: { data: sub, width: padded.w, height: padded.h },
+        out: withAlpha ? new Uint8ClampedArray(padded.w * s * padded.h * s * 4) : (scratch ??= new Uint8ClampedArray((tile.padded.w + 1) * (tile.padded.h + 1) * s * s * 4)),
         hasAlpha: withAlpha, tilesTotal: job.tilesTotal, bands: job.bands, signal: job.signal, floatOut: pass,
       };
       const subCore = { x: core.x - padded.x, y: core.y - padded.y, w: core.w, h: core.h };
