@@ -15,13 +15,15 @@ import type { WasmBackend } from "../runtime/wasm-backend.js";
 /** The 8 symmetries of the square, as src/train/data.ts's cutPatch numbers them: bit 2 transpose, bit 0 mirror columns, bit 1 mirror rows. */
 export const TTA_TRANSFORMS = [0, 1, 2, 3, 4, 5, 6, 7] as const;
 
-/** Where pixel (x, y) of the transformed image (t applied to a w×h image) comes from in the original. */
-export function sourceOf(t: number, w: number, h: number, x: number, y: number): [number, number] {
-  let sx = x, sy = y;
-  if (t & 4) { sx = y; sy = x; }
-  if (t & 1) sx = w - 1 - sx;
-  if (t & 2) sy = h - 1 - sy;
-  return [sx, sy];
+/**
+ * Where pixel (x, y) of the image transformed by t comes from in the w×h original, as the affine map
+ * sx = ax·x + bx·y + cx, sy = ay·x + by·y + cy (so the copy loops step through it without allocating).
+ */
+export function sourceMap(t: number, w: number, h: number): { ax: number; bx: number; cx: number; ay: number; by: number; cy: number } {
+  const m = t & 4 ? { ax: 0, bx: 1, cx: 0, ay: 1, by: 0, cy: 0 } : { ax: 1, bx: 0, cx: 0, ay: 0, by: 1, cy: 0 };
+  if (t & 1) { m.ax = -m.ax; m.bx = -m.bx; m.cx = w - 1; }
+  if (t & 2) { m.ay = -m.ay; m.by = -m.by; m.cy = h - 1; }
+  return m;
 }
 
 /** Rectangle r of a w×h image, as it lies in the image transformed by t. */
@@ -80,11 +82,13 @@ export class SelfEnsembleBackend implements TileBackend<Lease> {
         if (padded.y & 1) { padded.y--; padded.h++; }
       }
       const sub = new Uint8ClampedArray(padded.w * padded.h * 4);
+      const inMap = sourceMap(t, W, H), inStep = inMap.ay * W + inMap.ax; // source pixels per step along a row
       for (let y = 0; y < padded.h; y++) {
-        for (let x = 0; x < padded.w; x++) {
-          const [sx, sy] = sourceOf(t, W, H, padded.x + x, padded.y + y);
-          const src = (sy * W + sx) * 4, dst = (y * padded.w + x) * 4;
-          sub[dst] = image.data[src]; sub[dst + 1] = image.data[src + 1]; sub[dst + 2] = image.data[src + 2]; sub[dst + 3] = image.data[src + 3];
+        const x0 = padded.x, y0 = padded.y + y;
+        let src = (inMap.ay * x0 + inMap.by * y0 + inMap.cy) * W + inMap.ax * x0 + inMap.bx * y0 + inMap.cx;
+        for (let x = 0, dst = y * padded.w * 4; x < padded.w; x++, dst += 4, src += inStep) {
+          const i = src * 4;
+          sub[dst] = image.data[i]; sub[dst + 1] = image.data[i + 1]; sub[dst + 2] = image.data[i + 2]; sub[dst + 3] = image.data[i + 3];
         }
       }
       // The identity pass carries the alpha channel (resized as in any job); the others the colour only.
@@ -99,12 +103,13 @@ export class SelfEnsembleBackend implements TileBackend<Lease> {
         (f) => onLayer((t + f) / TTA_TRANSFORMS.length));
       if (withAlpha) alpha = { out: subJob.out, padded };
       // Back to the original orientation: output pixel (x, y) of the pass's core is the transformed
-      // output's (core.x·s + x, core.y·s + y), which comes from the original output's sourceOf it.
-      const pw = core.w * s;
+      // output's (core.x·s + x, core.y·s + y), which comes from the original output's pixel sourceMap gives,
+      // here relative to the tile's core.
+      const outMap = sourceMap(t, W * s, H * s), pw = core.w * s, outStep = (outMap.ay * cw + outMap.ax) * 3;
       for (let y = 0; y < core.h * s; y++) {
-        for (let x = 0; x < pw; x++) {
-          const [sx, sy] = sourceOf(t, W * s, H * s, core.x * s + x, core.y * s + y);
-          const d = ((sy - tile.core.y * s) * cw + sx - tile.core.x * s) * 3, p = (y * pw + x) * 3;
+        const x0 = core.x * s, y0 = core.y * s + y;
+        let d = ((outMap.ay * x0 + outMap.by * y0 + outMap.cy - tile.core.y * s) * cw + outMap.ax * x0 + outMap.bx * y0 + outMap.cx - tile.core.x * s) * 3;
+        for (let x = 0, p = y * pw * 3; x < pw; x++, p += 3, d += outStep) {
           sum[d] += pass[p]; sum[d + 1] += pass[p + 1]; sum[d + 2] += pass[p + 2];
         }
       }
