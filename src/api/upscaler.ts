@@ -20,6 +20,7 @@ import { checkRgbaImage, MAX_IMAGE_SIDE, type RgbaImage } from "../image/rgba.js
 import type { WasmVariantOption } from "../backends/wasm/module.js";
 import type { ImageFormat } from "../image/codec.js";
 import { resolveOptions, type ResolvedOptions, type UpscalerOptions } from "./options.js";
+import { SelfEnsembleBackend } from "./tta.js";
 
 export type { RgbaImage } from "../image/rgba.js";
 export type { Progress } from "../runtime/scheduler.js";
@@ -30,6 +31,12 @@ export interface UpscaleOptions extends JobOptions {
    * picks the network: `natural-real` for 'jpeg', `natural` otherwise (also when left out).
    */
   format?: ImageFormat;
+  /**
+   * Self-ensemble: upscale the 8 flips/rotations of the image and average them before rounding
+   * (src/api/tta.ts). About 8× the time for a small gain (docs/models.md measures it). Runs on wasm,
+   * also on an upscaler whose backend is WebGL. Default false.
+   */
+  tta?: boolean;
 }
 
 export interface UpscalerInfo {
@@ -160,12 +167,16 @@ export class Upscaler {
   async upscale(image: RgbaImage, options: UpscaleOptions = {}): Promise<UpscaledImage> {
     if (this.disposed) throw disposedError();
     checkRgbaImage(image);
-    const { signal, format } = checkUpscaleOptions(options);
+    const { signal, format, tta } = checkUpscaleOptions(options);
     throwIfAborted(signal);
     // Before either backend: an output no array can hold fails the same way on both.
     checkOutputSize(image.width, image.height, this.scale);
     const route = this.routes.length === 1 ? this.routes[0] : this.routes.find((r) => r.name === autoModel(format, this.scale))!;
     this.last = route;
+    if (tta) {
+      this.lastBackend = "wasm";
+      return upscaleInTiles(new SelfEnsembleBackend(route.wasm), image, options);
+    }
     if (route.gpu && !route.gpu.lost) {
       try {
         const out = await route.gpu.upscale(image, options);
@@ -215,10 +226,11 @@ export class Upscaler {
 
 function checkUpscaleOptions(o: UpscaleOptions): UpscaleOptions {
   if (o === null || typeof o !== "object") throw new TypeError(`upscale(image, options): options must be an object, got ${shown(o)}`);
-  const { signal, onProgress, format } = o;
+  const { signal, onProgress, format, tta } = o;
   const isSignal = typeof signal === "object" && signal !== null && typeof signal.aborted === "boolean" && typeof signal.addEventListener === "function";
   if (signal !== undefined && !isSignal) throw new TypeError(`options.signal must be an AbortSignal, got ${shown(signal)}`);
   if (onProgress !== undefined && typeof onProgress !== "function") throw new TypeError(`options.onProgress must be a function, got ${shown(onProgress)}`);
   if (format !== undefined && format !== "png" && format !== "jpeg") throw new TypeError(`options.format must be 'png' or 'jpeg', got ${shown(format)}`);
+  if (tta !== undefined && typeof tta !== "boolean") throw new TypeError(`options.tta must be a boolean, got ${shown(tta)}`);
   return o;
 }

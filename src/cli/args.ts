@@ -116,6 +116,11 @@ export function choiceFlag<T extends string>(command: string, flag: string, valu
   return value as T;
 }
 
+/** `--tta` of the commands that upscale images (upscale, batch, eval): upscale()'s self-ensemble. */
+export const TTA_FLAG = { tta: { type: "boolean" } } as const;
+export const TTA_HELP = `      --tta               self-ensemble: average the network's outputs on the 8 flips/rotations
+                          (about 8× the time for a small gain: docs/models.md)`;
+
 /** Flags shared by the commands that run a network. */
 export const UPSCALER_FLAGS = {
   model: { type: "string", short: "m" },

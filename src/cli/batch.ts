@@ -8,7 +8,7 @@ import { createUpscaler, type Upscaler } from "../api/upscaler.js";
 import { AUTO_MODEL, autoModel } from "../model/builtin.js";
 import { detectImageFormat, formatFromName, hasEndMarker, MAX_IMAGE_PIXELS, readImageInfo, type ImageFormat } from "../image/codec.js";
 import { ImageTooLargeError, SrganError, UsageError } from "../errors.js";
-import { choiceFlag, intFlag, parse, upscalerOptions, UPSCALER_FLAGS, UPSCALER_HELP, type Command } from "./args.js";
+import { choiceFlag, intFlag, parse, TTA_FLAG, TTA_HELP, upscalerOptions, UPSCALER_FLAGS, UPSCALER_HELP, type Command } from "./args.js";
 import { exists, ioError, openImage, sameFile, seconds, writeImage } from "./io.js";
 import { progressBar } from "./progress.js";
 import { errorLine } from "./report.js";
@@ -23,6 +23,7 @@ exit status is 1 if any file failed. Hidden files (names starting with '.') are 
 
 Options:
 ${UPSCALER_HELP}
+${TTA_HELP}
   -r, --recursive         also process subdirectories (mirrored in OUT_DIR)
       --format F          write every output as png or jpeg (default: the input's own format)
   -q, --quality Q         JPEG output quality, 1–100 (default: 90)
@@ -34,6 +35,7 @@ Example:
   async run(argv, ctx) {
     const { values, args: [inDir, outDir] } = parse("batch", argv, {
       ...UPSCALER_FLAGS,
+      ...TTA_FLAG,
       recursive: { type: "boolean", short: "r" },
       format: { type: "string" },
       quality: { type: "string", short: "q" },
@@ -97,7 +99,7 @@ Example:
           if (stale) ctx.err(`${tag} redo ${rel}: ${stale}`);
           up.checkSize(file.info.width, file.info.height);
           const img = file.decode();
-          const out = await up.upscale(img, { signal: ctx.signal, onProgress: (p) => bar.update(p.fraction, `${p.tilesDone}/${p.tilesTotal} tiles`) });
+          const out = await up.upscale(img, { tta: values.tta, signal: ctx.signal, onProgress: (p) => bar.update(p.fraction, `${p.tilesDone}/${p.tilesTotal} tiles`) });
           bar.done();
           await mkdir(dirname(dst), { recursive: true }).catch((e) => { throw ioError("create directory", dirname(dst), e); });
           await writeImage(dst, out, quality);

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { createUpscaler } from "../api/upscaler.js";
 import { evaluate } from "../metrics/evaluate.js";
 import type { DownscaleMethod } from "../image/resample.js";
-import { intFlag, parse, upscalerOptions, UPSCALER_FLAGS, UPSCALER_HELP, type Command } from "./args.js";
+import { intFlag, parse, TTA_FLAG, TTA_HELP, upscalerOptions, UPSCALER_FLAGS, UPSCALER_HELP, type Command } from "./args.js";
 import { readImage, seconds } from "./io.js";
 import { UsageError } from "../errors.js";
 
@@ -25,13 +25,14 @@ Options:
                           compressed input (natural-real)
       --per-image         print every image's numbers too
 ${UPSCALER_HELP}
+${TTA_HELP}
   -h, --help              show this help
 
 Example:
   srgan eval natural Set5/`,
 
   async run(argv, ctx) {
-    const { values, args: [model, dir] } = parse("eval", argv, { ...UPSCALER_FLAGS, lr: { type: "string" }, jpeg: { type: "string" }, "per-image": { type: "boolean" } }, ["MODEL", "DIR"]);
+    const { values, args: [model, dir] } = parse("eval", argv, { ...UPSCALER_FLAGS, ...TTA_FLAG, lr: { type: "string" }, jpeg: { type: "string" }, "per-image": { type: "boolean" } }, ["MODEL", "DIR"]);
     const lr = (values.lr as string | undefined) ?? "bicubic";
     if (!METHODS.includes(lr)) throw new UsageError(`eval: --lr must be one of ${METHODS.join(", ")}, got '${lr}'`);
     const jpeg = intFlag("eval", "jpeg", values.jpeg as string | undefined, 1, 100);
@@ -42,9 +43,9 @@ Example:
     const t0 = performance.now();
     const up = await createUpscaler({ ...upscalerOptions("eval", values), model });
     try {
-      const r = await evaluate(up, images, { lr: lr as DownscaleMethod, jpeg, signal: ctx.signal });
+      const r = await evaluate(up, images, { lr: lr as DownscaleMethod, jpeg, tta: values.tta, signal: ctx.signal });
       if (values["per-image"]) r.perImage.forEach((p, i) => ctx.out(`${files[i]}\tPSNR RGB ${p.psnrRgb.toFixed(3)}\tY ${p.psnrY.toFixed(3)}\tSSIM Y ${p.ssimY.toFixed(4)}`));
-      ctx.out(`${up.info().model} ×${up.scale} on ${dir} (${r.images} images, LR ${lr}${jpeg === undefined ? "" : `, JPEG q${jpeg}`}): PSNR RGB ${r.psnrRgb.toFixed(3)} dB, Y ${r.psnrY.toFixed(3)} dB, SSIM Y ${r.ssimY.toFixed(4)} (${seconds(performance.now() - t0)})`);
+      ctx.out(`${up.info().model} ×${up.scale} on ${dir} (${r.images} images, LR ${lr}${jpeg === undefined ? "" : `, JPEG q${jpeg}`}${values.tta ? ", tta ×8" : ""}): PSNR RGB ${r.psnrRgb.toFixed(3)} dB, Y ${r.psnrY.toFixed(3)} dB, SSIM Y ${r.ssimY.toFixed(4)} (${seconds(performance.now() - t0)})`);
     } finally {
       await up.dispose();
     }

@@ -4,7 +4,7 @@ import { basename } from "node:path";
 import { createUpscaler } from "../api/upscaler.js";
 import { AUTO_MODEL, autoModel } from "../model/builtin.js";
 import type { PoolStats } from "../runtime/counters.js";
-import { intFlag, parse, upscalerOptions, UPSCALER_FLAGS, UPSCALER_HELP, type Command } from "./args.js";
+import { intFlag, parse, TTA_FLAG, TTA_HELP, upscalerOptions, UPSCALER_FLAGS, UPSCALER_HELP, type Command } from "./args.js";
 import { checkImageOutput, checkWritable, formatBytes, openImageBytes, prefixPath, readBytes, refuseSameFile, seconds, writeImage } from "./io.js";
 import { isAnimation, upscaleMovingPicture } from "./video.js";
 import { progressBar } from "./progress.js";
@@ -21,6 +21,7 @@ keeping frame timing, loop count and transparency (see 'srgan video --help').
 
 Options:
 ${UPSCALER_HELP}
+${TTA_HELP}
   -q, --quality Q         JPEG output quality, 1–100 (default: 90); for .webp animations: lossy at Q
                           (default: lossless)
       --stats             after the job, print the shared memory pool's peak and current bytes
@@ -33,6 +34,7 @@ Example:
   async run(argv, ctx) {
     const { values, args: [input, output] } = parse("upscale", argv, {
       ...UPSCALER_FLAGS,
+      ...TTA_FLAG,
       quality: { type: "string", short: "q" },
       stats: { type: "boolean" },
       overwrite: { type: "boolean" },
@@ -65,13 +67,13 @@ Example:
       const bar = progressBar(`upscale ${basename(input)}`, ctx.tty);
       let out;
       try {
-        out = await up.upscale(img, { signal: ctx.signal, onProgress: (p) => bar.update(p.fraction, `${p.tilesDone}/${p.tilesTotal} tiles`) });
+        out = await up.upscale(img, { tta: values.tta, signal: ctx.signal, onProgress: (p) => bar.update(p.fraction, `${p.tilesDone}/${p.tilesTotal} tiles`) });
       } finally {
         bar.done();
       }
       const size = await writeImage(output, out, quality);
       const info = up.info();
-      ctx.out(`${input} (${img.width}×${img.height}) → ${output} (${out.width}×${out.height}, ${formatBytes(size)}) with ${info.model}${auto ? ` (auto: ${file.info.format.toUpperCase()} input)` : ""} ×${info.scale} ${options.threads === 0 ? "on the main thread" : `on ${info.threads} worker thread${info.threads === 1 ? "" : "s"}`} in ${seconds(performance.now() - t0)}`);
+      ctx.out(`${input} (${img.width}×${img.height}) → ${output} (${out.width}×${out.height}, ${formatBytes(size)}) with ${info.model}${values.tta ? " (tta ×8)" : ""}${auto ? ` (auto: ${file.info.format.toUpperCase()} input)` : ""} ×${info.scale} ${options.threads === 0 ? "on the main thread" : `on ${info.threads} worker thread${info.threads === 1 ? "" : "s"}`} in ${seconds(performance.now() - t0)}`);
       if (values.stats) ctx.out(formatStats(up.stats()));
     } finally {
       await up.dispose();

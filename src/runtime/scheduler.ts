@@ -43,6 +43,11 @@ export interface ImageJob {
   signal?: AbortSignal;
   /** What the backend's statistics() gave (the network to run with them given), else undefined. */
   stage?: unknown;
+  /**
+   * When set, each tile also leaves its core's network output here, f32 RGB before the rounding to 8 bits
+   * (core.w·scale × core.h·scale × 3, row-major): for callers that combine several runs (src/api/tta.ts).
+   */
+  floatOut?: Float32Array;
 }
 
 /** How a network's tiles are cut: grids (./tiler.ts), and the border the network sees past the image. */

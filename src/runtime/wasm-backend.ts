@@ -109,14 +109,14 @@ export class WasmBackend implements TileBackend<Lease> {
     return largestFitting(8, this.maxTileSize, (t) => {
       const opts = { ...this.geometry, tileSize: t, halo };
       const padded = { x: 0, y: 0, w: maxPaddedSide(width, opts), h: maxPaddedSide(height, opts) };
-      return this.concurrency * this.tileBytes(net, { core: { x: 0, y: 0, w: t, h: t }, padded, index: 0 }, hasAlpha) <= free;
+      return this.concurrency * this.tileBytes({ core: { x: 0, y: 0, w: t, h: t }, padded, index: 0 }, hasAlpha, 1, net) <= free;
     });
   }
 
   /** True when a whole-image network's working memory for one whole image fits what the pool can give a job. */
   private wholeImageFits(width: number, height: number): boolean {
     const [whole] = planTiles(width, height, { ...this.geometry, tileSize: Infinity, halo: Infinity });
-    return this.tileBytes(this.whole, whole, false, this.bandsOf({ bands: 1 })) <= this.jobCapacity();
+    return this.tileBytes(whole, false, this.bandsOf({ bands: 1 }), this.whole) <= this.jobCapacity();
   }
 
   private jobCapacity(): number {
@@ -131,7 +131,7 @@ export class WasmBackend implements TileBackend<Lease> {
   checkWholeImage(width: number, height: number): void {
     if (!this.graph.global || this.wholeImageFits(width, height)) return;
     const [whole] = planTiles(width, height, { ...this.geometry, tileSize: Infinity, halo: Infinity });
-    throw this.wholeImageOom(this.tileBytes(this.whole, whole, false, this.bandsOf({ bands: 1 })), this.jobCapacity());
+    throw this.wholeImageOom(this.tileBytes(whole, false, this.bandsOf({ bands: 1 }), this.whole), this.jobCapacity());
   }
 
   /**
@@ -158,7 +158,7 @@ export class WasmBackend implements TileBackend<Lease> {
       let count = 0;
       await runTiles({
         concurrency: this.concurrency,
-        acquire: (tile) => this.engine.pool.lease(this.tileBytes(net, tile, false)),
+        acquire: (tile) => this.engine.pool.lease(this.tileBytes(tile, false, 1, net)),
         release: (lease) => this.engine.pool.release(lease),
         run: async (tile, lease) => {
           const tileJob = this.tileJob(net, tile, lease, false, image, givenValues(net, means));
@@ -183,7 +183,7 @@ export class WasmBackend implements TileBackend<Lease> {
 
   acquire(job: ImageJob, tile: Tile): Lease {
     try {
-      return this.engine.pool.lease(this.tileBytes(this.netOf(job), tile, job.hasAlpha, this.bandsOf(job)));
+      return this.engine.pool.lease(this.tileBytes(tile, job.hasAlpha, this.bandsOf(job), this.netOf(job)));
     } catch (e) {
       // A whole-image network is one tile: no other tile will free memory for it, so say why it is this large.
       if (e instanceof OutOfMemoryError && this.netOf(job).graph.global) throw this.wholeImageOom(e.requestedBytes, e.availableBytes);
@@ -224,6 +224,15 @@ export class WasmBackend implements TileBackend<Lease> {
       const parts = Math.min(rows, bands);
       await Promise.all(Array.from({ length: parts }, (_, i) =>
         this.runRetrying({ kind: "output", job: tileJob, scale: s, y0: Math.round((i * rows) / parts), y1: Math.round(((i + 1) * rows) / parts), lease })));
+    }
+    if (job.floatOut) {
+      const { plan, arenaPtr, crop, shrink } = tileJob;
+      const outW = plan.output.shape.w, cw = core.w * s;
+      const rgb = this.engine.f32(arenaPtr + plan.output.offset, plan.output.shape.h * outW * 3);
+      for (let row = 0; row < core.h * s; row++) {
+        const src = (((crop.y - shrink) * s + row) * outW + (crop.x - shrink) * s) * 3;
+        job.floatOut.set(rgb.subarray(src, src + cw * 3), row * cw * 3);
+      }
     }
     const ow = image.width * s;
     const rowBytes = core.w * s * 4;
@@ -300,7 +309,8 @@ export class WasmBackend implements TileBackend<Lease> {
     return p;
   }
 
-  private tileBytes(net: TileNet, tile: Tile, hasAlpha: boolean, bands = 1): number {
+  /** Pool bytes one tile's run leases (its RGBA8 input, the statistics, the plans' arena, its output). */
+  tileBytes(tile: Tile, hasAlpha: boolean, bands = 1, net: TileNet = this.whole): number {
     const { w, h } = tile.padded;
     const { plan, alphaPlan } = this.plansFor(net, h, w, bands);
     const out = net.statistic ? net.statistic.channels * 16 : tile.core.w * this.scale * tile.core.h * this.scale * 4;
