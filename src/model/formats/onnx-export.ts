@@ -6,7 +6,7 @@
 // Where ONNX has no op of our semantics the export writes an exact equivalent: fused activations as their
 // own nodes (srgan-rust's spline as its three polynomial pieces and Where), Add's coefficients as Mul,
 // Dense as a 1×1 Conv over the vector, torch-order SpaceToDepth as SpaceToDepth + a channel Gather, and
-// MATLAB bicubic enlargement (mirrored edges, which ONNX Resize lacks) as a mirror pad by Slice + Concat,
+// MATLAB bicubic enlargement (mirrored edges, which ONNX Resize lacks) as a mirror pad by Pad, Slice and Concat,
 // Resize and a crop. Resizes ONNX cannot express exactly (antialiased shrinking) are refused.
 // Graph-level inputPad and align become a Pad of the input and a crop of the output, so the model maps
 // an image to scale × the image as ours does.
@@ -18,7 +18,6 @@ import type { GraphNode, Shape, ValidatedGraph } from "../types.js";
 import { DataType, EXPORT_IR_VERSION, EXPORT_OPSET, onnx, type OnnxTypes } from "./onnx-proto.js";
 
 type Attr = { i: number } | { f: number } | { ints: number[] } | { s: string };
-const TO_THE_END = Number.MAX_SAFE_INTEGER; // a Slice end past any size
 
 /** ONNX nodes and constants under fresh names. */
 class OnnxEmitter {
@@ -286,11 +285,15 @@ function resize(e: OnnxEmitter, x: string, method: ResizeMethod, [up, down]: [nu
   return e.op("Resize", [x, "", scales(ratio)], attrs);
 }
 
-/** MATLAB's symmetric extension by 2 pixels on every side (x1 x0 | x0 x1 … | xn−1 xn−2), by Slice and Concat. */
+/**
+ * MATLAB's symmetric extension by 2 pixels on every side (x1 x0 | x0 x1 … | xn−1 xn−2): an edge pad by 1,
+ * then per axis the pixel beyond each padded end, by Slice and Concat. A 1-pixel line becomes x0 x0 | x0 | x0 x0.
+ */
 function mirrorPad2(e: OnnxEmitter, x: string): string {
+  let y = e.op("Pad", [x, e.ints([0, 0, 1, 1, 0, 0, 1, 1])], { mode: { s: "edge" } });
   for (const axis of [2, 3]) {
-    const part = (start: number, end: number) => e.op("Slice", [x, e.ints([start]), e.ints([end]), e.ints([axis])]);
-    x = e.op("Concat", [part(1, 2), part(0, 1), x, part(-1, TO_THE_END), part(-2, -1)], { axis: { i: axis } });
+    const part = (start: number, end: number) => e.op("Slice", [y, e.ints([start]), e.ints([end]), e.ints([axis])]);
+    y = e.op("Concat", [part(2, 3), y, part(-3, -2)], { axis: { i: axis } });
   }
-  return x;
+  return y;
 }
