@@ -34,7 +34,16 @@ type Value =
   | Mirror
   | { kind: "mirrored-resize"; of: Image; scale: number }
   /** The final crop to scale × the image, `start` output pixels in. */
-  | { kind: "output-crop"; of: Image; start: number };
+  | { kind: "output-crop"; of: Image; start: number }
+  /** Pooled vectors side by side, read by a 1×1 convolution (a Dense of several inputs). */
+  | { kind: "vconcat"; parts: Vector[]; c: number }
+  /** Per-channel polynomial Σ coeffs[d][ch]·x^d of `of` (ONNX name `name`), and the pieces of a piecewise one. */
+  | Poly
+  | { kind: "compare"; of: Image | Vector; op: "<=" | ">="; v: number }
+  | Piecewise;
+type Vector = Extract<Value, { kind: "vector" }>;
+type Poly = { kind: "poly"; of: Image | Vector; name: string; coeffs: number[][] };
+type Piecewise = { kind: "piecewise"; of: Image | Vector; name: string; cond: Extract<Value, { kind: "compare" }>; then: Poly | Piecewise; else: Poly | Piecewise; made?: Image | Vector };
 type Image = Extract<Value, { kind: "image" }>;
 type Edge1 = { kind: "edge1"; of: Image };
 type Mirror = { kind: "mirror"; of: Image; axes: number[] };
@@ -48,7 +57,8 @@ export function onnxGraph(model: OnnxModel, label: string): ValidatedGraph {
   if (model.inputs.length !== 1) throw new ModelFormatError(`${label}: the model has ${model.inputs.length} inputs (${model.inputs.map((i) => i.name).join(", ")}); one image input is supported`);
   if (model.outputs.length !== 1) throw new ModelFormatError(`${label}: the model has ${model.outputs.length} outputs; one is supported`);
   const input = model.inputs[0];
-  if (input.dims.length !== 4 || (typeof input.dims[1] === "number" && input.dims[1] !== 3)) {
+  // Channels second; a symbolic one is taken as 3 unless the last dimension says the layout is NHWC.
+  if (input.dims.length !== 4 || (typeof input.dims[1] === "number" ? input.dims[1] !== 3 : input.dims[3] === 3)) {
     throw new ModelFormatError(`${label}: the input '${input.name}' has dimensions [${input.dims}]; an NCHW RGB image [1, 3, height, width] is supported`);
   }
   const b = new GraphBuilder("x");
@@ -71,6 +81,8 @@ export function onnxGraph(model: OnnxModel, label: string): ValidatedGraph {
       const name = node.inputs[i];
       const v = name ? values.get(name) : undefined;
       if (!v) throw fail(`input ${i} ('${name ?? ""}') is ${name ? "not computed before this node" : "missing"}`);
+      // A piecewise polynomial is an activation to every op but those that build one.
+      if (v.kind === "piecewise" && !PIECEWISE_OPS.has(node.opType)) return (v.made ??= spline(b, v, readers, fail));
       return v;
     };
     const optional = (i: number) => (node.inputs[i] ? value(i) : undefined);
@@ -128,9 +140,12 @@ interface Ctx {
   setBorder(pad: InputPad, align: number): void;
 }
 
+/** The op that nests piecewise polynomials (srgan-wasm's spline export, ../formats/onnx-export.ts); to the rest one is an activated tensor. */
+const PIECEWISE_OPS = new Set(["Where"]);
+
 export const SUPPORTED_OPS = ["Conv", "ConvTranspose", "Relu", "LeakyRelu", "PRelu", "Sigmoid", "DepthToSpace", "SpaceToDepth", "Resize",
   "Add", "Mul", "Concat", "Pad", "Slice", "GlobalAveragePool", "ReduceMean", "Gemm", "MatMul", "Flatten", "Reshape", "Squeeze", "Unsqueeze",
-  "Identity", "Dropout", "Constant", "Shape", "Gather", "Cast", "Sub", "Div", "Mod", "Floor", "Ceil"];
+  "Identity", "Dropout", "Constant", "Shape", "Gather", "Cast", "Sub", "Div", "Mod", "Floor", "Ceil", "Where", "LessOrEqual", "GreaterOrEqual"];
 
 function convert(ctx: Ctx): Value | undefined {
   const { b, node, fail } = ctx;
@@ -169,6 +184,18 @@ function convert(ctx: Ctx): Value | undefined {
     case "Gather": return gather(ctx);
     case "Resize": return resize(ctx);
     case "Add": case "Mul": case "Sub": case "Div": case "Mod": return arithmetic(ctx);
+    case "LessOrEqual": case "GreaterOrEqual": {
+      const [u, v] = [x(), ctx.value(1)];
+      const at = scalarOf(v);
+      if ((u.kind !== "image" && u.kind !== "vector") || at === undefined) throw fail("comparisons of a tensor with a constant are supported (as srgan-wasm's spline export writes them)");
+      return { kind: "compare", of: u, op: node.opType === "LessOrEqual" ? "<=" : ">=", v: at };
+    }
+    case "Where": {
+      const [c, p, q] = [x(), ctx.value(1), ctx.value(2)];
+      const piece = (v: Value) => (v.kind === "poly" || v.kind === "piecewise" ? v : undefined);
+      if (c.kind !== "compare" || !piece(p) || !piece(q) || piece(p)!.of !== c.of || piece(q)!.of !== c.of) throw fail("Where is supported choosing between polynomials of one tensor (srgan-wasm's spline export)");
+      return { kind: "piecewise", of: c.of, name: piece(p)!.name, cond: c, then: piece(p)!, else: piece(q)! };
+    }
     case "Concat": return concat(ctx);
     case "Pad": return pad(ctx);
     case "Slice": return slice(ctx);
@@ -226,6 +253,15 @@ function image(b: GraphBuilder, v: Value, fail: (what: string) => Error): Image 
     case "image": return v;
     case "concat": return (v.made ??= { kind: "image", t: b.node("Concat", v.parts.map((p) => p.t)), c: v.c });
     case "scaled": return { kind: "image", t: b.node("Add", [v.of.t, v.of.t], { coefficients: [v.s, 0] }), c: v.of.c };
+    case "poly": {
+      // A per-channel affine map a·x + b: a 1×1 convolution with a diagonal kernel.
+      const [c0, c1, ...higher] = v.coeffs;
+      if (higher.some((d) => d.some((q) => q !== 0)) || v.of.kind !== "image") throw fail("a per-channel polynomial of an image is supported up to degree 1 (a·x + b)");
+      const c = v.of.c;
+      const diag = new Float32Array(c * c);
+      for (let i = 0; i < c; i++) diag[i * c + i] = c1?.[i] ?? 0;
+      return { kind: "image", t: b.conv([v.of.t], [c], diag, c, 1, { bias: Float32Array.from(c0) }), c };
+    }
     case "edge1": case "slice": case "mirror": case "mirrored-resize":
       throw fail("Slice and Concat of image rows or columns are supported only as a symmetric crop, or as the mirror pad around a bicubic Resize that srgan-wasm's export writes");
     default:
@@ -287,13 +323,19 @@ function conv(ctx: Ctx): Value {
   const group = attrNumber(node, "group", 1, fail);
   const { s, p } = geometry(ctx, k);
   const x = ctx.value(0);
-  if (x.kind === "vector") {
-    if (k !== 1 || group !== 1) throw fail("a convolution of a pooled vector must be 1×1 without groups");
-    // [cout][cin] → our input-major [cin][cout].
-    const matrix = Float32Array.from({ length: cout * cinG }, (_, i) => w.data[(i % cout) * cinG + Math.floor(i / cout)]);
-    const roles: Record<string, string> = { matrix0: b.weight([cinG, cout], matrix) };
+  if (x.kind === "vector" || x.kind === "vconcat") {
+    const parts = x.kind === "vector" ? [x] : x.parts;
+    if (k !== 1 || group !== 1 || parts.reduce((a, q) => a + q.c, 0) !== cinG) throw fail("a convolution of pooled vectors must be 1×1 without groups");
+    // [cout][Σ K] → one input-major [K][cout] matrix per vector.
+    const roles: Record<string, string> = {};
+    let from = 0;
+    parts.forEach((q, j) => {
+      const matrix = Float32Array.from({ length: q.c * cout }, (_, i) => w.data[(i % cout) * cinG + from + Math.floor(i / cout)]);
+      roles[`matrix${j}`] = b.weight([q.c, cout], matrix);
+      from += q.c;
+    });
     if (bias) roles.bias = b.weight([cout], bias);
-    return { kind: "vector", t: b.node("Dense", [x.t], { units: cout }, roles), c: cout, rank: 4 };
+    return { kind: "vector", t: b.node("Dense", parts.map((q) => q.t), { units: cout }, roles), c: cout, rank: 4 };
   }
   const parts = x.kind === "concat" && s === 1 && group === 1 ? x.parts : [ctx.image(x)];
   const cin = parts.reduce((a, q) => a + q.c, 0);
@@ -363,7 +405,7 @@ function activation(ctx: Ctx): Value {
   }
   const producer = producerOf(b, v.t);
   const foldable = producer && (producer.op === "Conv2D" || producer.op === "Dense") && (producer.attrs.act ?? "none") === "none" &&
-    ctx.readers.get(node.inputs[0]) === 1 && (producer.op === "Dense" || !producer.attrs.dynamicBias);
+    ctx.readers.get(node.inputs[0]) === 1;
   const target: GraphNode = foldable ? producer : { op: "Activation", inputs: [v.t], output: "", attrs: {}, weights: {} };
   Object.assign(target.attrs, attrs);
   if (slope) target.weights.slope = b.weight([v.c], slope);
@@ -409,6 +451,10 @@ function concat(ctx: Ctx): Value {
       const values = fs.flatMap((f) => f(h, w).values);
       return { dims: [values.length], values };
     });
+  }
+  if ((axis === 1 || axis === -3) && inputs.every((v) => v.kind === "vector")) {
+    const parts = inputs as Vector[];
+    return { kind: "vconcat", parts, c: parts.reduce((a, p) => a + p.c, 0) };
   }
   if (axis === 1 || axis === -3) {
     const parts = inputs.map((v) => ctx.image(v));
@@ -565,11 +611,8 @@ function arithmetic(ctx: Ctx): Value {
       return { dims: n === 1 && p.dims.length === 0 && q.dims.length === 0 ? [] : [n], values };
     });
   }
-  const scalarOf = (d: Value) => {
-    if (d.kind !== "data" || d.dynamic) return undefined;
-    const values = d.at(PROBES[0], PROBES[0]).values;
-    return values.length === 1 ? values[0] : undefined;
-  };
+  const poly = polynomial(ctx, u, v);
+  if (poly) return poly;
   if (node.opType === "Mul") {
     const s = scalarOf(v) ?? scalarOf(u);
     if (s !== undefined) return { kind: "scaled", of: ctx.image(scalarOf(v) !== undefined ? u : v), s };
@@ -583,7 +626,17 @@ function arithmetic(ctx: Ctx): Value {
       const [img, vec] = u.kind === "vector" ? [v, u] : [u, v];
       if (vec.kind !== "vector") throw fail("unsupported");
       if (img.kind === "vector") throw fail("adding two vectors is not supported");
-      return { kind: "image", t: b.node("Add", [ctx.image(img).t, vec.t]), c: vec.c };
+      const x = ctx.image(img);
+      // A per-image bias of the convolution that alone feeds this Add: Conv2D's dynamic bias.
+      const producer = producerOf(b, x.t);
+      const name = node.inputs[u.kind === "vector" ? 1 : 0];
+      const before = b.nodes.findIndex((n) => n.output === vec.t) < b.nodes.indexOf(producer!);
+      if (producer?.op === "Conv2D" && before && !producer.weights.bias && !producer.attrs.dynamicBias && (producer.attrs.act ?? "none") === "none" && ctx.readers.get(name) === 1) {
+        producer.inputs.push(vec.t);
+        producer.attrs.dynamicBias = true;
+        return x;
+      }
+      return { kind: "image", t: b.node("Add", [x.t, vec.t]), c: vec.c };
     }
     const part = (w: Value) => (w.kind === "scaled" ? { t: w.of.t, c: w.of.c, s: w.s } : { ...ctx.image(w), s: 1 });
     const [p, q] = [part(u), part(v)];
@@ -591,6 +644,74 @@ function arithmetic(ctx: Ctx): Value {
     return { kind: "image", t: b.node("Add", [p.t, q.t], attrs), c: p.c };
   }
   throw fail(`${node.opType} of images is not supported`);
+}
+
+/** The constant's value when it has one element. */
+function scalarOf(d: Value): number | undefined {
+  if (d.kind !== "data" || d.dynamic) return undefined;
+  const values = d.at(PROBES[0], PROBES[0]).values;
+  return values.length === 1 ? values[0] : undefined;
+}
+
+/** Per-channel constant values (c of them, dims [1, c, 1, 1], [c, 1, 1] or [c]) of a data value, for c > 1. */
+function perChannel(d: Value, c: number): number[] | undefined {
+  if (d.kind !== "data" || d.dynamic || c < 2) return undefined;
+  const { dims, values, floats } = d.at(PROBES[0], PROBES[0]);
+  const all = floats ? [...floats] : values;
+  return all.length === c && dims.filter((q) => q !== 1).length === 1 ? all : undefined;
+}
+
+/**
+ * Mul / Add building per-channel polynomials of one tensor (srgan-wasm's spline export): x·a, p + b,
+ * p·x. Returns undefined where the operands are something else.
+ */
+function polynomial(ctx: Ctx, u: Value, v: Value): Poly | undefined {
+  const { node } = ctx;
+  const base = (w: Value) => (w.kind === "image" || w.kind === "vector" ? w : undefined);
+  if (node.opType === "Mul") {
+    for (const [p, q, i] of [[u, v, 0], [v, u, 1]] as const) {
+      const x = base(p), a = x && perChannel(q, x.c);
+      if (x && a) return { kind: "poly", of: x, name: node.inputs[i], coeffs: [a.map(() => 0), a] };
+      if (p.kind === "poly" && q === p.of) return { ...p, coeffs: [p.coeffs[0].map(() => 0), ...p.coeffs] };
+    }
+  }
+  if (node.opType === "Add") {
+    for (const [p, q] of [[u, v], [v, u]] as const) {
+      const b0 = p.kind === "poly" ? perChannel(q, p.of.c) : undefined;
+      if (p.kind === "poly" && b0) return { ...p, coeffs: [p.coeffs[0].map((c, i) => c + b0[i]), ...p.coeffs.slice(1)] };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * srgan-rust's spline from its pieces (x ≤ −1: L·x + …, x ≥ 1: R·x + …, between: a cubic with C·x, as
+ * ../formats/onnx-export.ts writes it), folded into the convolution or dense layer that feeds it alone.
+ */
+function spline(b: GraphBuilder, p: Piecewise, readers: ReadonlyMap<string, number>, fail: (w: string) => Error): Image | Vector {
+  const right = p.else.kind === "piecewise" ? p.else : undefined;
+  const left = p.then, mid = right?.else, rightPoly = right?.then;
+  const wrong = () => fail("a piecewise polynomial other than srgan-rust's spline (as srgan-wasm exports it) is not supported");
+  if (p.cond.op !== "<=" || p.cond.v !== -1 || !right || right.cond.op !== ">=" || right.cond.v !== 1 || left.kind !== "poly" || rightPoly?.kind !== "poly" || mid?.kind !== "poly") throw wrong();
+  const c = p.of.c;
+  const coef = (q: Poly, d: number, i: number) => q.coeffs[d]?.[i] ?? 0;
+  const L = Array.from({ length: c }, (_, i) => coef(left, 1, i)), R = Array.from({ length: c }, (_, i) => coef(rightPoly, 1, i)), C = Array.from({ length: c }, (_, i) => coef(mid, 1, i));
+  const near = (a: number, e: number) => Math.abs(a - e) <= 1e-6 * Math.max(1, Math.abs(e));
+  for (let i = 0; i < c; i++) {
+    const ok = left.coeffs.length <= 2 && rightPoly.coeffs.length <= 2 && mid.coeffs.length <= 4 && coef(mid, 0, i) === 0 &&
+      near(coef(left, 0, i), (2 / 3) * (0.875 * L[i] + 0.125 * R[i] - C[i])) && near(coef(rightPoly, 0, i), (2 / 3) * (C[i] - 0.125 * L[i] - 0.875 * R[i])) &&
+      near(coef(mid, 3, i), (L[i] + R[i]) / 6 - C[i] / 3) && near(coef(mid, 2, i), 0.25 * (R[i] - L[i]));
+    if (!ok) throw wrong();
+  }
+  const table = b.weight([3, c], Float32Array.from([...L, ...C, ...R]));
+  // The export's pieces read x seven times: with no other reader, the activation folds into x's producer.
+  const producer = producerOf(b, p.of.t);
+  if (producer && (producer.op === "Conv2D" || producer.op === "Dense") && (producer.attrs.act ?? "none") === "none" && readers.get(p.name) === 7) {
+    producer.attrs.act = "spline";
+    producer.weights.spline = table;
+    return p.of;
+  }
+  return { ...p.of, t: b.node("Activation", [p.of.t], { act: "spline" }, { spline: table }) };
 }
 
 // ---- resize ----

@@ -70,17 +70,20 @@ function toAttribute(name: string, a: Attr): OnnxTypes.IAttributeProto {
 export function encodeOnnx(g: ValidatedGraph): Uint8Array {
   const e = new OnnxEmitter();
   const channels = g.channels ?? 3;
-  // Shapes at two input sizes the network takes, for the checks of ratio resizes.
+  // Tensor shapes: channels at a size every op takes; for ratio resizes, sides at two sizes the network
+  // takes that are not multiples of much (computed only when such a Resize asks).
   const align = g.align ?? 1;
-  const probes = [101, 102].map((m) => inferShapes(g, align * m));
-  const shapeOf = (t: string): Shape[] => probes.map((p) => p.get(t)!);
+  const shapes = inferShapes(g, 2 * 3 * 5 * 7 * align);
+  let sides: Map<string, Shape>[] | undefined;
+  const shapeOf = (t: string): Shape[] => (sides ??= [101, 102].map((m) => inferShapes(g, align * m))).map((p) => p.get(t)!);
+  const channelsOf = (t: string) => shapes.get(t)!.c;
 
   const names = new Map<string, string>();
   const v = (t: string) => names.get(t)!;
   names.set(g.input, inputPadding(e, g));
   for (const node of g.nodes) {
     try {
-      names.set(node.output, emitNode(e, g, node, v, shapeOf));
+      names.set(node.output, emitNode(e, g, node, v, channelsOf, shapeOf));
     } catch (err) {
       if (err instanceof UnsupportedError) err.message = `ONNX export: ${node.op} node '${node.output}': ${err.message}`;
       throw err;
@@ -88,7 +91,7 @@ export function encodeOnnx(g: ValidatedGraph): Uint8Array {
   }
   e.op("Identity", [outputCrop(e, g, v(g.output))], {}, "output");
 
-  const dims = (h: string, w: string): OnnxTypes.ITensorShapeProto => ({ dim: [{ dimValue: 1 }, { dimValue: channels }, { dimParam: h }, { dimParam: w }] });
+  const dims = (c: number, h: string, w: string): OnnxTypes.ITensorShapeProto => ({ dim: [{ dimValue: 1 }, { dimValue: c }, { dimParam: h }, { dimParam: w }] });
   const tensorType = (shape: OnnxTypes.ITensorShapeProto) => ({ tensorType: { elemType: DataType.FLOAT, shape } });
   const model: OnnxTypes.IModelProto = {
     irVersion: EXPORT_IR_VERSION,
@@ -98,8 +101,8 @@ export function encodeOnnx(g: ValidatedGraph): Uint8Array {
       name: g.name,
       node: e.nodes,
       initializer: e.initializer,
-      input: [{ name: "input", type: tensorType(dims("height", "width")) }],
-      output: [{ name: "output", type: tensorType(dims("out_height", "out_width")) }],
+      input: [{ name: "input", type: tensorType(dims(channels, "height", "width")) }],
+      output: [{ name: "output", type: tensorType(dims(channelsOf(g.output), "out_height", "out_width")) }],
     },
     metadataProps: [{ key: "scale", value: String(g.scale) }],
     docString: `${g.name}: ×${g.scale} super-resolution, RGB 0..1 in and out (NCHW), exported by srgan-wasm`,
@@ -137,7 +140,7 @@ function outputCrop(e: OnnxEmitter, g: ValidatedGraph, y: string): string {
 /** Per-channel constants [1, c, 1, 1]: they broadcast over images and vectors alike. */
 const channelConst = (e: OnnxEmitter, c: number, values: ArrayLike<number>) => e.floats([1, c, 1, 1], values);
 
-function emitNode(e: OnnxEmitter, g: ValidatedGraph, node: GraphNode, v: (t: string) => string, shapeOf: (t: string) => Shape[]): string {
+function emitNode(e: OnnxEmitter, g: ValidatedGraph, node: GraphNode, v: (t: string) => string, channelsOf: (t: string) => number, shapeOf: (t: string) => Shape[]): string {
   const w = (role: string) => g.weights[node.weights[role]];
   const xs = node.inputs.map(v);
   const attrs = node.attrs;
@@ -172,7 +175,7 @@ function emitNode(e: OnnxEmitter, g: ValidatedGraph, node: GraphNode, v: (t: str
       return activation(e, g, node, e.op("Conv", [x, e.floats([n, total, 1, 1], weight), ...bias], { kernel_shape: { ints: [1, 1] } }), n);
     }
     case "Activation":
-      return activation(e, g, node, xs[0], shapeOf(node.inputs[0])[0].c);
+      return activation(e, g, node, xs[0], channelsOf(node.inputs[0]));
     case "PixelShuffle":
       return e.op("DepthToSpace", [xs[0]], { blocksize: { i: attrs.r as number }, mode: { s: (attrs.order ?? "tf") === "tf" ? "DCR" : "CRD" } });
     case "SpaceToDepth": {
@@ -180,7 +183,7 @@ function emitNode(e: OnnxEmitter, g: ValidatedGraph, node: GraphNode, v: (t: str
       const y = e.op("SpaceToDepth", [xs[0]], { blocksize: { i: r } });
       if ((attrs.order ?? "tf") === "tf") return y;
       // ONNX's order is channel sub·c + k; torch's is k·r² + sub.
-      const c = shapeOf(node.inputs[0])[0].c;
+      const c = channelsOf(node.inputs[0]);
       const perm = Array.from({ length: c * r * r }, (_, i) => (i % (r * r)) * c + Math.floor(i / (r * r)));
       return e.op("Gather", [y, e.ints(perm)], { axis: { i: 1 } });
     }
