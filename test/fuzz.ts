@@ -1,7 +1,7 @@
 // A seeded, bounded fuzzer for every reader of untrusted bytes: PNG and JPEG (decodeImage), .srnet
 // (decodeNetwork), srgan-rust .rsr (decodeRsr), training checkpoints (decodeCheckpoint) and the
 // community network files (src/model/formats: PyTorch .pth zip and legacy, .safetensors, ncnn .param
-// and .bin, waifu2x JSON). Each case mutates a valid file (bit flips, truncation, byte runs, length and
+// and .bin, waifu2x JSON) and ONNX (the protobuf reader and the graph converter behind it). Each case mutates a valid file (bit flips, truncation, byte runs, length and
 // size fields set to extremes, JSON header values set to extremes; checksums repaired half the time so
 // the parsers behind them are reached) and must either decode or throw a typed SrganError, within a
 // time bound per case and a bound on the process's peak memory.
@@ -17,8 +17,12 @@ import { decodeNcnn } from "../src/model/formats/ncnn.js";
 import { decodePth, pickStateDict } from "../src/model/formats/pytorch.js";
 import { decodeSafetensors } from "../src/model/formats/safetensors.js";
 import { decodeWaifu2xJson } from "../src/model/formats/waifu2x-json.js";
+import { decodeOnnxNetwork } from "../src/model/formats/onnx-network.js";
+import { encodeOnnx } from "../src/model/formats/onnx-export.js";
+import { validateGraph } from "../src/model/graph.js";
+import { builtinGraph } from "../src/model/builtin.js";
 import { blackPng } from "./bombs.js";
-import { randomArray, randomImage, rng, shuffleNetwork } from "./helpers.js";
+import { globalNetwork, randomArray, randomImage, rng, shuffleNetwork } from "./helpers.js";
 import { ncnnBlob, ncnnParam } from "./ncnn-writer.js";
 import { dict, tensorRef, type PyValue } from "./pickle-writer.js";
 import { concat, torchLegacy, torchZip, type Storage } from "./pth-writer.js";
@@ -279,6 +283,13 @@ function readers(): Reader[] {
       read: (b) => decodeWaifu2xJson(b, "fuzz.json"),
       fields: () => [],
       mutateHeader: mutateJsonDocument,
+    },
+    {
+      name: "onnx",
+      // Our export of a small network, of one with global means and a spline, and of bicubic (its mirror pad and size arithmetic).
+      seeds: [shuffleNetwork(rng(101), 4), globalNetwork(rng(102)), builtinGraph("bicubic", 2)!].map((g) => encodeOnnx(validateGraph(g))),
+      read: (b) => decodeOnnxNetwork(b, "fuzz.onnx"),
+      fields: () => [],
     },
   ];
 }

@@ -11,7 +11,7 @@ import { caseInput, caseNames, opCase, reference } from "../ops/cases.js";
 import { encodeOnnx } from "../../src/model/formats/onnx-export.js";
 import { decodeOnnx } from "../../src/model/formats/onnx.js";
 import { sniff } from "../../src/model/formats/onnx-sniff.js";
-import { onnx, toNumber } from "../../src/model/formats/onnx-proto.js";
+import { onnx, toNumber, type OnnxTypes } from "../../src/model/formats/onnx-proto.js";
 import { decodeNetworkFiles, formatOf } from "../../src/model/network-formats.js";
 import { builtinGraph } from "../../src/model/builtin.js";
 import { validateGraph } from "../../src/model/graph.js";
@@ -113,10 +113,11 @@ test("a model made by torch.onnx.export (independent of our exporter) computes P
 test("convert's output names every dimension: input [1, 3, height, width], opset 13", () => {
   const m = onnx.ModelProto.decode(encodeOnnx(validateGraph(builtinGraph("bicubic", 3)!)));
   assert.is(toNumber(m.opsetImport[0].version), 13);
-  const dims = (v: onnx.IValueInfoProto) => v.type!.tensorType!.shape!.dim!.map((d) => d.dimParam || toNumber(d.dimValue));
-  assert.equal(dims(m.graph!.input[0]), [1, 3, "height", "width"]);
-  assert.equal(dims(m.graph!.output[0]), [1, 3, "out_height", "out_width"]);
-  assert.equal([m.graph!.input[0].name, m.graph!.output[0].name], ["input", "output"]);
+  const dims = (v: OnnxTypes.IValueInfoProto) => v.type!.tensorType!.shape!.dim!.map((d) => d.dimParam || toNumber(d.dimValue));
+  const { input, output } = m.graph as OnnxTypes.GraphProto;
+  assert.equal(dims(input[0]), [1, 3, "height", "width"]);
+  assert.equal(dims(output[0]), [1, 3, "out_height", "out_width"]);
+  assert.equal([input[0].name, output[0].name], ["input", "output"]);
 });
 
 // ---- bad files ----
@@ -125,7 +126,7 @@ test("convert's output names every dimension: input [1, 3, height, width], opset
 const small = () => encodeOnnx(validateGraph(builtinGraph("bicubic", 2)!));
 
 /** An ONNX model of the given nodes on input 'input' [1, 3, h, w] and output 'output'. */
-function model(nodes: onnx.INodeProto[], extra: Partial<onnx.IGraphProto> = {}): Uint8Array {
+function model(nodes: OnnxTypes.INodeProto[], extra: Partial<OnnxTypes.IGraphProto> = {}): Uint8Array {
   const vi = (name: string) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: 3 }, { dimParam: "h" }, { dimParam: "w" }] } } } });
   return onnx.ModelProto.encode({ irVersion: 7, opsetImport: [{ version: 13 }], graph: { node: nodes, input: [vi("input")], output: [vi("output")], ...extra } }).finish();
 }
@@ -147,7 +148,7 @@ test("an unsupported operator is refused naming the operator and the node", asyn
 });
 
 test("shapes and layouts outside what runs here are refused clearly", async () => {
-  const conv = (attrs: onnx.IAttributeProto[], k = 3) => model([{ opType: "Conv", name: "c", input: ["input", "w"], output: ["output"], attribute: attrs }],
+  const conv = (attrs: OnnxTypes.IAttributeProto[], k = 3) => model([{ opType: "Conv", name: "c", input: ["input", "w"], output: ["output"], attribute: attrs }],
     { initializer: [{ name: "w", dims: [3, 3, k, k], dataType: 1, floatData: Array(9 * k * k).fill(0.1) }] });
   await refused(conv([{ name: "pads", type: 7, ints: [0, 1, 0, 1] }]), /node 'c' \(Conv\): padding 0,1,0,1; equal non-negative padding/);
   await refused(conv([{ name: "dilations", type: 7, ints: [2, 2] }]), /dilated convolution is not supported/);
