@@ -65,7 +65,7 @@ window.bench = {
         for (let i = 0; i < m; i++) { for (let k = 0; k < 3; k++) out[i * 4 + k] = Math.floor(Math.min(255, Math.max(0, 255 * y[k * m + i] + 0.5))); out[i * 4 + 3] = 255; }
         return out;
       };
-      describe = () => ({ threads: ort.env.wasm.numThreads, workers, simd: ort.env.wasm.simd, version: ort.env.versions?.web });
+      describe = () => ({ threads: ort.env.wasm.numThreads, workers, version: ort.env.versions?.web });
       dispose = () => session.release();
     }
     const t = performance.now();
@@ -102,6 +102,9 @@ async function main() {
   ]);
   const mounts: Record<string, string> = { ort: ORT_DIST, ...(existsSync(REALESRGAN) ? { realesrgan: REALESRGAN } : {}) };
   const [server, browser] = await Promise.all([servePage({ "index.html": modulePage("srgan-wasm vs ONNX Runtime Web"), "page.js": page, "worker.js": worker }, mounts), launch()]);
+  // Which ONNX Runtime binaries the pages fetched (its SIMD + threads build is the one it ships).
+  const ortFiles = new Set<string>();
+  browser.context.on("request", (r) => { const m = /\/ort\/([\w.-]+\.wasm)$/.exec(r.url()); if (m) ortFiles.add(m[1]); });
   const loadBefore = loadavg();
   const results = [];
   try {
@@ -139,11 +142,12 @@ async function main() {
     await server.close();
   }
   const loadAfter = loadavg();
+  console.log(`ONNX Runtime binaries fetched: ${[...ortFiles].join(", ")}`);
   console.log(`load average (1 min) before ${loadBefore[0].toFixed(1)}, after ${loadAfter[0].toFixed(1)} on ${cpus().length} cores`);
   if (only) return;
   mkdirSync(join(ROOT, "bench/results"), { recursive: true });
   writeFileSync(join(ROOT, "bench/results/browser-peers-latest.json"), JSON.stringify({
-    date: new Date().toISOString(), hostCpu: cpus()[0]?.model, hostCpus: cpus().length, size: SIZE, rounds: ROUNDS, loadAverage: { before: loadBefore, after: loadAfter }, results,
+    date: new Date().toISOString(), hostCpu: cpus()[0]?.model, hostCpus: cpus().length, size: SIZE, rounds: ROUNDS, ortBinaries: [...ortFiles], loadAverage: { before: loadBefore, after: loadAfter }, results,
   }, null, 2) + "\n");
 }
 
