@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The same-network race in Chromium (bench/peers.bench.ts is the Node half): srgan-wasm and ONNX Runtime
-// Web's wasm backend (SIMD, threads) running our ONNX export of the same network, 256×256 → 1024×1024,
+// Web's wasm backend (its CPU-only build `onnxruntime-web/wasm`: SIMD, threads) running our ONNX export of the same network, 256×256 → 1024×1024,
 // 1 and 2 threads, on a cross-origin isolated page in headless Debian Chromium. Networks: our `natural`
 // and, with ../shared beside the project, realesr-animevideov3-x4 from its ncnn files.
 // Each case has its own page, set up and warmed once; then round by round every case runs once (medians
@@ -25,7 +25,7 @@ const SIZE = 256;
 const PAGE = `
 import { createUpscaler, configureAssets, loadNetwork } from "../src/index.js";
 import { encodeOnnx } from "../src/model/formats/onnx-export.js";
-import * as ort from "onnxruntime-web";
+import * as ort from "onnxruntime-web/wasm"; // the CPU-only build (ort-wasm-simd-threaded.wasm), as a page without WebGPU would take
 
 configureAssets({ wasmBaseUrl: location.origin + "/wasm/", workerUrl: location.origin + "/worker.js" });
 // ONNX Runtime's threads are Web Workers: count the ones it starts.
