@@ -152,6 +152,7 @@ test("shapes and layouts outside what runs here are refused clearly", async () =
     { initializer: [{ name: "w", dims: [3, 3, k, k], dataType: 1, floatData: Array(9 * k * k).fill(0.1) }] });
   await refused(conv([{ name: "pads", type: 7, ints: [0, 1, 0, 1] }]), /node 'c' \(Conv\): padding 0,1,0,1; equal non-negative padding/);
   await refused(conv([{ name: "dilations", type: 7, ints: [2, 2] }]), /dilated convolution is not supported/);
+  await refused(conv([]), /^bad\.onnx: the output: the network loses 1 pixels per side \(unpadded operations\) and pads 0 back/);
   await refused(conv([{ name: "strides", type: 7, ints: [2, 2] }, { name: "pads", type: 7, ints: [1, 1, 1, 1] }]), /stride 2 with a 3×3 kernel and padding 1/);
   const nhwc = onnx.ModelProto.encode({ irVersion: 7, opsetImport: [{ version: 13 }], graph: {
     node: [{ opType: "Identity", input: ["input"], output: ["output"] }],

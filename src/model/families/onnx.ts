@@ -87,7 +87,7 @@ export function onnxGraph(model: OnnxModel, label: string): ValidatedGraph {
     };
     const optional = (i: number) => (node.inputs[i] ? value(i) : undefined);
     const ctx: Ctx = {
-      b, node, fail, value, optional, readers, readerOps, border, label, inputName: input.name, outputs,
+      b, node, fail, value, optional, readers, readerOps, border, inputName: input.name, outputs,
       image: (v) => image(b, v, fail),
       data: (v) => data(v, fail),
       sizeOf: (t) => sizeOf(b, t, border),
@@ -111,7 +111,9 @@ export function onnxGraph(model: OnnxModel, label: string): ValidatedGraph {
   const padSize = border?.pad.size ?? 0;
   if (crop) {
     if (crop.start !== scale * (padSize - shrink)) throw fail(`the final crop starts ${crop.start} pixels in; for a border of ${padSize} and a shrink of ${shrink} at ×${scale} it would be ${scale * (padSize - shrink)}`);
-  } else if (shrink !== padSize || (border?.align ?? 1) > 1) {
+  } else if (shrink > padSize) {
+    throw fail(`the network loses ${shrink} pixels per side (unpadded operations) and pads ${padSize} back: its output is smaller than scale × the image; not supported`);
+  } else if (shrink < padSize || (border?.align ?? 1) > 1) {
     throw fail(`the input is padded by ${padSize} but the output is not cropped back to scale × the image; not supported`);
   }
   const g = b.graph({ name: label, scale, output: y.t, inputPad: border && (border.pad.size > 0 || border.align > 1) ? border.pad : undefined, meta });
@@ -132,7 +134,6 @@ interface Ctx {
   /** The model's output and the names Identity passes on to it. */
   outputs: ReadonlySet<string>;
   border?: { pad: InputPad; align: number };
-  label: string;
   image(v: Value): Image;
   data(v: Value): (h: number, w: number) => Data;
   /** A tensor's side at input size n (the image before any border). */
