@@ -110,6 +110,31 @@ test("a model made by torch.onnx.export (independent of our exporter) computes P
   assertClose(y.data, fromNchw(golden.output.data, H, W), 1e-5, "tiny-torch");
 });
 
+test("squeeze-excitation written with MatMul + Add (bias), Reshape and a per-channel gate imports as GlobalMean, Dense, Mul", async () => {
+  const r = rng(7);
+  const w = randomArray(9, r), bias = randomArray(3, r);
+  const bytes = model([
+    { opType: "GlobalAveragePool", input: ["input"], output: ["m"] },
+    { opType: "Flatten", input: ["m"], output: ["f"], attribute: [{ name: "axis", type: 2, i: 1 }] },
+    { opType: "MatMul", input: ["f", "w"], output: ["p"] },
+    { opType: "Add", input: ["p", "b"], output: ["q"] },
+    { opType: "Sigmoid", input: ["q"], output: ["s"] },
+    { opType: "Reshape", input: ["s", "shape"], output: ["g"] },
+    { opType: "Mul", input: ["input", "g"], output: ["output"] },
+  ], { initializer: [
+    { name: "w", dims: [3, 3], dataType: 1, floatData: [...w] },
+    { name: "b", dims: [3], dataType: 1, floatData: [...bias] },
+    { name: "shape", dims: [4], dataType: 7, int64Data: [1, -1, 1, 1] },
+  ] });
+  const g = await decodeNetworkFiles({ main: bytes }, "se.onnx");
+  assert.equal(g.nodes.map((n) => n.op + (n.attrs.act && n.attrs.act !== "none" ? `:${n.attrs.act}` : "")), ["GlobalMean", "Dense:sigmoid", "Mul"]);
+  const x = Float32Array.from({ length: 5 * 6 * 3 }, (_, i) => (i % 7) / 7);
+  const y = reference(g, x, 5, 6).data;
+  const mean = [0, 1, 2].map((k) => x.filter((_, i) => i % 3 === k).reduce((a, v) => a + v, 0) / 30);
+  const gate = [0, 1, 2].map((j) => 1 / (1 + Math.exp(-(bias[j] + [0, 1, 2].reduce((a, q) => a + mean[q] * w[q * 3 + j], 0)))));
+  assertClose(y, x.map((v, i) => v * gate[i % 3]), 1e-6, "gated");
+});
+
 test("convert's output names every dimension: input [1, 3, height, width], opset 13", () => {
   const m = onnx.ModelProto.decode(encodeOnnx(validateGraph(builtinGraph("bicubic", 3)!)));
   assert.is(toNumber(m.opsetImport[0].version), 13);

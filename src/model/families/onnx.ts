@@ -627,6 +627,18 @@ function arithmetic(ctx: Ctx): Value {
       const [img, vec] = u.kind === "vector" ? [v, u] : [u, v];
       if (vec.kind !== "vector") throw fail("unsupported");
       if (img.kind === "vector") throw fail("adding two vectors is not supported");
+      if (img.kind === "data") {
+        // MatMul + Add: the bias of the Dense that alone feeds this Add.
+        const bias = img.dynamic ? undefined : img.at(PROBES[0], PROBES[0]);
+        const values = bias && (bias.floats ? [...bias.floats] : bias.values);
+        const dense = producerOf(b, vec.t);
+        const name = node.inputs[u.kind === "vector" ? 0 : 1];
+        if (!values || values.length !== vec.c || dense?.op !== "Dense" || dense.weights.bias || (dense.attrs.act ?? "none") !== "none" || ctx.readers.get(name) !== 1) {
+          throw fail("a constant added to a pooled vector is supported as the bias of the matrix product that alone feeds it");
+        }
+        dense.weights.bias = b.weight([vec.c], Float32Array.from(values));
+        return vec;
+      }
       const x = ctx.image(img);
       // A per-image bias of the convolution that alone feeds this Add: Conv2D's dynamic bias.
       const producer = producerOf(b, x.t);
