@@ -9,7 +9,8 @@
 // sample input sizes. Anything else is refused naming the operator and the node.
 //
 // Networks are NCHW with an RGB 0..1 input. srgan-wasm's own export (../formats/onnx-export.ts) reads
-// back as the graph it was written from, its MATLAB bicubic (mirror pad + Resize + crop) included.
+// back as the graph it was written from, including the forms it writes where ONNX has no op of ours:
+// MATLAB bicubic (mirror pad + Resize + crop) and srgan-rust's spline (polynomial pieces chosen by Where).
 import { ModelFormatError } from "../../errors.js";
 import type { OnnxAttribute, OnnxModel, OnnxNode, OnnxTensor } from "../formats/onnx.js";
 import { inferShapes, validateGraph } from "../graph.js";
@@ -144,7 +145,7 @@ interface Ctx {
 /** The op that nests piecewise polynomials (srgan-wasm's spline export, ../formats/onnx-export.ts); to the rest one is an activated tensor. */
 const PIECEWISE_OPS = new Set(["Where"]);
 
-export const SUPPORTED_OPS = ["Conv", "ConvTranspose", "Relu", "LeakyRelu", "PRelu", "Sigmoid", "DepthToSpace", "SpaceToDepth", "Resize",
+const SUPPORTED_OPS = ["Conv", "ConvTranspose", "Relu", "LeakyRelu", "PRelu", "Sigmoid", "DepthToSpace", "SpaceToDepth", "Resize",
   "Add", "Mul", "Concat", "Pad", "Slice", "GlobalAveragePool", "ReduceMean", "Gemm", "MatMul", "Flatten", "Reshape", "Squeeze", "Unsqueeze",
   "Identity", "Dropout", "Constant", "Shape", "Gather", "Cast", "Sub", "Div", "Mod", "Floor", "Ceil", "Where", "LessOrEqual", "GreaterOrEqual"];
 
