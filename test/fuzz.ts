@@ -1,8 +1,8 @@
 // A seeded, bounded fuzzer for every reader of untrusted bytes: PNG and JPEG (decodeImage), .srnet
 // (decodeNetwork), srgan-rust .rsr (decodeRsr), training checkpoints (decodeCheckpoint), the
 // community network files (src/model/formats: PyTorch .pth zip and legacy, .safetensors, ncnn .param
-// and .bin, waifu2x JSON), animated GIF, APNG and WebP (decodeAnimation, every frame) and the Matroska
-// frame stream FFmpeg sends (readMkvFrames). Each case mutates a valid file (bit flips, truncation,
+// and .bin, waifu2x JSON), ONNX (the protobuf reader and the graph converter behind it), animated GIF,
+// APNG and WebP (decodeAnimation, every frame) and the Matroska frame stream FFmpeg sends (readMkvFrames). Each case mutates a valid file (bit flips, truncation,
 // byte runs, length and size fields set to extremes, JSON header values set to extremes; checksums
 // repaired half the time so the parsers behind them are reached) and must either decode or throw a
 // typed SrganError, within a time bound per case and a bound on the process's peak memory.
@@ -22,8 +22,12 @@ import { decodeAnimation, encodeAnimation } from "../src/image/animation.js";
 import type { TimedFrame } from "../src/image/frame.js";
 import { ByteReader } from "../src/video/byte-reader.js";
 import { mkvFrame, mkvHeader, readMkvFrames } from "../src/video/mkv.js";
+import { decodeOnnxNetwork } from "../src/model/formats/onnx-network.js";
+import { encodeOnnx } from "../src/model/formats/onnx-export.js";
+import { validateGraph } from "../src/model/graph.js";
+import { builtinGraph } from "../src/model/builtin.js";
 import { blackPng } from "./bombs.js";
-import { randomArray, randomImage, rng, shuffleNetwork } from "./helpers.js";
+import { globalNetwork, randomArray, randomImage, rng, shuffleNetwork } from "./helpers.js";
 import { ncnnBlob, ncnnParam } from "./ncnn-writer.js";
 import { dict, tensorRef, type PyValue } from "./pickle-writer.js";
 import { concat, torchLegacy, torchZip, type Storage } from "./pth-writer.js";
@@ -303,6 +307,13 @@ function readers(): Reader[] {
     { name: "apng", seeds: () => animations("apng"), read: readAnimation, repair: repairPng, fields: (b) => [...pngChunks(b).map((i): [number, 4, boolean] => [i, 4, false]), ...pngChunks(b).map((i): [number, 4, boolean] => [i + 12, 4, false])] },
     { name: "webp", seeds: () => animations("webp"), read: readAnimation, fields: riffFields },
     { name: "mkv", seeds: [concat([mkvHeader(7, 5), ...clip.flatMap((f) => mkvFrame(f))])], read: readMkv, fields: (b) => Array.from({ length: Math.min(64, b.length - 8) }, (_, i): [number, 8, boolean] => [i, 8, false]) },
+    {
+      name: "onnx",
+      // Our export of a small network, of one with global means and a spline, and of bicubic (its mirror pad and size arithmetic).
+      seeds: [shuffleNetwork(rng(101), 4), globalNetwork(rng(102)), builtinGraph("bicubic", 2)!].map((g) => encodeOnnx(validateGraph(g))),
+      read: (b) => decodeOnnxNetwork(b, "fuzz.onnx"),
+      fields: () => [],
+    },
   ];
 }
 

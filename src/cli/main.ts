@@ -22,7 +22,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   "profile-memory": { summary: "peak working memory of one upscale", load: async () => (await import("./profile-memory.js")).command },
   train: { summary: "train a network on a folder of images", load: async () => (await import("./train.js")).command },
   info: { summary: "describe a network (built-in name or file)", load: async () => (await import("./info.js")).command },
-  convert: { summary: "write any network this package reads as .srnet", load: async () => (await import("./convert.js")).command },
+  convert: { summary: "write any network this package reads as .srnet or ONNX", load: async () => (await import("./convert.js")).command },
   quantise: { summary: "shrink a network's weights (f16 or trunc12)", load: async () => (await import("./quantise.js")).command },
 };
 

@@ -10,6 +10,7 @@ import { decodeNcnn, sniff as isNcnnParam } from "./formats/ncnn.js";
 import { decodePth, pickStateDict, sniff as isPth } from "./formats/pytorch.js";
 import { decodeSafetensors, sniff as isSafetensors } from "./formats/safetensors.js";
 import { decodeWaifu2xJson, sniff as isWaifu2xJson } from "./formats/waifu2x-json.js";
+import { sniff as isOnnx } from "./formats/onnx-sniff.js";
 import { ncnnGraph } from "./families/ncnn.js";
 import { stateDictGraph } from "./families/state-dict.js";
 import { waifu2xGraph } from "./families/waifu2x.js";
@@ -56,6 +57,8 @@ export const NETWORK_FORMATS: readonly NetworkFormat[] = [
   { name: "PyTorch .pth", extensions: [".pth", ".pt", ".ckpt"], sniff: isPth, decode: async ({ main }, label) => stateDictGraph(pickStateDict(decodePth(main, label), label), label, "PyTorch .pth") },
   { name: ".safetensors", extensions: [".safetensors"], sniff: isSafetensors, decode: async ({ main }, label) => stateDictGraph(decodeSafetensors(main, label).tensors, label, ".safetensors") },
   { name: "waifu2x JSON", extensions: [".json"], sniff: isWaifu2xJson, decode: async ({ main }, label, scale) => waifu2xGraph(decodeWaifu2xJson(main, label), label, scale) },
+  // Loaded when an ONNX file is read: the protobuf schema stays out of bundles that never read one.
+  { name: "ONNX", extensions: [".onnx"], sniff: isOnnx, decode: async ({ main }, label) => (await import("./formats/onnx-network.js")).decodeOnnxNetwork(main, label) },
 ];
 
 /** How errors name an ncnn network's .bin: beside the .param, as the loaders fetch it. */

@@ -233,6 +233,22 @@ test("profile-memory prints the job's pool peak and the process peak RSS", async
   assert.match(r.stdout, /process peak RSS/);
 });
 
+test("convert to .onnx: upscale --model x.onnx writes what --model natural writes; OUT's extension picks the format", async () => {
+  const conv = await srganHere(["convert", "natural", p("natural.onnx")]);
+  assert.is(conv.status, 0, conv.stderr);
+  assert.match(conv.stdout, /natural \(built-in\) → .*natural\.onnx \(ONNX opset 13, [\d.]+ MiB; natural ×4, 422,568 parameters\)/);
+  const [viaOnnx, direct] = await Promise.all([
+    srganHere(["upscale", p("small.png"), p("onnx-4x.png"), "--model", p("natural.onnx"), "--threads", "0"]),
+    srganHere(["upscale", p("small.png"), p("natural-4x.png"), "--model", "natural", "--threads", "0"]),
+  ]);
+  assert.is(viaOnnx.status, 0, viaOnnx.stderr);
+  assert.is(direct.status, 0, direct.stderr);
+  assert.ok(readFileSync(p("onnx-4x.png")).equals(readFileSync(p("natural-4x.png"))), "same bytes through the ONNX round trip");
+  assertOneLineError(await srganHere(["convert", "natural", p("n.onx")]), 2, "ERR_USAGE", /convert: OUT must end in \.srnet or \.onnx \(the format to write\), got '.*n\.onx'/);
+  assertOneLineError(await srganHere(["convert", "natural", p("n.onnx"), "--f16"]), 2, "ERR_USAGE", /--f16 applies to \.srnet output only/);
+  assert.not.ok(existsSync(p("n.onx")) || existsSync(p("n.onnx")));
+});
+
 test("info, convert (lossless and --f16) and quantise on a .srnet file", async () => {
   const info = await srganHere(["info", p("tiny.srnet")]);
   const json = await srganHere(["info", p("tiny.srnet"), "--json"]);

@@ -6,7 +6,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join, posix } from "node:path";
 import { assertBuilt, cleanup, installInto, pack, ROOT, tarballFiles, tempDir } from "./pack.js";
 import { firstDiff, nodeReference, sampleImage } from "./fixtures.js";
@@ -88,6 +88,19 @@ await up.dispose();
     const got = readFileSync(out);
     assert.is(firstDiff(got, expected.data), -1, `${script}: bytes differ from src/'s result`);
   }
+});
+
+test("installed from the tarball: an ONNX file runs (the ONNX reader and its schema package load on demand)", () => {
+  const proj = join(dir, "consumer");
+  copyFileSync(join(ROOT, "test/fixtures/onnx/tiny-torch.onnx"), join(proj, "tiny.onnx"));
+  writeFileSync(join(proj, "onnx.mjs"), `import { createUpscaler } from "srgan-wasm";
+const up = await createUpscaler({ model: "tiny.onnx", threads: 0 });
+const out = await up.upscale({ data: new Uint8ClampedArray(12 * 16 * 4).fill(200), width: 16, height: 12 });
+console.log(JSON.stringify({ model: up.info().model, width: out.width, height: out.height }));
+await up.dispose();
+`);
+  const stdout = execFileSync(process.execPath, ["onnx.mjs"], { cwd: proj, encoding: "utf8", timeout: 60_000 });
+  assert.equal(JSON.parse(stdout.trim().split("\n").pop()!), { model: "tiny.onnx", width: 64, height: 48 });
 });
 
 test("consumers type-check against the shipped declarations, browser helpers from the root (node16, nodenext, bundler with and without the browser condition)", () => {

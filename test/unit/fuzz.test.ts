@@ -1,5 +1,5 @@
 // The short fuzz pass (test/fuzz.ts): mutated PNG, JPEG, .srnet, .rsr, checkpoint files, community
-// network files (.pth zip and legacy, .safetensors, ncnn .bin and .param, waifu2x JSON), GIF, APNG, WebP
+// network files (.pth zip and legacy, .safetensors, ncnn .bin and .param, waifu2x JSON, ONNX), GIF, APNG, WebP
 // and Matroska frame streams either decode or throw a typed SrganError, each quickly and without a
 // memory blow-up. The long pass is `node --import tsx scripts/fuzz.ts`.
 import { suite } from "uvu";
@@ -11,7 +11,7 @@ import { decodeCheckpoint, encodeCheckpoint } from "../../src/train/checkpoint.j
 
 const test = suite("fuzz");
 
-test("200 mutated files per reader (images, .srnet, .rsr, checkpoints, .pth, .safetensors, ncnn, waifu2x JSON, animations, Matroska): decoded or a typed SrganError, each < 2 s, peak RSS + < 768 MiB", async () => {
+test("200 mutated files per reader (images, .srnet, .rsr, checkpoints, .pth, .safetensors, ncnn, waifu2x JSON, ONNX, animations, Matroska): decoded or a typed SrganError, each < 2 s, peak RSS + < 768 MiB", async () => {
   const r = await fuzz({ seed: 1, casesPerReader: 200, maxMsPerCase: 2000, maxRssGrowthMiB: 768 });
   assert.equal(r.failures.slice(0, 5), [], `${r.failures.length} failures`);
   assert.is(r.cases, 200 * readerNames().length);

@@ -14,6 +14,7 @@ import type { Graph } from "../../src/model/types.js";
 import type { ConvAlgorithm } from "../../src/ops/op.js";
 import { rng, shuffleNetwork, globalNetwork, randomImage } from "../helpers.js";
 import { fillTransparentColour } from "../../src/image/alpha-fill.js";
+import type { RgbaImage } from "../../src/image/rgba.js";
 
 const test = suite("tta");
 const rand = rng(27);
@@ -33,7 +34,7 @@ const mirrorRows = <T extends Planes>(p: T, make: (n: number) => T["data"]) => m
 const transpose = <T extends Planes>(p: T, make: (n: number) => T["data"]) => mapPlanes(p, p.h, p.w, (x, y) => [y, x], make);
 
 /** The mean of the 8 transformed runs, each a whole-image pass, turned back, rounded once by the kernel. */
-async function expectedTta(graph: Graph, img: { data: Uint8ClampedArray; width: number; height: number }, conv: ConvAlgorithm): Promise<Uint8ClampedArray> {
+async function expectedTta(graph: Graph, img: RgbaImage, conv: ConvAlgorithm): Promise<Uint8ClampedArray> {
   const engine = await Engine.create({ memoryLimit: 128 << 20 });
   const g = validateGraph(graph);
   const prepared = prepareNetwork(engine, g, { conv });
