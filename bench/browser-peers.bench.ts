@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { bundle, callPage, haveChromium, launch, modulePage, servePage } from "../test/browser/chromium.js";
+import { median } from "./common.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const ORT_DIST = join(ROOT, "node_modules/onnxruntime-web/dist");
@@ -85,7 +86,6 @@ window.bench = {
 document.documentElement.dataset.ready = "1";
 `;
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 function psnr8(a: number[], b: number[]): number {
   let se = 0;
   for (let i = 0; i < a.length; i++) se += (a[i] - b[i]) ** 2;

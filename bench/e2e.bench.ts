@@ -13,18 +13,10 @@ import { cpus } from "node:os";
 import { createUpscaler } from "../src/index.js";
 import { convMacsPerPixel, type Graph } from "../src/model/graph.js";
 import { loadNetwork } from "../src/api/load-network.js";
+import { median, testImage } from "./common.js";
 
 const ROUNDS = 5;
-const medianOf = (a: number[]) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
-function testImage(w: number, h: number) {
-  const data = new Uint8ClampedArray(w * h * 4);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    const i = (y * w + x) * 4;
-    data[i] = (x * 255) / w; data[i + 1] = (y * 255) / h; data[i + 2] = ((x ^ y) & 255); data[i + 3] = 255;
-  }
-  return { data, width: w, height: h };
-}
 
 async function childPeakRss(model: string, size: number, threads: number): Promise<void> {
   const up = await createUpscaler({ model, threads });
@@ -94,11 +86,11 @@ async function main() {
     }
   }
   const rows = tasks.map(([name]) => {
-    const median = medianOf(perRound.get(name)!);
+    const ms = median(perRound.get(name)!);
     const g = nets[cases.get(name)!.label];
     const n = side(cases.get(name)!.label);
-    const gflops = g ? +((2 * convMacsPerPixel(g) * n * n) / median / 1e6).toFixed(2) : undefined;
-    return { case: name, medianMs: +median.toFixed(1), samples: samples.get(name)!, ...(gflops ? { gflops } : {}) };
+    const gflops = g ? +((2 * convMacsPerPixel(g) * n * n) / ms / 1e6).toFixed(2) : undefined;
+    return { case: name, medianMs: +ms.toFixed(1), samples: samples.get(name)!, ...(gflops ? { gflops } : {}) };
   });
   console.table(rows);
   const ms = (label: string, threads: number, conv: string) => rows.find((r) => {

@@ -18,6 +18,7 @@ import { Bench } from "tinybench";
 import { Engine } from "../src/runtime/engine.js";
 import { Conv2D } from "../src/ops/conv2d.js";
 import type { GraphNode, Weight } from "../src/model/graph.js";
+import { median } from "./common.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
@@ -33,7 +34,6 @@ const WARMUP_MS = Number(opt("warmup", "300"));       // tinybench warmup per ta
 const ROUNDS = Number(opt("rounds", "5"));
 const WITH_TFJS = !process.argv.includes("--no-tfjs");
 
-const median = (a: number[]) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const convFlops = (cin: number, cout: number) => 2 * H * W * cin * cout * K * K;
 
 function rand(seed: number): () => number {

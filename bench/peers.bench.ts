@@ -25,6 +25,7 @@ import { createUpscaler } from "../src/index.js";
 import { loadNetwork } from "../src/api/load-network.js";
 import { encodeOnnx } from "../src/model/formats/onnx-export.js";
 import { convMacsPerPixel } from "../src/model/graph.js";
+import { median, testImage } from "./common.js";
 
 const SIZE = 256;
 const arg = (name: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
@@ -35,15 +36,6 @@ type Kind = "srgan-wasm" | "onnxruntime-web" | "onnxruntime-node";
 interface RunResult { ms: number; cpuMs: number; busyThreads?: number; rgb?: number[] }
 interface Runner { run(): Promise<Uint8ClampedArray>; describe(): string; dispose(): Promise<void> }
 
-/** The test image of bench/e2e.bench.ts: gradients and an xor pattern, opaque. */
-function testImage(w: number, h: number) {
-  const data = new Uint8ClampedArray(w * h * 4);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    const i = (y * w + x) * 4;
-    data[i] = (x * 255) / w; data[i + 1] = (y * 255) / h; data[i + 2] = (x ^ y) & 255; data[i + 3] = 255;
-  }
-  return { data, width: w, height: h };
-}
 
 // ---- the child: one contender ----
 
@@ -138,7 +130,6 @@ function start(kind: Kind, model: string, threads: number): Promise<Contender> {
 }
 
 const ask = (c: Contender, keep = false) => new Promise<RunResult>((resolve) => { c.proc.once("message", resolve); c.proc.send({ cmd: "run", keep }); });
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 function psnr8(a: number[], b: number[]): number {
   let se = 0;

@@ -9,6 +9,7 @@ import type { Kernels } from "../src/backends/wasm/abi.js";
 import { Engine } from "../src/runtime/engine.js";
 import { buildNetwork } from "../src/train/arch.js";
 import { compileProgram, flattenParams, imageGrad, packAll, packedLayout, planImage, trainingHandle } from "../src/train/program.js";
+import { median } from "./common.js";
 
 function opt(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -16,7 +17,6 @@ function opt(name: string, def: string): string {
 }
 const ARCH = opt("arch", "natural"), PATCH = Number(opt("patch", "48")), ROUNDS = Number(opt("rounds", "5")), TIME_MS = Number(opt("time", "1500"));
 const SCALE = 4;
-const median = (a: number[]) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 const engine = await Engine.create({ memoryLimit: 512 << 20, wasmVariant: "auto" });
 const g = buildNetwork(ARCH, { scale: SCALE, seed: 1 });

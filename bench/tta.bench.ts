@@ -4,19 +4,11 @@
 // `srgan eval MODEL DIR --tta` (docs/models.md). Run: node --import tsx bench/tta.bench.ts [--threads N] [--rounds N]
 import { Bench } from "tinybench";
 import { createUpscaler } from "../src/index.js";
+import { median, testImage } from "./common.js";
 
 const arg = (name: string, fallback: number) => (process.argv.includes(name) ? Number(process.argv[process.argv.indexOf(name) + 1]) : fallback);
 const threads = arg("--threads", 2), rounds = arg("--rounds", 3);
-const medianOf = (a: number[]) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
-function testImage(w: number, h: number) {
-  const data = new Uint8ClampedArray(w * h * 4);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    const i = (y * w + x) * 4;
-    data[i] = (x * 255) / w; data[i + 1] = (y * 255) / h; data[i + 2] = ((x ^ y) & 255); data[i + 3] = 255;
-  }
-  return { data, width: w, height: h };
-}
 
 const img = testImage(256, 256);
 for (const model of ["natural", "natural-real"]) {
@@ -38,7 +30,7 @@ for (const model of ["natural", "natural-real"]) {
     }
   }
   await up.dispose();
-  const plain = medianOf(times.plain), tta = medianOf(times.tta);
+  const plain = median(times.plain), tta = median(times.tta);
   console.log(`${model} 256²→1024², ${threads} threads: plain ${plain.toFixed(0)} ms, tta ${tta.toFixed(0)} ms (${(tta / plain).toFixed(2)}×); ` +
     `pool peak ${(peaks.plain / 2 ** 20).toFixed(1)} / ${(peaks.tta / 2 ** 20).toFixed(1)} MiB (medians of ${rounds} interleaved rounds: ${times.plain.map((t) => t.toFixed(0)).join(", ")} / ${times.tta.map((t) => t.toFixed(0)).join(", ")})`);
 }

@@ -16,13 +16,13 @@ import { createUpscaler } from "../src/index.js";
 import type { TimedFrame } from "../src/image/frame.js";
 import { upscaleFrames } from "../src/video/frames.js";
 import { findFfmpeg, probeVideo, readVideoFrames, writeVideo } from "../src/video/ffmpeg.js";
+import { median } from "./common.js";
 
 const arg = (name: string) => process.argv.flatMap((a, i) => (a === name ? [process.argv[i + 1]] : []));
 const FRAMES = Number(arg("--frames")[0] ?? 12);
 const MODELS = ["natural-fast", ...arg("--model")];
 const THREADS = [1, 2];
 const ROUNDS = 3;
-const medianOf = (a: number[]) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 async function main() {
   const tools = await findFfmpeg();
@@ -63,7 +63,7 @@ async function main() {
           perRound.set(t.name, [...(perRound.get(t.name) ?? []), t.result.latency.p50!]);
         }
       }
-      const ms = Object.fromEntries([...perRound].map(([name, times]) => [name, medianOf(times)]));
+      const ms = Object.fromEntries([...perRound].map(([name, times]) => [name, median(times)]));
       const fps = (name: string) => FRAMES / (ms[name] / 1000);
       const row = {
         model, threads, frames: FRAMES, input: "640×480", output: "2560×1920",

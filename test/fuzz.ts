@@ -20,7 +20,7 @@ import { decodeSafetensors } from "../src/model/formats/safetensors.js";
 import { decodeWaifu2xJson } from "../src/model/formats/waifu2x-json.js";
 import { decodeAnimation, encodeAnimation } from "../src/image/animation.js";
 import type { TimedFrame } from "../src/image/frame.js";
-import { ByteReader } from "../src/video/byte-reader.js";
+import { StreamReader } from "../src/video/stream-reader.js";
 import { mkvFrame, mkvHeader, readMkvFrames } from "../src/video/mkv.js";
 import { decodeOnnxNetwork } from "../src/model/formats/onnx-network.js";
 import { encodeOnnx } from "../src/model/formats/onnx-export.js";
@@ -207,7 +207,7 @@ async function readAnimation(bytes: Uint8Array): Promise<void> {
 
 async function readMkv(bytes: Uint8Array): Promise<void> {
   async function* once() { yield bytes; }
-  for await (const _ of readMkvFrames(new ByteReader(once())));
+  for await (const _ of readMkvFrames(new StreamReader(once())));
 }
 
 function readers(): Reader[] {

@@ -9,7 +9,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { ImageDecodeError, ImageEncodeError, throwIfAborted } from "../errors.js";
 import type { TimedFrame } from "../image/frame.js";
 import { partialName, writeAtomic } from "../platform/files.js";
-import { ByteReader } from "./byte-reader.js";
+import { StreamReader } from "./stream-reader.js";
 import { decodeArgs, encodeArgs, rotateArgs, type EncodeSettings } from "./ffmpeg-args.js";
 import { startFfmpeg, type FfmpegProcess, type FfmpegTools } from "./ffmpeg-tools.js";
 import { mkvFrame, mkvHeader, readMkvFrames } from "./mkv.js";
@@ -36,7 +36,7 @@ export async function* readVideoFrames(tools: FfmpegTools, path: string, info: V
   const run = startFfmpeg(tools.ffmpeg, decodeArgs(info, path, upright), { stdin: false, stdout: true });
   const onAbort = () => run.kill();
   signal?.addEventListener("abort", onAbort, { once: true });
-  const reader = new ByteReader(run.child.stdout![Symbol.asyncIterator]());
+  const reader = new StreamReader(run.child.stdout![Symbol.asyncIterator]());
   let count = 0;
   const failure = (cause?: unknown) => new ImageDecodeError(`FFmpeg cannot decode '${path}'${count ? ` past frame ${count}` : ""}: ${run.lastWords()}; the file is damaged or incomplete`, { cause });
   try {

@@ -3,10 +3,10 @@
 // pipe with per-frame timing (raw video on a pipe has none, so variable frame timing would be lost).
 // Only what that needs: one uncompressed video track ('V_UNCOMPRESSED', colour space fourcc 'RGBA'),
 // one frame per block. Written with a Segment of unknown size so it can stream; read element by
-// element from a ByteReader, holding one frame at a time. Pure code: runs in any JS runtime.
+// element from a StreamReader, holding one frame at a time. Pure code: runs in any JS runtime.
 import { ImageDecodeError } from "../errors.js";
 import type { TimedFrame } from "../image/frame.js";
-import type { ByteReader } from "./byte-reader.js";
+import type { StreamReader } from "./stream-reader.js";
 
 const ID = {
   EBML: 0x1a45dfa3, Segment: 0x18538067, Info: 0x1549a966, TimestampScale: 0x2ad7b1, MuxingApp: 0x4d80, WritingApp: 0x5741,
@@ -89,7 +89,7 @@ const DESCEND = new Set<number>([ID.Segment, ID.Tracks, ID.TrackEntry, ID.Video,
 
 const broken = (what: string, at: number) => new ImageDecodeError(`the video decoder's frame stream is ${what} at byte ${at}`);
 
-async function readVint(r: ByteReader, keepMarker: boolean): Promise<{ value: number; length: number } | undefined> {
+async function readVint(r: StreamReader, keepMarker: boolean): Promise<{ value: number; length: number } | undefined> {
   const first = await r.read(1);
   if (first.length === 0) return undefined;
   let len = 1;
@@ -103,7 +103,7 @@ async function readVint(r: ByteReader, keepMarker: boolean): Promise<{ value: nu
   return { value: !keepMarker && allOnes ? UNKNOWN_SIZE : value, length: len };
 }
 
-async function readUint(r: ByteReader, size: number): Promise<number> {
+async function readUint(r: StreamReader, size: number): Promise<number> {
   const b = await r.read(size);
   if (b.length < size) throw broken("truncated", r.position);
   return b.reduce((v, x) => v * 256 + x, 0);
@@ -116,7 +116,7 @@ interface Track { width: number; height: number; codec: string; fourcc: string; 
  * @throws ImageDecodeError when the stream is not that (another codec or pixel format, a block of the
  *   wrong size) or ends inside an element.
  */
-export async function* readMkvFrames(r: ByteReader): AsyncGenerator<TimedFrame> {
+export async function* readMkvFrames(r: StreamReader): AsyncGenerator<TimedFrame> {
   let scaleNs = 1_000_000; // Matroska's default: milliseconds
   const track: Track = { width: 0, height: 0, codec: "", fourcc: "" };
   let clusterTs = 0;
@@ -166,7 +166,7 @@ export async function* readMkvFrames(r: ByteReader): AsyncGenerator<TimedFrame> 
   }
 }
 
-async function readBlock(r: ByteReader, size: number, track: Track, clusterTs: number, scaleNs: number): Promise<TimedFrame> {
+async function readBlock(r: StreamReader, size: number, track: Track, clusterTs: number, scaleNs: number): Promise<TimedFrame> {
   if (track.codec !== "V_UNCOMPRESSED" || track.fourcc !== "RGBA" || !track.width || !track.height) {
     throw broken(`not raw RGBA video (codec '${track.codec}', pixel format '${track.fourcc}', ${track.width}×${track.height})`, r.position);
   }

@@ -4,7 +4,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { AbortError } from "../../src/errors.js";
 import type { TimedFrame } from "../../src/image/frame.js";
-import { ByteReader } from "../../src/video/byte-reader.js";
+import { StreamReader } from "../../src/video/stream-reader.js";
 import { upscaleFrames, type FrameUpscaler } from "../../src/video/frames.js";
 import { mkvFrame, mkvHeader, readMkvFrames } from "../../src/video/mkv.js";
 import { frameHash, RepeatCache } from "../../src/video/repeats.js";
@@ -109,11 +109,11 @@ test("Matroska: frames written by mkvHeader/mkvFrame read back with pixels, time
   let at = 0;
   for (const p of parts) { all.set(p, at); at += p.length; }
   async function* chunks() { for (let i = 0; i < all.length; i += 7) yield all.subarray(i, i + 7); }
-  const back = await collect(readMkvFrames(new ByteReader(chunks())));
+  const back = await collect(readMkvFrames(new StreamReader(chunks())));
   assert.equal(back.map((f) => [f.width, f.height, f.timestamp, f.duration]), [[5, 3, 0, 40_000], [5, 3, 33_367, undefined], [5, 3, 1_000_000, 40_000]]);
   assert.equal(Array.from(back[0].data), Array.from(frames[0].data));
   async function* cut() { yield all.subarray(0, all.length - 10); }
-  await rejects(collect(readMkvFrames(new ByteReader(cut()))), /truncated/);
+  await rejects(collect(readMkvFrames(new StreamReader(cut()))), /truncated/);
 });
 
 test("WebCodecs: VideoFrames become TimedFrames (RGBA via copyTo, timing kept, each closed); no VideoFrame is ERR_UNSUPPORTED", async () => {

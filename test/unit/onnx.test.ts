@@ -11,7 +11,7 @@ import { caseInput, caseNames, opCase, reference } from "../ops/cases.js";
 import { encodeOnnx } from "../../src/model/formats/onnx-export.js";
 import { decodeOnnx } from "../../src/model/formats/onnx.js";
 import { sniff } from "../../src/model/formats/onnx-sniff.js";
-import { onnx, toNumber, type OnnxTypes } from "../../src/model/formats/onnx-proto.js";
+import { decodeModel, encodeModel, type AttributeProto, type GraphProto, type NodeProto, type ValueInfoProto } from "../../src/model/formats/onnx-proto.js";
 import { decodeNetworkFiles, formatOf } from "../../src/model/network-formats.js";
 import { builtinGraph } from "../../src/model/builtin.js";
 import { validateGraph } from "../../src/model/graph.js";
@@ -136,10 +136,10 @@ test("squeeze-excitation written with MatMul + Add (bias), Reshape and a per-cha
 });
 
 test("convert's output names every dimension: input [1, 3, height, width], opset 13", () => {
-  const m = onnx.ModelProto.decode(encodeOnnx(validateGraph(builtinGraph("bicubic", 3)!)));
-  assert.is(toNumber(m.opsetImport[0].version), 13);
-  const dims = (v: OnnxTypes.IValueInfoProto) => v.type!.tensorType!.shape!.dim!.map((d) => d.dimParam || toNumber(d.dimValue));
-  const { input, output } = m.graph as OnnxTypes.GraphProto;
+  const m = decodeModel(encodeOnnx(validateGraph(builtinGraph("bicubic", 3)!)));
+  assert.is(m.opsetImport![0].version, 13);
+  const dims = (v: ValueInfoProto) => v.type!.tensorType!.shape!.dim!.map((d) => d.dimParam || d.dimValue);
+  const { input, output } = m.graph as Required<GraphProto>;
   assert.equal(dims(input[0]), [1, 3, "height", "width"]);
   assert.equal(dims(output[0]), [1, 3, "out_height", "out_width"]);
   assert.equal([input[0].name, output[0].name], ["input", "output"]);
@@ -151,9 +151,9 @@ test("convert's output names every dimension: input [1, 3, height, width], opset
 const small = () => encodeOnnx(validateGraph(builtinGraph("bicubic", 2)!));
 
 /** An ONNX model of the given nodes on input 'input' [1, 3, h, w] and output 'output'. */
-function model(nodes: OnnxTypes.INodeProto[], extra: Partial<OnnxTypes.IGraphProto> = {}): Uint8Array {
+function model(nodes: NodeProto[], extra: Partial<GraphProto> = {}): Uint8Array {
   const vi = (name: string) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: 3 }, { dimParam: "h" }, { dimParam: "w" }] } } } });
-  return onnx.ModelProto.encode({ irVersion: 7, opsetImport: [{ version: 13 }], graph: { node: nodes, input: [vi("input")], output: [vi("output")], ...extra } }).finish();
+  return encodeModel({ irVersion: 7, opsetImport: [{ version: 13 }], graph: { node: nodes, input: [vi("input")], output: [vi("output")], ...extra } });
 }
 
 async function refused(bytes: Uint8Array, message: RegExp): Promise<void> {
@@ -173,16 +173,16 @@ test("an unsupported operator is refused naming the operator and the node", asyn
 });
 
 test("shapes and layouts outside what runs here are refused clearly", async () => {
-  const conv = (attrs: OnnxTypes.IAttributeProto[], k = 3) => model([{ opType: "Conv", name: "c", input: ["input", "w"], output: ["output"], attribute: attrs }],
+  const conv = (attrs: AttributeProto[], k = 3) => model([{ opType: "Conv", name: "c", input: ["input", "w"], output: ["output"], attribute: attrs }],
     { initializer: [{ name: "w", dims: [3, 3, k, k], dataType: 1, floatData: Array(9 * k * k).fill(0.1) }] });
   await refused(conv([{ name: "pads", type: 7, ints: [0, 1, 0, 1] }]), /node 'c' \(Conv\): padding 0,1,0,1; equal non-negative padding/);
   await refused(conv([{ name: "dilations", type: 7, ints: [2, 2] }]), /dilated convolution is not supported/);
   await refused(conv([]), /^bad\.onnx: the output: the network loses 1 pixels per side \(unpadded operations\) and pads 0 back/);
   await refused(conv([{ name: "strides", type: 7, ints: [2, 2] }, { name: "pads", type: 7, ints: [1, 1, 1, 1] }]), /stride 2 with a 3×3 kernel and padding 1/);
-  const nhwc = onnx.ModelProto.encode({ irVersion: 7, opsetImport: [{ version: 13 }], graph: {
+  const nhwc = encodeModel({ irVersion: 7, opsetImport: [{ version: 13 }], graph: {
     node: [{ opType: "Identity", input: ["input"], output: ["output"] }],
     input: [{ name: "input", type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimParam: "h" }, { dimParam: "w" }, { dimValue: 3 }] } } } }],
-    output: [{ name: "output" }] } }).finish();
+    output: [{ name: "output" }] } });
   await refused(nhwc, /the input 'input' has dimensions \[1,h,w,3\]; an NCHW RGB image/);
   const external = model([{ opType: "Identity", input: ["input"], output: ["output"] }], { initializer: [{ name: "w", dims: [3], dataType: 1, dataLocation: 1 }] });
   await refused(external, /tensor 'w' is stored outside the file \(external data\)/);

@@ -15,14 +15,14 @@ import { ACTIVATIONS, actName } from "../../ops/activations.js";
 import { resizeRatio, type ResizeMethod } from "../../ops/resize-taps.js";
 import { inferShapes } from "../graph.js";
 import type { GraphNode, Shape, ValidatedGraph } from "../types.js";
-import { DataType, EXPORT_IR_VERSION, EXPORT_OPSET, onnx, type OnnxTypes } from "./onnx-proto.js";
+import { AttributeType, DataType, EXPORT_IR_VERSION, EXPORT_OPSET, encodeModel, type AttributeProto, type ModelProto, type NodeProto, type TensorProto, type TensorShapeProto } from "./onnx-proto.js";
 
 type Attr = { i: number } | { f: number } | { ints: number[] } | { s: string };
 
 /** ONNX nodes and constants under fresh names. */
 class OnnxEmitter {
-  readonly nodes: OnnxTypes.INodeProto[] = [];
-  readonly initializer: OnnxTypes.ITensorProto[] = [];
+  readonly nodes: NodeProto[] = [];
+  readonly initializer: TensorProto[] = [];
   private count = 0;
 
   fresh(prefix: string): string {
@@ -58,8 +58,8 @@ class OnnxEmitter {
   }
 }
 
-function toAttribute(name: string, a: Attr): OnnxTypes.IAttributeProto {
-  const T = onnx.AttributeProto.AttributeType;
+function toAttribute(name: string, a: Attr): AttributeProto {
+  const T = AttributeType;
   if ("i" in a) return { name, type: T.INT, i: a.i };
   if ("f" in a) return { name, type: T.FLOAT, f: a.f };
   if ("ints" in a) return { name, type: T.INTS, ints: a.ints };
@@ -91,9 +91,9 @@ export function encodeOnnx(g: ValidatedGraph): Uint8Array {
   }
   e.op("Identity", [outputCrop(e, g, v(g.output))], {}, "output");
 
-  const dims = (c: number, h: string, w: string): OnnxTypes.ITensorShapeProto => ({ dim: [{ dimValue: 1 }, { dimValue: c }, { dimParam: h }, { dimParam: w }] });
-  const tensorType = (shape: OnnxTypes.ITensorShapeProto) => ({ tensorType: { elemType: DataType.FLOAT, shape } });
-  const model: OnnxTypes.IModelProto = {
+  const dims = (c: number, h: string, w: string): TensorShapeProto => ({ dim: [{ dimValue: 1 }, { dimValue: c }, { dimParam: h }, { dimParam: w }] });
+  const tensorType = (shape: TensorShapeProto) => ({ tensorType: { elemType: DataType.FLOAT, shape } });
+  const model: ModelProto = {
     irVersion: EXPORT_IR_VERSION,
     opsetImport: [{ domain: "", version: EXPORT_OPSET }],
     producerName: "srgan-wasm",
@@ -107,7 +107,7 @@ export function encodeOnnx(g: ValidatedGraph): Uint8Array {
     metadataProps: [{ key: "scale", value: String(g.scale) }],
     docString: `${g.name}: ×${g.scale} super-resolution, RGB 0..1 in and out (NCHW), exported by srgan-wasm`,
   };
-  return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
+  return encodeModel(model);
 }
 
 /** The network input padded by the graph's inputPad and to its align, as the runtime extends the image. */

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 // ONNX model files to plain data: the graph's nodes with their attributes, its inputs and outputs, and
 // its initializers (and Constant nodes' tensors) decoded to float32 or integer arrays. The protobuf is
-// read by the static code of onnx.proto (./onnx-proto.ts); every element count is checked against the
-// bytes before anything is copied. Weights stored outside the file (external data) are refused.
+// read with onnx.proto's schema (./onnx-proto.ts); every element count is checked against the bytes
+// before anything is copied. Weights stored outside the file (external data) are refused.
 import { ModelFormatError } from "../../errors.js";
 import { f16ToF32 } from "../float16.js";
-import { AttributeType, DataType, onnx, toNumber, type OnnxTypes } from "./onnx-proto.js";
+import { AttributeType, DataLocation, DataType, decodeModel, enumName, type AttributeProto, type ModelProto, type TensorProto } from "./onnx-proto.js";
 import { elementCount } from "./tensor.js";
 
 /** A tensor: float types as float32 (`floats`), integer and bool types as numbers (`ints`, int64 clamped to ±2^53). */
@@ -41,15 +41,15 @@ export interface OnnxModel {
 /** Decodes an ONNX model; anything malformed is a ModelFormatError starting with `label`. */
 export function decodeOnnx(bytes: Uint8Array, label = "bytes"): OnnxModel {
   const fail = (what: string) => new ModelFormatError(`ONNX file ${label}: ${what}`);
-  let model: OnnxTypes.ModelProto;
+  let model: ModelProto;
   try {
-    model = onnx.ModelProto.decode(bytes);
+    model = decodeModel(bytes);
   } catch (cause) {
     throw new ModelFormatError(`ONNX file ${label}: not a valid ONNX protobuf (${(cause as Error).message}; truncated or corrupt?)`, { cause });
   }
   const graph = model.graph;
   if (!graph) throw fail("the model has no graph");
-  const opset = model.opsetImport.find((o) => !o.domain || o.domain === "ai.onnx");
+  const opset = model.opsetImport!.find((o) => !o.domain || o.domain === "ai.onnx");
   if (!opset) throw fail("the model imports no operator set of the default ONNX domain");
   const initializers = new Map<string, OnnxTensor>();
   for (const t of graph.initializer ?? []) initializers.set(t.name ?? "", tensor(t, fail));
@@ -61,30 +61,30 @@ export function decodeOnnx(bytes: Uint8Array, label = "bytes"): OnnxModel {
   });
   const inputs = (graph.input ?? []).filter((v) => !initializers.has(v.name ?? "")).map((v) => ({
     name: v.name ?? "",
-    dims: (v.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : d.dimValue != null ? toNumber(d.dimValue) : "?")),
+    dims: (v.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : d.dimValue ?? "?")),
   }));
-  return { opset: toNumber(opset.version), producer: model.producerName, inputs, outputs: (graph.output ?? []).map((o) => o.name ?? ""), initializers, nodes };
+  return { opset: opset.version ?? 0, producer: model.producerName ?? "", inputs, outputs: (graph.output ?? []).map((o) => o.name ?? ""), initializers, nodes };
 }
 
-function attribute(a: OnnxTypes.IAttributeProto, fail: (what: string) => Error): OnnxAttribute {
+function attribute(a: AttributeProto, fail: (what: string) => Error): OnnxAttribute {
   switch (a.type) {
     case AttributeType.FLOAT: return a.f ?? 0;
-    case AttributeType.INT: return toNumber(a.i);
+    case AttributeType.INT: return a.i ?? 0;
     case AttributeType.STRING: return new TextDecoder().decode(a.s ?? new Uint8Array());
     case AttributeType.FLOATS: return a.floats ?? [];
-    case AttributeType.INTS: return (a.ints ?? []).map(toNumber);
+    case AttributeType.INTS: return a.ints ?? [];
     case AttributeType.TENSOR: return tensor(a.t!, fail);
-    default: return { unsupported: AttributeType[a.type ?? 0] ?? String(a.type) };
+    default: return { unsupported: enumName(AttributeType, a.type) };
   }
 }
 
 const INT_TYPES: Partial<Record<number, number>> = { [DataType.INT64]: 8, [DataType.INT32]: 4, [DataType.INT16]: 2, [DataType.INT8]: 1, [DataType.UINT8]: 1, [DataType.BOOL]: 1 };
 
 /** A TensorProto's elements, from raw_data or the typed fields, checked against its dims. */
-function tensor(t: OnnxTypes.ITensorProto, fail: (what: string) => Error): OnnxTensor {
+function tensor(t: TensorProto, fail: (what: string) => Error): OnnxTensor {
   const name = t.name ? `tensor '${t.name}'` : "a tensor";
-  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) throw fail(`${name} is stored outside the file (external data); save the model with every tensor inside it`);
-  const dims = (t.dims ?? []).map(toNumber);
+  if (t.dataLocation === DataLocation.EXTERNAL) throw fail(`${name} is stored outside the file (external data); save the model with every tensor inside it`);
+  const dims = t.dims ?? [];
   const count = elementCount(dims);
   if (count < 0 || count > 2 ** 31) throw fail(`${name} has dimensions [${dims}]`);
   const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
@@ -113,9 +113,9 @@ function tensor(t: OnnxTypes.ITensorProto, fail: (what: string) => Error): OnnxT
     }
   }
   const size = INT_TYPES[t.dataType ?? 0];
-  if (size === undefined) throw fail(`${name} has element type ${DataType[t.dataType ?? 0] ?? t.dataType}; float, float16, double and integer tensors are supported`);
+  if (size === undefined) throw fail(`${name} has element type ${enumName(DataType, t.dataType)}; float, float16, double and integer tensors are supported`);
   if (!raw) {
-    const typed = t.dataType === DataType.INT64 ? (t.int64Data ?? []).map(toNumber) : (t.int32Data ?? []);
+    const typed = t.dataType === DataType.INT64 ? (t.int64Data ?? []) : (t.int32Data ?? []);
     check(typed.length);
     return { dims, ints: typed.map(clampSafe) };
   }

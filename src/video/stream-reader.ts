@@ -3,7 +3,7 @@
 // the next chunk only when the bytes asked for are not there yet: the producer is held back by the
 // consumer, so no more than one chunk beyond the current read is ever buffered.
 
-export class ByteReader {
+export class StreamReader {
   private chunk: Uint8Array = new Uint8Array(0);
   private at = 0;
   private ended = false;
