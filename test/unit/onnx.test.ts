@@ -11,7 +11,7 @@ import { caseInput, caseNames, opCase, reference } from "../ops/cases.js";
 import { encodeOnnx } from "../../src/model/formats/onnx-export.js";
 import { decodeOnnx } from "../../src/model/formats/onnx.js";
 import { sniff } from "../../src/model/formats/onnx-sniff.js";
-import { decodeModel, encodeModel, type AttributeProto, type GraphProto, type NodeProto, type ValueInfoProto } from "../../src/model/formats/onnx-proto.js";
+import { decodeModel, encodeModel, tensorValueInfo, type AttributeInit, type GraphInit, type NodeInit, type ValueInfoProto } from "../../src/model/formats/onnx-proto.js";
 import { decodeNetworkFiles, formatOf } from "../../src/model/network-formats.js";
 import { builtinGraph } from "../../src/model/builtin.js";
 import { validateGraph } from "../../src/model/graph.js";
@@ -115,16 +115,16 @@ test("squeeze-excitation written with MatMul + Add (bias), Reshape and a per-cha
   const w = randomArray(9, r), bias = randomArray(3, r);
   const bytes = model([
     { opType: "GlobalAveragePool", input: ["input"], output: ["m"] },
-    { opType: "Flatten", input: ["m"], output: ["f"], attribute: [{ name: "axis", type: 2, i: 1 }] },
+    { opType: "Flatten", input: ["m"], output: ["f"], attribute: [{ name: "axis", type: 2, i: 1n }] },
     { opType: "MatMul", input: ["f", "w"], output: ["p"] },
     { opType: "Add", input: ["p", "b"], output: ["q"] },
     { opType: "Sigmoid", input: ["q"], output: ["s"] },
     { opType: "Reshape", input: ["s", "shape"], output: ["g"] },
     { opType: "Mul", input: ["input", "g"], output: ["output"] },
   ], { initializer: [
-    { name: "w", dims: [3, 3], dataType: 1, floatData: [...w] },
-    { name: "b", dims: [3], dataType: 1, floatData: [...bias] },
-    { name: "shape", dims: [4], dataType: 7, int64Data: [1, -1, 1, 1] },
+    { name: "w", dims: [3n, 3n], dataType: 1, floatData: [...w] },
+    { name: "b", dims: [3n], dataType: 1, floatData: [...bias] },
+    { name: "shape", dims: [4n], dataType: 7, int64Data: [1n, -1n, 1n, 1n] },
   ] });
   const g = await decodeNetworkFiles({ main: bytes }, "se.onnx");
   assert.equal(g.nodes.map((n) => n.op + (n.attrs.act && n.attrs.act !== "none" ? `:${n.attrs.act}` : "")), ["GlobalMean", "Dense:sigmoid", "Mul"]);
@@ -137,9 +137,10 @@ test("squeeze-excitation written with MatMul + Add (bias), Reshape and a per-cha
 
 test("convert's output names every dimension: input [1, 3, height, width], opset 13", () => {
   const m = decodeModel(encodeOnnx(validateGraph(builtinGraph("bicubic", 3)!)));
-  assert.is(m.opsetImport![0].version, 13);
-  const dims = (v: ValueInfoProto) => v.type!.tensorType!.shape!.dim!.map((d) => d.dimParam || d.dimValue);
-  const { input, output } = m.graph as Required<GraphProto>;
+  assert.is(m.opsetImport[0].version, 13n);
+  const dims = (v: ValueInfoProto) => v.type?.value.case !== "tensorType" ? undefined
+    : v.type.value.value.shape?.dim.map(({ value: d }) => d.case === "dimValue" ? Number(d.value) : d.value);
+  const { input, output } = m.graph!;
   assert.equal(dims(input[0]), [1, 3, "height", "width"]);
   assert.equal(dims(output[0]), [1, 3, "out_height", "out_width"]);
   assert.equal([input[0].name, output[0].name], ["input", "output"]);
@@ -151,9 +152,9 @@ test("convert's output names every dimension: input [1, 3, height, width], opset
 const small = () => encodeOnnx(validateGraph(builtinGraph("bicubic", 2)!));
 
 /** An ONNX model of the given nodes on input 'input' [1, 3, h, w] and output 'output'. */
-function model(nodes: NodeProto[], extra: Partial<GraphProto> = {}): Uint8Array {
-  const vi = (name: string) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: 3 }, { dimParam: "h" }, { dimParam: "w" }] } } } });
-  return encodeModel({ irVersion: 7, opsetImport: [{ version: 13 }], graph: { node: nodes, input: [vi("input")], output: [vi("output")], ...extra } });
+function model(nodes: NodeInit[], extra: GraphInit = {}): Uint8Array {
+  const vi = (name: string) => tensorValueInfo(name, [1, 3, "h", "w"]);
+  return encodeModel({ irVersion: 7n, opsetImport: [{ version: 13n }], graph: { node: nodes, input: [vi("input")], output: [vi("output")], ...extra } });
 }
 
 async function refused(bytes: Uint8Array, message: RegExp): Promise<void> {
@@ -173,20 +174,20 @@ test("an unsupported operator is refused naming the operator and the node", asyn
 });
 
 test("shapes and layouts outside what runs here are refused clearly", async () => {
-  const conv = (attrs: AttributeProto[], k = 3) => model([{ opType: "Conv", name: "c", input: ["input", "w"], output: ["output"], attribute: attrs }],
-    { initializer: [{ name: "w", dims: [3, 3, k, k], dataType: 1, floatData: Array(9 * k * k).fill(0.1) }] });
-  await refused(conv([{ name: "pads", type: 7, ints: [0, 1, 0, 1] }]), /node 'c' \(Conv\): padding 0,1,0,1; equal non-negative padding/);
-  await refused(conv([{ name: "dilations", type: 7, ints: [2, 2] }]), /dilated convolution is not supported/);
+  const conv = (attrs: AttributeInit[], k = 3) => model([{ opType: "Conv", name: "c", input: ["input", "w"], output: ["output"], attribute: attrs }],
+    { initializer: [{ name: "w", dims: [3n, 3n, BigInt(k), BigInt(k)], dataType: 1, floatData: Array(9 * k * k).fill(0.1) }] });
+  await refused(conv([{ name: "pads", type: 7, ints: [0n, 1n, 0n, 1n] }]), /node 'c' \(Conv\): padding 0,1,0,1; equal non-negative padding/);
+  await refused(conv([{ name: "dilations", type: 7, ints: [2n, 2n] }]), /dilated convolution is not supported/);
   await refused(conv([]), /^bad\.onnx: the output: the network loses 1 pixels per side \(unpadded operations\) and pads 0 back/);
-  await refused(conv([{ name: "strides", type: 7, ints: [2, 2] }, { name: "pads", type: 7, ints: [1, 1, 1, 1] }]), /stride 2 with a 3×3 kernel and padding 1/);
-  const nhwc = encodeModel({ irVersion: 7, opsetImport: [{ version: 13 }], graph: {
+  await refused(conv([{ name: "strides", type: 7, ints: [2n, 2n] }, { name: "pads", type: 7, ints: [1n, 1n, 1n, 1n] }]), /stride 2 with a 3×3 kernel and padding 1/);
+  const nhwc = encodeModel({ irVersion: 7n, opsetImport: [{ version: 13n }], graph: {
     node: [{ opType: "Identity", input: ["input"], output: ["output"] }],
-    input: [{ name: "input", type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimParam: "h" }, { dimParam: "w" }, { dimValue: 3 }] } } } }],
+    input: [tensorValueInfo("input", [1, "h", "w", 3])],
     output: [{ name: "output" }] } });
   await refused(nhwc, /the input 'input' has dimensions \[1,h,w,3\]; an NCHW RGB image/);
-  const external = model([{ opType: "Identity", input: ["input"], output: ["output"] }], { initializer: [{ name: "w", dims: [3], dataType: 1, dataLocation: 1 }] });
+  const external = model([{ opType: "Identity", input: ["input"], output: ["output"] }], { initializer: [{ name: "w", dims: [3n], dataType: 1, dataLocation: 1 }] });
   await refused(external, /tensor 'w' is stored outside the file \(external data\)/);
-  const short = model([{ opType: "Identity", input: ["input"], output: ["output"] }], { initializer: [{ name: "w", dims: [4, 4], dataType: 1, rawData: new Uint8Array(60) }] });
+  const short = model([{ opType: "Identity", input: ["input"], output: ["output"] }], { initializer: [{ name: "w", dims: [4n, 4n], dataType: 1, rawData: new Uint8Array(60) }] });
   await refused(short, /tensor 'w' has 15 4-byte elements for dimensions \[4,4\] \(16; truncated or corrupt\)/);
 });
 
@@ -222,9 +223,9 @@ test("decodeOnnx reads attributes, integer and float16 tensors", () => {
   const f16 = new Uint16Array([0x3c00, 0xc000]); // 1, −2
   const m = decodeOnnx(model([{ opType: "LeakyRelu", name: "l", input: ["input"], output: ["output"], attribute: [{ name: "alpha", type: 1, f: 0.25 }] }], {
     initializer: [
-      { name: "h", dims: [2], dataType: 10, rawData: new Uint8Array(f16.buffer) },
-      { name: "i", dims: [2], dataType: 7, int64Data: [3, -9] },
-      { name: "big", dims: [1], dataType: 7, rawData: new Uint8Array(BigInt64Array.of(2n ** 63n - 1n).buffer) },
+      { name: "h", dims: [2n], dataType: 10, rawData: new Uint8Array(f16.buffer) },
+      { name: "i", dims: [2n], dataType: 7, int64Data: [3n, -9n] },
+      { name: "big", dims: [1n], dataType: 7, rawData: new Uint8Array(BigInt64Array.of(2n ** 63n - 1n).buffer) },
     ],
   }), "m.onnx");
   assert.equal([...m.initializers.get("h")!.floats!], [1, -2]);

@@ -15,14 +15,14 @@ import { ACTIVATIONS, actName } from "../../ops/activations.js";
 import { resizeRatio, type ResizeMethod } from "../../ops/resize-taps.js";
 import { inferShapes } from "../graph.js";
 import type { GraphNode, Shape, ValidatedGraph } from "../types.js";
-import { AttributeType, DataType, EXPORT_IR_VERSION, EXPORT_OPSET, encodeModel, type AttributeProto, type ModelProto, type NodeProto, type TensorProto, type TensorShapeProto } from "./onnx-proto.js";
+import { AttributeType, DataType, EXPORT_IR_VERSION, EXPORT_OPSET, encodeModel, tensorValueInfo, type AttributeInit, type ModelInit, type NodeInit, type TensorInit } from "./onnx-proto.js";
 
 type Attr = { i: number } | { f: number } | { ints: number[] } | { s: string };
 
 /** ONNX nodes and constants under fresh names. */
 class OnnxEmitter {
-  readonly nodes: NodeProto[] = [];
-  readonly initializer: TensorProto[] = [];
+  readonly nodes: NodeInit[] = [];
+  readonly initializer: TensorInit[] = [];
   private count = 0;
 
   fresh(prefix: string): string {
@@ -39,14 +39,14 @@ class OnnxEmitter {
   floats(dims: number[], data: ArrayLike<number>, prefix = "w"): string {
     const name = this.fresh(prefix);
     const f = Float32Array.from(data);
-    this.initializer.push({ name, dims, dataType: DataType.FLOAT, rawData: new Uint8Array(f.buffer) });
+    this.initializer.push({ name, dims: dims.map(BigInt), dataType: DataType.FLOAT, rawData: new Uint8Array(f.buffer) });
     return name;
   }
 
   ints(values: number[]): string {
     const name = this.fresh("i");
     const v = BigInt64Array.from(values.map((x) => BigInt(x)));
-    this.initializer.push({ name, dims: [values.length], dataType: DataType.INT64, rawData: new Uint8Array(v.buffer) });
+    this.initializer.push({ name, dims: [BigInt(values.length)], dataType: DataType.INT64, rawData: new Uint8Array(v.buffer) });
     return name;
   }
 
@@ -58,11 +58,11 @@ class OnnxEmitter {
   }
 }
 
-function toAttribute(name: string, a: Attr): AttributeProto {
+function toAttribute(name: string, a: Attr): AttributeInit {
   const T = AttributeType;
-  if ("i" in a) return { name, type: T.INT, i: a.i };
+  if ("i" in a) return { name, type: T.INT, i: BigInt(a.i) };
   if ("f" in a) return { name, type: T.FLOAT, f: a.f };
-  if ("ints" in a) return { name, type: T.INTS, ints: a.ints };
+  if ("ints" in a) return { name, type: T.INTS, ints: a.ints.map(BigInt) };
   return { name, type: T.STRING, s: new TextEncoder().encode(a.s) };
 }
 
@@ -91,18 +91,16 @@ export function encodeOnnx(g: ValidatedGraph): Uint8Array {
   }
   e.op("Identity", [outputCrop(e, g, v(g.output))], {}, "output");
 
-  const dims = (c: number, h: string, w: string): TensorShapeProto => ({ dim: [{ dimValue: 1 }, { dimValue: c }, { dimParam: h }, { dimParam: w }] });
-  const tensorType = (shape: TensorShapeProto) => ({ tensorType: { elemType: DataType.FLOAT, shape } });
-  const model: ModelProto = {
-    irVersion: EXPORT_IR_VERSION,
-    opsetImport: [{ domain: "", version: EXPORT_OPSET }],
+  const model: ModelInit = {
+    irVersion: BigInt(EXPORT_IR_VERSION),
+    opsetImport: [{ domain: "", version: BigInt(EXPORT_OPSET) }],
     producerName: "srgan-wasm",
     graph: {
       name: g.name,
       node: e.nodes,
       initializer: e.initializer,
-      input: [{ name: "input", type: tensorType(dims(channels, "height", "width")) }],
-      output: [{ name: "output", type: tensorType(dims(channelsOf(g.output), "out_height", "out_width")) }],
+      input: [tensorValueInfo("input", [1, channels, "height", "width"])],
+      output: [tensorValueInfo("output", [1, channelsOf(g.output), "out_height", "out_width"])],
     },
     metadataProps: [{ key: "scale", value: String(g.scale) }],
     docString: `${g.name}: ×${g.scale} super-resolution, RGB 0..1 in and out (NCHW), exported by srgan-wasm`,

@@ -5,7 +5,7 @@
 // before anything is copied. Weights stored outside the file (external data) are refused.
 import { ModelFormatError } from "../../errors.js";
 import { f16ToF32 } from "../float16.js";
-import { AttributeType, DataLocation, DataType, decodeModel, enumName, type AttributeProto, type ModelProto, type TensorProto } from "./onnx-proto.js";
+import { AttributeType, DataLocation, DataType, decodeModel, type AttributeProto, type ModelProto, type TensorProto } from "./onnx-proto.js";
 import { elementCount } from "./tensor.js";
 
 /** A tensor: float types as float32 (`floats`), integer and bool types as numbers (`ints`, int64 clamped to ±2^53). */
@@ -49,32 +49,32 @@ export function decodeOnnx(bytes: Uint8Array, label = "bytes"): OnnxModel {
   }
   const graph = model.graph;
   if (!graph) throw fail("the model has no graph");
-  const opset = model.opsetImport!.find((o) => !o.domain || o.domain === "ai.onnx");
+  const opset = model.opsetImport.find((o) => !o.domain || o.domain === "ai.onnx");
   if (!opset) throw fail("the model imports no operator set of the default ONNX domain");
   const initializers = new Map<string, OnnxTensor>();
-  for (const t of graph.initializer ?? []) initializers.set(t.name ?? "", tensor(t, fail));
-  const nodes = (graph.node ?? []).map((n, i): OnnxNode => {
+  for (const t of graph.initializer) initializers.set(t.name, tensor(t, fail));
+  const nodes = graph.node.map((n, i): OnnxNode => {
     const name = n.name || `#${i}`;
     const attrs = new Map<string, OnnxAttribute>();
-    for (const a of n.attribute ?? []) attrs.set(a.name ?? "", attribute(a, (what) => fail(`node '${name}' (${n.opType}), attribute ${a.name}: ${what}`)));
-    return { name, opType: n.opType ?? "", domain: n.domain ?? "", inputs: n.input ?? [], outputs: n.output ?? [], attrs };
+    for (const a of n.attribute) attrs.set(a.name, attribute(a, (what) => fail(`node '${name}' (${n.opType}), attribute ${a.name}: ${what}`)));
+    return { name, opType: n.opType, domain: n.domain, inputs: n.input, outputs: n.output, attrs };
   });
-  const inputs = (graph.input ?? []).filter((v) => !initializers.has(v.name ?? "")).map((v) => ({
-    name: v.name ?? "",
-    dims: (v.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : d.dimValue ?? "?")),
+  const inputs = graph.input.filter((v) => !initializers.has(v.name)).map((v) => ({
+    name: v.name,
+    dims: (v.type?.value.case === "tensorType" ? v.type.value.value.shape?.dim ?? [] : []).map((d) => (d.value.case === "dimParam" ? d.value.value : d.value.case === "dimValue" ? Number(d.value.value) : "?")),
   }));
-  return { opset: opset.version ?? 0, producer: model.producerName ?? "", inputs, outputs: (graph.output ?? []).map((o) => o.name ?? ""), initializers, nodes };
+  return { opset: Number(opset.version), producer: model.producerName, inputs, outputs: graph.output.map((o) => o.name), initializers, nodes };
 }
 
 function attribute(a: AttributeProto, fail: (what: string) => Error): OnnxAttribute {
   switch (a.type) {
-    case AttributeType.FLOAT: return a.f ?? 0;
-    case AttributeType.INT: return a.i ?? 0;
-    case AttributeType.STRING: return new TextDecoder().decode(a.s ?? new Uint8Array());
-    case AttributeType.FLOATS: return a.floats ?? [];
-    case AttributeType.INTS: return a.ints ?? [];
-    case AttributeType.TENSOR: return tensor(a.t!, fail);
-    default: return { unsupported: enumName(AttributeType, a.type) };
+    case AttributeType.FLOAT: return a.f;
+    case AttributeType.INT: return clampSafe(Number(a.i));
+    case AttributeType.STRING: return new TextDecoder().decode(a.s);
+    case AttributeType.FLOATS: return a.floats;
+    case AttributeType.INTS: return a.ints.map((v) => clampSafe(Number(v)));
+    case AttributeType.TENSOR: return a.t ? tensor(a.t, fail) : { unsupported: "TENSOR without a tensor" };
+    default: return { unsupported: AttributeType[a.type] ?? String(a.type) };
   }
 }
 
@@ -84,10 +84,10 @@ const INT_TYPES: Partial<Record<number, number>> = { [DataType.INT64]: 8, [DataT
 function tensor(t: TensorProto, fail: (what: string) => Error): OnnxTensor {
   const name = t.name ? `tensor '${t.name}'` : "a tensor";
   if (t.dataLocation === DataLocation.EXTERNAL) throw fail(`${name} is stored outside the file (external data); save the model with every tensor inside it`);
-  const dims = t.dims ?? [];
+  const dims = t.dims.map(Number);
   const count = elementCount(dims);
   if (count < 0 || count > 2 ** 31) throw fail(`${name} has dimensions [${dims}]`);
-  const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
+  const raw = t.rawData.length > 0 ? t.rawData : undefined;
   const check = (have: number, unit = "values") => {
     if (have !== count) throw fail(`${name} has ${have} ${unit} for dimensions [${dims}] (${count}; truncated or corrupt)`);
   };
@@ -97,25 +97,25 @@ function tensor(t: TensorProto, fail: (what: string) => Error): OnnxTensor {
   };
   switch (t.dataType) {
     case DataType.FLOAT: {
-      if (!raw) { check(t.floatData?.length ?? 0); return { dims, floats: Float32Array.from(t.floatData ?? []) }; }
+      if (!raw) { check(t.floatData.length); return { dims, floats: Float32Array.from(t.floatData) }; }
       const dv = view(4);
       return { dims, floats: Float32Array.from({ length: count }, (_, i) => dv.getFloat32(4 * i, true)) };
     }
     case DataType.FLOAT16: {
-      if (!raw) { check(t.int32Data?.length ?? 0); return { dims, floats: f16ToF32(Uint16Array.from(t.int32Data ?? [])) }; }
+      if (!raw) { check(t.int32Data.length); return { dims, floats: f16ToF32(Uint16Array.from(t.int32Data)) }; }
       const dv = view(2);
       return { dims, floats: f16ToF32(Uint16Array.from({ length: count }, (_, i) => dv.getUint16(2 * i, true))) };
     }
     case DataType.DOUBLE: {
-      if (!raw) { check(t.doubleData?.length ?? 0); return { dims, floats: Float32Array.from(t.doubleData ?? []) }; }
+      if (!raw) { check(t.doubleData.length); return { dims, floats: Float32Array.from(t.doubleData) }; }
       const dv = view(8);
       return { dims, floats: Float32Array.from({ length: count }, (_, i) => dv.getFloat64(8 * i, true)) };
     }
   }
-  const size = INT_TYPES[t.dataType ?? 0];
-  if (size === undefined) throw fail(`${name} has element type ${enumName(DataType, t.dataType)}; float, float16, double and integer tensors are supported`);
+  const size = INT_TYPES[t.dataType];
+  if (size === undefined) throw fail(`${name} has element type ${DataType[t.dataType] ?? t.dataType}; float, float16, double and integer tensors are supported`);
   if (!raw) {
-    const typed = t.dataType === DataType.INT64 ? (t.int64Data ?? []) : (t.int32Data ?? []);
+    const typed = t.dataType === DataType.INT64 ? t.int64Data.map(Number) : t.int32Data;
     check(typed.length);
     return { dims, ints: typed.map(clampSafe) };
   }
