@@ -29,7 +29,7 @@ export { ORDER_TF, ORDER_TORCH } from "./kernels/pixel_shuffle";
 export { RESIZE_NEAREST, RESIZE_BILINEAR, RESIZE_BICUBIC, RESIZE_BOX, RESIZE_CUBIC } from "./kernels/resize";
 export { GRAD_ACCUMULATE } from "./kernels/backward/conv2d_grad";
 // Constants that size kernels' scratch memory (the TypeScript side computes scratch bytes from them).
-export { WINO_TILES } from "./kernels/winograd";
+export { WINO_KL_PAD, WINO_TILES } from "./kernels/winograd";
 export { WGRAD_TILES } from "./kernels/backward/winograd_grad";
 export { MATMUL_ACCUMULATE } from "./kernels/backward/matmul";
 

@@ -18,7 +18,8 @@
 // tile origins even (src/runtime/tiler.ts), so tiles, bands and the whole image agree bit for bit.
 // F(4×4)'s outputs mix all 6×6 window pixels, which would widen every halo.
 //
-// Scratch (see winogradScratchBytes in src/ops/conv2d.ts): V [16][TILES][cinP] then M [16][TILES][coP8].
+// Scratch (see winogradScratchBytes in src/ops/conv2d.ts): V [16][TILES][cinP] then M [16][TILES][coP8],
+// each kl slice followed by WINO_KL_PAD bytes.
 // Weights U: [cb][kl][ci][8], cout zero padded to a multiple of 8 (as the direct kernel's blocks).
 import { madd, loadLanes, storeLanes } from "../util/simd";
 import { activate } from "./activation";
@@ -26,6 +27,9 @@ import { CONV_ACCUMULATE } from "./conv2d";
 
 // Tiles per chunk: one chunk's V and M stay in L2 while the GEMMs sweep them; a multiple of 4.
 export const WINO_TILES: i32 = 16;
+// Bytes added after each kl's slice of V and of M. Without it, at 64 channels the 16 slices lie exactly
+// 4 KiB apart, so the transforms' 16 streams fall into the same L1 sets and alias in the store buffer.
+export const WINO_KL_PAD: i32 = 64;
 
 // Computes output rows [y0, y1): the block rows covering them, storing only rows inside [y0, y1).
 export function winograd_f23_f32(
@@ -37,16 +41,18 @@ export function winograd_f23_f32(
   const coP8 = (cout + 7) & ~7;
   const oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
   const tilesX = (ow + 1) >> 1;
+  const vKl = (<usize>(WINO_TILES * cinP) << 2) + WINO_KL_PAD;
+  const mKl = (<usize>(WINO_TILES * coP8) << 2) + WINO_KL_PAD;
   const vPtr = scratchPtr;
-  const mPtr = scratchPtr + (<usize>(16 * WINO_TILES * cinP) << 2);
+  const mPtr = scratchPtr + 16 * vKl;
   for (let ty = y0 >> 1; ty < (y1 + 1) >> 1; ty++) {
     for (let tx0 = 0; tx0 < tilesX; tx0 += WINO_TILES) {
       const nt = min(WINO_TILES, tilesX - tx0);
       const ntG = (nt + 3) & ~3; // GEMMs run on groups of 4 tiles; the extra tiles are computed and dropped
-      for (let t = 0; t < ntG; t++) inputTransform(inPtr, h, w, cin, (ty << 1) - pad, ((tx0 + t) << 1) - pad, vPtr + (<usize>(t * cinP) << 2), <usize>(WINO_TILES * cinP) << 2);
-      gemm(vPtr, uPtr, mPtr, cin, cinP, coP8, ntG);
+      for (let t = 0; t < ntG; t++) inputTransform(inPtr, h, w, cin, (ty << 1) - pad, ((tx0 + t) << 1) - pad, vPtr + (<usize>(t * cinP) << 2), vKl);
+      gemm(vPtr, vKl, uPtr, mPtr, mKl, cin, cinP, coP8, ntG);
       for (let t = 0; t < nt; t++) {
-        outputTransform(mPtr + (<usize>(t * coP8) << 2), coP8, biasPtr, cout, outPtr, oh, ow, ty << 1, (tx0 + t) << 1, y0, y1, accumulate, act, actParamPtr);
+        outputTransform(mPtr + (<usize>(t * coP8) << 2), mKl, biasPtr, cout, outPtr, oh, ow, ty << 1, (tx0 + t) << 1, y0, y1, accumulate, act, actParamPtr);
       }
     }
   }
@@ -116,14 +122,14 @@ export function inputTransform(inPtr: usize, h: i32, w: i32, cin: i32, wy: i32, 
 
 // M[kl][t][co] = Σ_ci V[kl][t][ci] · U[cb][kl][ci][co & 7] for tiles [0, nt) (nt a multiple of 4):
 // 4 tiles × 8 output channels per inner loop, the direct kernel's register shape (8 accumulators).
-function gemm(vPtr: usize, uPtr: usize, mPtr: usize, cin: i32, cinP: i32, coP8: i32, nt: i32): void {
+function gemm(vPtr: usize, vKlStride: usize, uPtr: usize, mPtr: usize, mKlStride: usize, cin: i32, cinP: i32, coP8: i32, nt: i32): void {
   const blocks = coP8 >> 3;
   const s1 = <usize>cinP << 2;     // next tile in V
   const ms = <usize>coP8 << 2;     // next tile in M
   const uBlock = <usize>(16 * cin) << 5;
   for (let kl = 0; kl < 16; kl++) {
-    const vKl = vPtr + <usize>(kl * WINO_TILES) * s1;
-    const mKl = mPtr + <usize>(kl * WINO_TILES) * ms;
+    const vKl = vPtr + <usize>kl * vKlStride;
+    const mKl = mPtr + <usize>kl * mKlStride;
     for (let cb = 0; cb < blocks; cb++) {
       const wKl = uPtr + <usize>cb * uBlock + (<usize>(kl * cin) << 5);
       for (let t = 0; t < nt; t += 4) {
@@ -159,10 +165,9 @@ function gemm(vPtr: usize, uPtr: usize, mPtr: usize, cin: i32, cinP: i32, coP8: 
 // Y = Aᵀ M A + (existing output or bias), activated, for one tile: only pixels inside the h×w output and
 // rows [y0, y1). Bias and output are read only for channels < cout (a dynamic bias is a bare tensor).
 function outputTransform(
-  m: usize, coP8: i32, biasPtr: usize, cout: i32, outPtr: usize, h: i32, w: i32, oy: i32, ox: i32,
+  m: usize, klStride: usize, biasPtr: usize, cout: i32, outPtr: usize, h: i32, w: i32, oy: i32, ox: i32,
   y0: i32, y1: i32, accumulate: bool, act: i32, actParamPtr: usize,
 ): void {
-  const klStride = <usize>(WINO_TILES * coP8) << 2;
   const coPad = (cout + 3) & ~3;
   const row0 = oy >= y0, row1 = oy + 1 < y1 && oy + 1 < h, col1 = ox + 1 < w;
   const px = <usize>cout << 2;

@@ -6,7 +6,7 @@
 // Bias: a static weight (role `bias`, [cout]) or, with attrs.dynamicBias, a [1, 1, cout] tensor as the
 // last input (a bias computed by a global pathway). The activation (attrs.act) applies to the sum.
 import { ModelFormatError } from "../errors.js";
-import { CONV_ACCUMULATE, GRAD_ACCUMULATE, WGRAD_TILES, WINO_TILES } from "../backends/wasm/abi.js";
+import { CONV_ACCUMULATE, GRAD_ACCUMULATE, WGRAD_TILES, WINO_KL_PAD, WINO_TILES } from "../backends/wasm/abi.js";
 import { conv2dProgram } from "../backends/webgl/programs/conv2d.js";
 import type { GraphNode, Shape } from "../model/types.js";
 import { activateRef, actCode, checkActivation, packActivation } from "./activations.js";
@@ -36,10 +36,11 @@ function useWinograd(node: GraphNode, cin: number, algo: ConvAlgorithm): boolean
 
 /**
  * The Winograd kernel's scratch: V [16][WINO_TILES][cin padded to 4] and M [16][WINO_TILES][cout padded
- * to 8] (WINO_TILES from the kernel, through the bindings); both padded to 8 here, so the same region
- * serves the transposed conv (training's input gradient).
+ * to 8], each kl slice followed by WINO_KL_PAD bytes (both constants from the kernel, through the
+ * bindings); channels padded to 8 here, so the same region serves the transposed conv (training's input
+ * gradient).
  */
-const winogradScratchBytes = (cin: number, cout: number) => 16 * WINO_TILES * (((cin + 7) & ~7) + ((cout + 7) & ~7)) * 4;
+const winogradScratchBytes = (cin: number, cout: number) => 16 * (WINO_TILES * (((cin + 7) & ~7) + ((cout + 7) & ~7)) * 4 + 2 * WINO_KL_PAD);
 
 /**
  * [cout][3][3][cin] → U = G g Gᵀ per (co, ci), in f64, laid out [cout/8][kl][ci][8] (cout zero padded

@@ -19,6 +19,7 @@ export const RESIZE_BICUBIC = 2;
 export const RESIZE_BOX = 3;
 export const RESIZE_CUBIC = 4;
 export const GRAD_ACCUMULATE = 1;
+export const WINO_KL_PAD = 64;
 export const WINO_TILES = 16;
 export const WGRAD_TILES = 32;
 export const MATMUL_ACCUMULATE = 1;

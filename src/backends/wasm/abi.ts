@@ -6,7 +6,7 @@ import { ORDER_TF, ORDER_TORCH, RESIZE_BICUBIC, RESIZE_BILINEAR, RESIZE_BOX, RES
 
 export {
   ABI_VERSION, ACT_LEAKY, ACT_NONE, ACT_PRELU, ACT_RELU, ACT_SIGMOID, ACT_SPLINE, CONV_ACCUMULATE, GRAD_ACCUMULATE, MATMUL_ACCUMULATE,
-  WGRAD_TILES, WINO_TILES, bindKernels, type Kernels,
+  WGRAD_TILES, WINO_KL_PAD, WINO_TILES, bindKernels, type Kernels,
 } from "./abi.generated.js";
 export const ShuffleOrder = { tf: ORDER_TF, torch: ORDER_TORCH } as const;
 /** resize_f32 method codes (assembly/kernels/resize.ts). */
