@@ -237,10 +237,9 @@ test("convert to .onnx: upscale --model x.onnx writes what --model natural write
   const conv = await srganHere(["convert", "natural", p("natural.onnx")]);
   assert.is(conv.status, 0, conv.stderr);
   assert.match(conv.stdout, /natural \(built-in\) → .*natural\.onnx \(ONNX opset 13, [\d.]+ MiB; natural ×4, 422,568 parameters\)/);
-  const [viaOnnx, direct] = await Promise.all([
-    srganHere(["upscale", p("small.png"), p("onnx-4x.png"), "--model", p("natural.onnx"), "--threads", "0"]),
-    srganHere(["upscale", p("small.png"), p("natural-4x.png"), "--model", "natural", "--threads", "0"]),
-  ]);
+  // One after the other: srganHere swaps process.stdout.write, so two at once would restore the wrong one.
+  const viaOnnx = await srganHere(["upscale", p("small.png"), p("onnx-4x.png"), "--model", p("natural.onnx"), "--threads", "0"]);
+  const direct = await srganHere(["upscale", p("small.png"), p("natural-4x.png"), "--model", "natural", "--threads", "0"]);
   assert.is(viaOnnx.status, 0, viaOnnx.stderr);
   assert.is(direct.status, 0, direct.stderr);
   assert.ok(readFileSync(p("onnx-4x.png")).equals(readFileSync(p("natural-4x.png"))), "same bytes through the ONNX round trip");
