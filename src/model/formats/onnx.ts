@@ -5,7 +5,7 @@
 // before anything is copied. Weights stored outside the file (external data) are refused.
 import { ModelFormatError } from "../../errors.js";
 import { f16ToF32 } from "../float16.js";
-import { AttributeType, DataLocation, DataType, decodeModel, type AttributeProto, type ModelProto, type TensorProto } from "./onnx-proto.js";
+import { AttributeType, DataLocation, DataType, decodeModel, type AttributeProto, type ModelProto, type TensorProto, type ValueInfoProto } from "./onnx-proto.js";
 import { elementCount } from "./tensor.js";
 
 /** A tensor: float types as float32 (`floats`), integer and bool types as numbers (`ints`, int64 clamped to ±2^53). */
@@ -59,11 +59,14 @@ export function decodeOnnx(bytes: Uint8Array, label = "bytes"): OnnxModel {
     for (const a of n.attribute) attrs.set(a.name, attribute(a, (what) => fail(`node '${name}' (${n.opType}), attribute ${a.name}: ${what}`)));
     return { name, opType: n.opType, domain: n.domain, inputs: n.input, outputs: n.output, attrs };
   });
-  const inputs = graph.input.filter((v) => !initializers.has(v.name)).map((v) => ({
-    name: v.name,
-    dims: (v.type?.value.case === "tensorType" ? v.type.value.value.shape?.dim ?? [] : []).map((d) => (d.value.case === "dimParam" ? d.value.value : d.value.case === "dimValue" ? Number(d.value.value) : "?")),
-  }));
+  const inputs = graph.input.filter((v) => !initializers.has(v.name)).map((v) => ({ name: v.name, dims: valueDims(v) }));
   return { opset: Number(opset.version), producer: model.producerName, inputs, outputs: graph.output.map((o) => o.name), initializers, nodes };
+}
+
+/** A value's tensor dimensions: sizes, symbolic names, and "?" where neither is set. */
+function valueDims(v: ValueInfoProto): (number | string)[] {
+  const shape = v.type?.value.case === "tensorType" ? v.type.value.value.shape : undefined;
+  return (shape?.dim ?? []).map(({ value: d }) => (d.case === "dimParam" ? d.value : d.case === "dimValue" ? Number(d.value) : "?"));
 }
 
 function attribute(a: AttributeProto, fail: (what: string) => Error): OnnxAttribute {
