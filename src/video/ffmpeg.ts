@@ -133,7 +133,11 @@ async function send(run: FfmpegProcess, parts: Uint8Array[], died: () => Error):
     if (stdin.write(part)) continue;
     const quit = run.exited.then(() => "quit" as const);
     const drained = once(stdin, "drain").then(() => "drain" as const, () => "quit" as const); // 'error' (EPIPE): FFmpeg quit
-    if ((await Promise.race([drained, quit])) === "quit") throw died();
+    if ((await Promise.race([drained, quit])) === "quit") {
+      // The write can fail (EPIPE) before FFmpeg's last stderr lines are read: wait for it to close, briefly.
+      await Promise.race([run.exited, delay(2000, undefined, { ref: false })]);
+      throw died();
+    }
   }
 }
 
