@@ -27,6 +27,7 @@ const SIZE = 256;
 const PAGE = `
 import { createUpscaler, configureAssets, loadNetwork } from "../src/index.js";
 import { encodeOnnx } from "../src/model/formats/onnx-export.js";
+import { testImage as image } from "./common.js";
 import * as ort from "onnxruntime-web/wasm"; // the CPU-only build (ort-wasm-simd-threaded.wasm), as a page without WebGPU would take
 
 configureAssets({ wasmBaseUrl: location.origin + "/wasm/", workerUrl: location.origin + "/worker.js" });
@@ -34,14 +35,6 @@ configureAssets({ wasmBaseUrl: location.origin + "/wasm/", workerUrl: location.o
 let workers = 0;
 const NativeWorker = globalThis.Worker;
 globalThis.Worker = class extends NativeWorker { constructor(...a) { super(...a); workers++; } };
-function image(w, h) {
-  const data = new Uint8ClampedArray(w * h * 4);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    const i = (y * w + x) * 4;
-    data[i] = (x * 255) / w; data[i + 1] = (y * 255) / h; data[i + 2] = (x ^ y) & 255; data[i + 3] = 255;
-  }
-  return { data, width: w, height: h };
-}
 const network = (name) => name === "natural" ? loadNetwork(location.origin + "/models/natural-x4.srnet") : loadNetwork(location.origin + "/realesrgan/" + name + ".param");
 let run, describe, dispose;
 window.bench = {

@@ -30,20 +30,12 @@ const MODEL_FILE = TRAINED[MODEL][4]; // the ×4 file: this bench measures 256²
 const PAGE = `
 import { createUpscaler, configureAssets } from "../src/index.js";
 import { decodeNetwork } from "../src/model/formats/srnet.js";
+import { median, testImage as image } from "./common.js";
 import * as tf from "@tensorflow/tfjs-core";
 import { setWasmPaths, setThreadsCount, getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 
 configureAssets({ wasmBaseUrl: location.origin + "/wasm/", workerUrl: location.origin + "/worker.js" });
 const MODEL_FILE = ${JSON.stringify(MODEL_FILE)};
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
-function image(w, h) {
-  const data = new Uint8ClampedArray(w * h * 4);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    const i = (y * w + x) * 4;
-    data[i] = (x * 255) / w; data[i + 1] = (y * 255) / h; data[i + 2] = (x ^ y) & 255; data[i + 3] = 255;
-  }
-  return { data, width: w, height: h };
-}
 async function time(fn, reps) {
   const t0 = performance.now(); await fn(); const warm = performance.now() - t0;
   const runs = [];

@@ -8,7 +8,7 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** An opaque RGBA test image: gradients in red and green, an xor pattern in blue (the browser benches' pages draw the same). */
+/** An opaque RGBA test image: gradients in red and green, an xor pattern in blue (the browser benches' pages import it too). */
 export function testImage(w: number, h: number) {
   const data = new Uint8ClampedArray(w * h * 4);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
