@@ -56,10 +56,25 @@ export class Downscaler {
     checkImage(img, "img");
     if (!Number.isInteger(factor) || factor < 1 || factor > 16) throw new RangeError(`factor must be an integer in [1, 16], got ${factor}`);
     if (!DOWNSCALE_METHODS.includes(method)) throw new RangeError(`method must be one of ${DOWNSCALE_METHODS.join(", ")}, got '${method}'`);
+    return this.resample(img, 1, factor, method);
+  }
+
+  /**
+   * Shrinks to keep/of of the size (antialiased bicubic, as `downscale`; e.g. 3/4), after cropping
+   * top-left to a multiple of `of`, so the output is exactly (width·keep/of)×(height·keep/of).
+   */
+  async shrinkBy(img: RgbaImage, keep: number, of: number): Promise<RgbaImage> {
+    checkImage(img, "img");
+    if (!Number.isInteger(keep) || !Number.isInteger(of) || keep < 1 || keep >= of || of > 16) throw new RangeError(`shrinkBy needs integers 1 ≤ keep < of ≤ 16, got ${keep}/${of}`);
+    return this.resample(img, keep, of, "bicubic");
+  }
+
+  private async resample(img: RgbaImage, up: number, factor: number, method: DownscaleMethod): Promise<RgbaImage> {
     const src = cropToMultiple(img, factor);
     const { width: w, height: h } = src;
-    const ow = w / factor, oh = h / factor;
-    const node: GraphNode = { op: "Resize", inputs: ["x"], output: "y", attrs: { method: method === "bicubic" ? "bicubic" : "box", factor }, weights: {} };
+    const ow = (w * up) / factor, oh = (h * up) / factor;
+    const attrs = { method: method === "bicubic" ? "bicubic" : "box", factor, ...(up > 1 ? { scale: up } : {}) };
+    const node: GraphNode = { op: "Resize", inputs: ["x"], output: "y", attrs, weights: {} };
     const inShape = { h, w, c: 4 }, outShape = { h: oh, w: ow, c: 4 };
     const scratch = Resize.scratchBytes!(node, [inShape], outShape);
     const n = w * h * 4, on = ow * oh * 4;

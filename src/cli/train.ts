@@ -31,6 +31,7 @@ const FLAGS = {
   degradation: { type: "string" },
   "no-augment": { type: "boolean" },
   reparam: { type: "boolean" },
+  "scale-augment": { type: "boolean" },
   "max-image-pixels": { type: "string" },
   seed: { type: "string" },
   threads: { type: "string", short: "t" },
@@ -99,6 +100,7 @@ export function trainOptionsFromFlags(v: Partial<Record<keyof typeof FLAGS, stri
     loss: choiceFlag("train", "loss", str("loss"), LOSSES),
     degradation: choiceFlag("train", "degradation", str("degradation"), DEGRADATIONS),
     augment: v["no-augment"] ? false : undefined,
+    scaleAugment: v["scale-augment"] ? true : undefined,
     reparam: v.reparam ? true : undefined,
     maxImagePixels: intFlag("train", "max-image-pixels", str("max-image-pixels"), 64, 2 ** 28),
     seed: intFlag("train", "seed", str("seed"), 0, 2 ** 32 - 1),
@@ -138,10 +140,13 @@ Options:
       --min-lr X            end of the cosine (default: lr/100)
       --warmup N            linear warm-up steps (default: min(500, 2% of steps))
       --loss L              l1, charbonnier or l2 (the squared error PSNR measures) (default: l1)
-      --degradation D       how LR is made from HR: bicubic or box (once per image), or real or
-                            real-light (per patch: random blur, noise and JPEG; real-light leans on
-                            JPEG with rarer, milder noise and blur; docs/training.md) (default: bicubic)
+      --degradation D       how LR is made from HR: bicubic or box (once per image), or real,
+                            real-light or web (per patch: random blur, noise and JPEG; real-light
+                            leans on JPEG with rarer, milder noise and blur; web adds sharpening,
+                            4:2:0 chroma and double JPEG; docs/training.md) (default: bicubic)
       --no-augment          no flips/rotations
+      --scale-augment       train also on copies of each photo shrunk to 3/4 and 1/2 (more
+                            detail per pixel; docs/training.md)
       --reparam             train each 3×3 conv as 3×3 + 1×1 + 1×1→3×3 branches, folded into one
                             3×3 kernel (no cost at inference; docs/training.md)
       --max-image-pixels N  shrink larger training images first (default: 64000000)

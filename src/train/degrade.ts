@@ -22,12 +22,20 @@ export interface DegradationMix {
   shotNoise: number;                   // of noisy patches: σ grows with √level (shot noise), else constant
   jpeg: number;                        // of the non-clean patches: a JPEG round trip, one quality per batch
   jpegQuality: readonly [number, number];
+  // Web and camera pipelines (the `web` mix; absent = never, and no random draw, so older mixes and their
+  // checkpoints draw exactly as before):
+  sharpen?: number;                    // unsharp mask on the LR before JPEG (camera and phone sharpening halos)
+  sharpenAmount?: readonly [number, number];
+  chroma420?: number;                  // of JPEG'd batches: chroma averaged over 2×2 first, as 4:2:0 encoders store it
+  doubleJpeg?: number;                 // of JPEG'd batches: saved again at a second quality (re-uploads, edits)
+  jpegQuality2?: readonly [number, number];
 }
 
 /**
  * The per-patch mixes, by `--degradation` name. `real`: the first mix (noise and blur as often as
  * phone photos in poor light have them). `real-light`: the same chain leaning on JPEG — the damage
- * web and phone photos nearly always have — with blur and noise rarer and milder.
+ * web and phone photos nearly always have — with blur and noise rarer and milder. `web`: real-light's
+ * chain with what cameras and web pipelines add: sharpening halos, 4:2:0 chroma, a second JPEG save.
  */
 export const MIXES = {
   real: {
@@ -37,6 +45,11 @@ export const MIXES = {
   "real-light": {
     clean: 0.1, blur: 0.15, blurSigma: [0.1, 0.3], box: 0.1, noise: 0.2, noiseSigma: [1, 5],
     grayNoise: 0.4, shotNoise: 0.3, jpeg: 0.95, jpegQuality: [35, 95],
+  },
+  web: {
+    clean: 0.1, blur: 0.1, blurSigma: [0.1, 0.3], box: 0.1, noise: 0.1, noiseSigma: [1, 4],
+    grayNoise: 0.4, shotNoise: 0.3, jpeg: 0.95, jpegQuality: [40, 95],
+    sharpen: 0.25, sharpenAmount: [0.2, 0.8], chroma420: 0.5, doubleJpeg: 0.25, jpegQuality2: [60, 95],
   },
 } as const satisfies Record<string, DegradationMix>;
 
@@ -79,6 +92,35 @@ function blurSquare(px: Uint8ClampedArray, n: number, sigma: number): void {
   }
 }
 
+/** Unsharp mask (σ = 1 LR pixel): px + amount·(px − blurred), rounded and clamped. */
+function sharpenSquare(px: Uint8ClampedArray, n: number, amount: number): void {
+  const blurred = px.slice();
+  blurSquare(blurred, n, 1);
+  for (let i = 0; i < px.length; i++) if ((i & 3) !== 3) px[i] = px[i] + amount * (px[i] - blurred[i]);
+}
+
+/**
+ * 4:2:0 chroma in a 4:4:4 encoder: JFIF's Cb and Cr averaged over each 2×2 block, Y kept, written back
+ * as RGB (what a decoder that replicates chroma gives, before the JPEG's own loss). Even width and height.
+ */
+export function subsampleChroma(px: Uint8ClampedArray, width: number, height: number): void {
+  for (let y = 0; y < height; y += 2) {
+    for (let x = 0; x < width; x += 2) {
+      const at = [((y * width) + x) * 4, ((y * width) + x + 1) * 4, (((y + 1) * width) + x) * 4, (((y + 1) * width) + x + 1) * 4];
+      let cb = 0, cr = 0;
+      for (const i of at) {
+        cb += -0.168736 * px[i] - 0.331264 * px[i + 1] + 0.5 * px[i + 2];
+        cr += 0.5 * px[i] - 0.418688 * px[i + 1] - 0.081312 * px[i + 2];
+      }
+      cb /= 4; cr /= 4;
+      for (const i of at) {
+        const luma = 0.299 * px[i] + 0.587 * px[i + 1] + 0.114 * px[i + 2];
+        px[i] = luma + 1.402 * cr; px[i + 1] = luma - 0.344136 * cb - 0.714136 * cr; px[i + 2] = luma + 1.772 * cb;
+      }
+    }
+  }
+}
+
 /** Where a square of `hr` starts: HR pixel (x, y), side n·scale. */
 export interface Square { hr: Rgb8Image; x: number; y: number }
 
@@ -113,16 +155,21 @@ export async function degradeSquares(rng: Rng, squares: Square[], n: number, sca
         }
       }
     }
+    if (!clean && mix.sharpen && rng.next() < mix.sharpen) sharpenSquare(lr, n, uniform(rng, mix.sharpenAmount!));
     if (!clean && rng.next() < mix.jpeg) jpegged.push(lrs.length);
     lrs.push(lr);
   }
   if (jpegged.length > 0) {
     const quality = Math.round(uniform(rng, mix.jpegQuality));
+    const chroma420 = !!mix.chroma420 && rng.next() < mix.chroma420;
+    const quality2 = mix.doubleJpeg && rng.next() < mix.doubleJpeg ? Math.round(uniform(rng, mix.jpegQuality2!)) : 0;
     const cell = Math.ceil(n / 16) * 16, cols = Math.ceil(Math.sqrt(jpegged.length)), rows = Math.ceil(jpegged.length / cols);
     const W = cols * cell, mosaic = new Uint8ClampedArray(W * rows * cell * 4).fill(255);
     const at = (i: number, r: number) => ((Math.floor(i / cols) * cell + r) * W + (i % cols) * cell) * 4;
     jpegged.forEach((s, i) => { for (let r = 0; r < n; r++) mosaic.set(lrs[s].subarray(r * n * 4, (r + 1) * n * 4), at(i, r)); });
-    const out = jpegRoundTrip({ data: mosaic, width: W, height: rows * cell }, quality).data;
+    if (chroma420) subsampleChroma(mosaic, W, rows * cell);
+    let out = jpegRoundTrip({ data: mosaic, width: W, height: rows * cell }, quality).data;
+    if (quality2) out = jpegRoundTrip({ data: out, width: W, height: rows * cell }, quality2).data;
     jpegged.forEach((s, i) => { for (let r = 0; r < n; r++) lrs[s].set(out.subarray(at(i, r), at(i, r) + n * 4), r * n * 4); });
   }
   return lrs.map((data) => ({ data, width: n, height: n }));

@@ -154,7 +154,7 @@ export async function runLoop(session: Session, plan: RunPlan, o: TrainOptions):
   const trained = graphWithParams(prog, params, {
     training: {
       arch: run.arch, scale: s, steps: run.steps, batchSize: B, patchSize: run.patchSize, lr: run.lr, minLr: run.minLr, warmupSteps: run.warmupSteps,
-      loss: run.loss, degradation: run.degradation, augment: run.augment, reparam: run.reparam, seed: run.seed, images: run.dataNames.length,
+      loss: run.loss, degradation: run.degradation, augment: run.augment, reparam: run.reparam, scaleAugment: run.scaleAugment, seed: run.seed, images: run.dataNames.length,
       finalLoss: lastLoss, valPsnr: lastVal, valImages: run.valNames, seconds: Math.round(seconds), wasmVariant: engine.shared.module.variant,
     },
   });

@@ -59,6 +59,8 @@ export interface TrainOptions {
    * kernel for the forward pass and when saving (src/train/reparam.ts). Default false.
    */
   reparam?: boolean;
+  /** Train also on copies of each photo shrunk to 3/4 and 1/2 (data.ts SCALE_AUGMENT). Default false. */
+  scaleAugment?: boolean;
   /** Shrink HR images above this many pixels first (integer factor, bicubic). Default 64 000 000. */
   maxImagePixels?: number;
   /** Seeds initialisation and data. Default 1. */
@@ -119,7 +121,7 @@ export interface TrainResult {
 export interface RunOptions {
   scale: number; arch: string; batchSize: number; patchSize: number; lr: number; minLr: number; warmupSteps: number;
   adam: Required<AdamOptions>; loss: LossKind; charbonnierEps: number; degradation: Degradation; augment: boolean; reparam?: boolean;
-  maxImagePixels: number; seed: number; steps: number; dataNames: string[]; valNames: string[];
+  scaleAugment?: boolean; maxImagePixels: number; seed: number; steps: number; dataNames: string[]; valNames: string[];
 }
 
 export const posInt = (v: unknown, name: string, lo = 1, hi = 2 ** 31 - 1) => {
@@ -155,6 +157,7 @@ export function resolveRun(o: TrainOptions, dataNames: string[], valNames: strin
     degradation,
     augment: o.augment ?? true,
     reparam: o.reparam ?? false,
+    scaleAugment: o.scaleAugment ?? false,
     maxImagePixels: posInt(o.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS, "maxImagePixels", 64),
     seed: posInt(o.seed ?? 1, "seed", 0, 2 ** 32 - 1),
     steps, dataNames, valNames,

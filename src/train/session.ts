@@ -63,7 +63,7 @@ export async function planRun(o: TrainOptions): Promise<RunPlan> {
   const graph = run.reparam ? addBranches(base, deriveSeed(run.seed, 2)) : base;
   if (graph.scale !== run.scale) throw new RangeError(`options.scale is ${run.scale} but the network is ×${graph.scale}`);
   const prog = compileProgram(graph, { conv: o.convAlgorithm ?? "auto" });
-  const pairs = await makePairs(trainSources, run.scale, run.degradation, run.maxImagePixels);
+  const pairs = await makePairs(trainSources, run.scale, run.degradation, run.maxImagePixels, run.scaleAugment);
   // Networks for real photos (a per-patch mix) are validated on the JPEG protocol (clean bicubic LR, then JPEG q75).
   const valPairs = (await makePairs(valSources, run.scale, run.degradation, run.maxImagePixels))
     .map((p) => centreCrop(p, run.scale, loop.valMaxSide)).map((p) => (mixOf(run.degradation) ? jpegPair(p, REAL_VAL_QUALITY) : p));

@@ -8,7 +8,7 @@ import * as assert from "uvu/assert";
 import { train, type TrainOptions, type TrainResult } from "../../src/train/trainer.js";
 import { decodeCheckpoint, encodeCheckpoint } from "../../src/train/checkpoint.js";
 import { PatchSampler, cutPatch, makePairs, type Pair } from "../../src/train/data.js";
-import { MIXES, type MixName } from "../../src/train/degrade.js";
+import { MIXES, subsampleChroma, type MixName } from "../../src/train/degrade.js";
 import { blendNetworks } from "../../src/train/blend.js";
 import { Rng } from "../../src/train/rng.js";
 import { buildNetwork, deepenNetwork, INITIAL_SLOPE, macsPerPixel, resolveArch, widenNetwork } from "../../src/train/arch.js";
@@ -16,13 +16,13 @@ import { encodeNetwork, decodeNetwork } from "../../src/model/formats/srnet.js";
 import { resizeGraph } from "../../src/model/builtin.js";
 import { createUpscaler } from "../../src/api/upscaler.js";
 import { psnr } from "../../src/metrics/quality.js";
-import { downscale } from "../../src/api/downscale.js";
+import { downscale, Downscaler } from "../../src/api/downscale.js";
 import { AbortError, UsageError } from "../../src/errors.js";
 import { command as trainCommand } from "../../src/cli/train.js";
 import { command as convertCommand } from "../../src/cli/convert.js";
 import { encodePng } from "../../src/image/codec.js";
 import type { ImageSource } from "../../src/train/data.js";
-import { assertBitIdentical } from "../helpers.js";
+import { assertBitIdentical, rejects } from "../helpers.js";
 
 const test = suite("train");
 
@@ -343,8 +343,49 @@ for (const mixName of Object.keys(MIXES) as MixName[]) test(`${mixName} degradat
   }
   // Expected clean share: the clean patches plus the others that drew no blur, bicubic, no noise and no JPEG
   // (real ≈ 0.26, real-light ≈ 0.13); 3 standard deviations either side (real: 6–27 of 64).
-  const p = mix.clean + (1 - mix.clean) * (1 - mix.blur) * (1 - mix.box) * (1 - mix.noise) * (1 - mix.jpeg), sd = Math.sqrt(64 * p * (1 - p));
+  const sharpen = "sharpen" in mix ? mix.sharpen : 0;
+  const p = mix.clean + (1 - mix.clean) * (1 - mix.blur) * (1 - mix.box) * (1 - mix.noise) * (1 - sharpen) * (1 - mix.jpeg), sd = Math.sqrt(64 * p * (1 - p));
   assert.ok(clean >= Math.max(1, 64 * p - 3 * sd) && clean <= 64 * p + 3 * sd, `clean patches: ${clean} of 64 (expected ≈ ${(64 * p).toFixed(1)})`);
+});
+
+test("scale augmentation: each photo also shrunk to 3/4 and 1/2 (bicubic), each copy with its own LR", async () => {
+  const w = 70, h = 53, data = new Uint8ClampedArray(w * h * 4).fill(255);
+  for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) data[4 * i + c] = 128 + 90 * Math.sin((i % w) * (0.2 + 0.1 * c) + Math.floor(i / w) * 0.3);
+  const image = { data, width: w, height: h };
+  const pairs = await makePairs([{ name: "p", image }], 2, "bicubic", undefined, true);
+  assert.equal(pairs.map((p) => [p.name, p.hr.width, p.hr.height, p.lr.width, p.lr.height]), [
+    ["p", 70, 52, 35, 26], ["p@3/4", 50, 38, 25, 19], ["p@1/2", 34, 26, 17, 13], // 68×52 → 51×39, cropped to even
+  ]);
+  assert.equal((await makePairs([{ name: "p", image }], 2, "bicubic")).length, 1, "off by default");
+  const d = new Downscaler();
+  assertBitIdentical((await d.shrinkBy(image, 1, 2)).data, (await d.downscale(image, 2)).data, "1/2 is the ×2 downscale");
+  const flat = { data: new Uint8ClampedArray(12 * 12 * 4).fill(77), width: 12, height: 12 };
+  const shrunk = await d.shrinkBy(flat, 3, 4);
+  assert.equal([shrunk.width, shrunk.height], [9, 9]);
+  assert.ok(shrunk.data.every((v) => v === 77), "a flat image stays flat");
+  await rejects(d.shrinkBy(image, 4, 4), /keep < of/);
+});
+
+test("subsampleChroma: Cb and Cr constant on each 2×2 block, luma kept (within rounding), grey untouched", () => {
+  const w = 6, h = 4, px = new Uint8ClampedArray(w * h * 4);
+  for (let i = 0; i < px.length; i++) px[i] = (i * 97 + 13) % 256;
+  const before = px.slice();
+  subsampleChroma(px, w, h);
+  const luma = (a: Uint8ClampedArray, i: number) => 0.299 * a[i] + 0.587 * a[i + 1] + 0.114 * a[i + 2];
+  const cb = (i: number) => -0.168736 * px[i] - 0.331264 * px[i + 1] + 0.5 * px[i + 2];
+  for (let y = 0; y < h; y += 2) for (let x = 0; x < w; x += 2) {
+    const at = [(y * w + x) * 4, (y * w + x + 1) * 4, ((y + 1) * w + x) * 4, ((y + 1) * w + x + 1) * 4];
+    for (const i of at) {
+      assert.ok(Math.abs(cb(i) - cb(at[0])) < 1.6, `Cb shared in the block at ${x},${y}`);
+      if (Math.max(px[i], px[i + 1], px[i + 2]) < 255 && Math.min(px[i], px[i + 1], px[i + 2]) > 0) assert.ok(Math.abs(luma(px, i) - luma(before, i)) < 1, `luma kept at ${i}`);
+      assert.equal(px[i + 3], before[i + 3], "alpha untouched");
+    }
+  }
+  assert.ok(px.some((v, i) => v !== before[i]), "a colourful image changed");
+  const grey = new Uint8ClampedArray(4 * 4 * 4).map((_, i) => (i % 4 === 3 ? 255 : 40 + 10 * Math.floor(i / 4)));
+  const g = grey.slice();
+  subsampleChroma(g, 4, 4);
+  assertBitIdentical(g, grey, "grey has no chroma to lose");
 });
 
 test.run();
