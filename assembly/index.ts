@@ -18,7 +18,7 @@ export { conv2d_grad_weight_f32 } from "./kernels/backward/conv2d_grad";
 export { winograd_grad_weight_f23_f32 } from "./kernels/backward/winograd_grad";
 export { prelu_grad_f32 } from "./kernels/backward/activation_grad";
 export { pixel_shuffle_grad_f32 } from "./kernels/backward/pixel_shuffle_grad";
-export { l1_loss_f32, charbonnier_loss_f32, l2_loss_f32 } from "./kernels/backward/loss";
+export { l1_loss_f32, charbonnier_loss_f32, l2_loss_f32, l1_luma_loss_f32 } from "./kernels/backward/loss";
 export { adam_f32 } from "./kernels/backward/adam";
 export { matmul_f32 } from "./kernels/backward/matmul";
 

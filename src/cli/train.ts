@@ -139,7 +139,8 @@ Options:
       --lr X                peak learning rate (default: 5e-4)
       --min-lr X            end of the cosine (default: lr/100)
       --warmup N            linear warm-up steps (default: min(500, 2% of steps))
-      --loss L              l1, charbonnier or l2 (the squared error PSNR measures) (default: l1)
+      --loss L              l1, charbonnier, l2 (the squared error PSNR measures) or l1-luma (L1 on
+                            BT.601 luma, which PSNR-Y scores, + 0.5 × L1 on RGB) (default: l1)
       --degradation D       how LR is made from HR: bicubic or box (once per image), or real,
                             real-light or web (per patch: random blur, noise and JPEG; real-light
                             leans on JPEG with rarer, milder noise and blur; web adds sharpening,

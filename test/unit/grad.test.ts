@@ -12,7 +12,7 @@ import { Activation } from "../../src/ops/activation.js";
 import { Add } from "../../src/ops/add.js";
 import type { BackwardCall } from "../../src/ops/op.js";
 import { GRAD_ACCUMULATE, ShuffleOrder } from "../../src/backends/wasm/abi.js";
-import { lossRef, lossWasm } from "../../src/train/loss.js";
+import { LOSSES, lossRef, lossWasm } from "../../src/train/loss.js";
 import { adamRef, adamStep, learningRate } from "../../src/train/optim.js";
 import { compileProgram, flattenParams, imageGrad, packAll, packedLayout, planImage, trainingHandle } from "../../src/train/program.js";
 import { refForward, refLossAndGrad } from "../../src/train/reference.js";
@@ -233,15 +233,16 @@ test("add backward: the gradient reaches both inputs, written then added", () =>
   } finally { mem.release(); }
 });
 
-test("L1, Charbonnier and L2: reference = finite differences, wasm = reference", () => {
+test("L1, Charbonnier, L2 and L1 on luma: reference = finite differences, wasm = reference", () => {
   const rand = rng(51);
-  for (const kind of ["l1", "charbonnier", "l2"] as const) {
-    for (const n of [1, 3, 4, 17, 64]) {
+  for (const kind of LOSSES) {
+    for (const n of kind === "l1-luma" ? [3, 6, 51, 3 * 64] : [1, 3, 4, 17, 64]) {
       const y = f64(randomArray(n, rand)), t = f64(randomArray(n, rand));
       if (n > 3) t[2] = y[2]; // d = 0: L1's subgradient is 0 there, in both
       const scale = 1 / n;
       const ref = lossRef(kind, y, t, scale);
-      const away = Array.from({ length: n }, (_, i) => i).filter((i) => Math.abs(y[i] - t[i]) > 1e-3);
+      const lumaAt = (i: number) => { const p = i - (i % 3); return 0.299 * (y[p] - t[p]) + 0.587 * (y[p + 1] - t[p + 1]) + 0.114 * (y[p + 2] - t[p + 2]); };
+      const away = Array.from({ length: n }, (_, i) => i).filter((i) => Math.abs(y[i] - t[i]) > 1e-3 && (kind !== "l1-luma" || Math.abs(lumaAt(i)) > 1e-3));
       assertNear(finiteDiff(() => lossRef(kind, y, t, scale).loss * scale, y, away, 1e-5), away.map((i) => ref.grad[i]), 1e-6, 1e-9, `${kind} n${n} vs finite differences`);
       const mem = arena(engine, 1 << 16);
       try {

@@ -5,6 +5,8 @@
 //   L1:          ℓ = |y − t|                      ∂ℓ/∂y = sign(y − t)  (0 where y = t)
 //   Charbonnier: ℓ = √((y − t)² + ε²)             ∂ℓ/∂y = (y − t) / ℓ
 //   L2:          ℓ = (y − t)²                     ∂ℓ/∂y = 2(y − t)   (what PSNR measures)
+//   L1 on luma:  per RGB pixel, ℓ = |ΔY| + (w/3)·(|ΔR| + |ΔG| + |ΔB|), ΔY = 0.299ΔR + 0.587ΔG + 0.114ΔB
+//                (BT.601, the Y that PSNR-Y measures, up to its scale); ∂ℓ/∂y_c = sign(ΔY)·a_c + (w/3)·sign(Δc)
 
 // Lanes 0,1 and 2,3 of v as f64, added to acc.
 @inline function addF64(acc: v128, v: v128): v128 {
@@ -77,4 +79,27 @@ export function l2_loss_f32(yPtr: usize, tPtr: usize, gradPtr: usize, n: i32, sc
     store<f32>(gradPtr + o, 2 * scale * d);
   }
   return total(acc, tail);
+}
+
+@inline function sign(d: f32): f32 {
+  return d > 0 ? 1 : d < 0 ? -1 : 0;
+}
+
+/** L1 on BT.601 luma plus w × L1 on RGB; y and t are interleaved RGB, n a multiple of 3. Scalar: the loss is a sliver of a step. */
+export function l1_luma_loss_f32(yPtr: usize, tPtr: usize, gradPtr: usize, n: i32, scale: f32, rgbWeight: f32): f64 {
+  const kr: f32 = 0.299, kg: f32 = 0.587, kb: f32 = 0.114, w3: f32 = rgbWeight / 3;
+  let sum: f64 = 0;
+  for (let i = 0; i + 3 <= n; i += 3) {
+    const o = <usize>i << 2;
+    const dr = load<f32>(yPtr + o) - load<f32>(tPtr + o);
+    const dg = load<f32>(yPtr + o, 4) - load<f32>(tPtr + o, 4);
+    const db = load<f32>(yPtr + o, 8) - load<f32>(tPtr + o, 8);
+    const dy = kr * dr + kg * dg + kb * db;
+    sum += <f64>(Mathf.abs(dy) + w3 * (Mathf.abs(dr) + Mathf.abs(dg) + Mathf.abs(db)));
+    const sy = sign(dy);
+    store<f32>(gradPtr + o, scale * (sy * kr + w3 * sign(dr)));
+    store<f32>(gradPtr + o, scale * (sy * kg + w3 * sign(dg)), 4);
+    store<f32>(gradPtr + o, scale * (sy * kb + w3 * sign(db)), 8);
+  }
+  return sum;
 }

@@ -172,6 +172,11 @@ export interface Kernels {
    * Returns its result as f64 (not a status).
    */
   l2_loss_f32(yPtr: number, tPtr: number, gradPtr: number, n: number, scale: number): number;
+  /**
+   * assembly/kernels/backward/loss.ts:
+   * Returns its result as f64 (not a status).
+   */
+  l1_luma_loss_f32(yPtr: number, tPtr: number, gradPtr: number, n: number, scale: number, rgbWeight: number): number;
   /** assembly/kernels/backward/adam.ts */
   adam_f32(pPtr: number, gPtr: number, mPtr: number, vPtr: number, n: number, lr: number, beta1: number, beta2: number, eps: number, bc1: number, bc2: number, weightDecay: number): number;
   /**
@@ -313,6 +318,7 @@ export function bindKernels(exports: WebAssembly.Exports): Kernels {
     l1_loss_f32: e.l1_loss_f32,
     charbonnier_loss_f32: e.charbonnier_loss_f32,
     l2_loss_f32: e.l2_loss_f32,
+    l1_luma_loss_f32: e.l1_luma_loss_f32,
     adam_f32: (pPtr, gPtr, mPtr, vPtr, n, lr, beta1, beta2, eps, bc1, bc2, weightDecay) => {
       const rc = e.adam_f32(pPtr, gPtr, mPtr, vPtr, n, lr, beta1, beta2, eps, bc1, bc2, weightDecay);
       if (rc !== 0) throw new KernelError("adam_f32", rc, { pPtr, gPtr, mPtr, vPtr, n, lr, beta1, beta2, eps, bc1, bc2, weightDecay });
