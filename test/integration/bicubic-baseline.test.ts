@@ -50,6 +50,17 @@ if (haveShared("Set5/Set14 bicubic ×4 PSNR baseline")) {
     });
   }
 
+  test("evaluate's compress step sees each LR image and its output is what gets upscaled", async () => {
+    const up = await upscaler("bicubic"), hrs = load("Set5");
+    const seen: string[] = [];
+    const plain = await evaluate(up, hrs);
+    const same = await evaluate(up, hrs, { compress: (lr) => { seen.push(`${lr.width}×${lr.height}`); return lr; } });
+    assert.equal(seen, hrs.map((h) => `${Math.floor(h.width / 4)}×${Math.floor(h.height / 4)}`));
+    assert.is(same.psnrY, plain.psnrY);
+    const flat = await evaluate(up, hrs, { compress: (lr) => ({ ...lr, data: new Uint8ClampedArray(lr.data.length).fill(128) }) });
+    assert.ok(flat.psnrY < plain.psnrY - 5, `a grey LR scores far lower: ${flat.psnrY.toFixed(2)} vs ${plain.psnrY.toFixed(2)}`);
+  });
+
   test("dispose the upscalers", async () => {
     for (const u of ups.values()) await u.dispose();
   });
