@@ -94,9 +94,13 @@ export async function makePairs(sources: ImageSource[], scale: number, degradati
     if (shrink > 1) img = await downscaler.downscale(img, shrink, "bicubic");
     if (img.width < scale || img.height < scale) throw invalidInput(`training image '${src.name}' is ${img.width}×${img.height}, smaller than the scale ${scale}`);
     const versions = [{ name: src.name, img }];
-    if (scaleAugment) for (const [keep, of] of SCALE_AUGMENT) versions.push({ name: `${src.name}@${keep}/${of}`, img: await downscaler.shrinkBy(img, keep, of) });
+    if (scaleAugment) {
+      for (const [keep, of] of SCALE_AUGMENT) {
+        const fits = Math.floor(img.width / of) * keep >= scale && Math.floor(img.height / of) * keep >= scale; // the copy still holds one LR pixel
+        if (fits) versions.push({ name: `${src.name}@${keep}/${of}`, img: await downscaler.shrinkBy(img, keep, of) });
+      }
+    }
     for (const { name, img } of versions) {
-      if (img.width < scale || img.height < scale) continue; // a shrunk copy of a tiny image
       const hr = cropToMultiple(img, scale);
       // For `real` the sampler degrades each patch itself; the clean LR serves validation.
       const lr = await downscaler.downscale(hr, scale, degradation === "box" ? "box" : "bicubic");

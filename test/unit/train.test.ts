@@ -357,6 +357,8 @@ test("scale augmentation: each photo also shrunk to 3/4 and 1/2 (bicubic), each 
     ["p", 70, 52, 35, 26], ["p@3/4", 50, 38, 25, 19], ["p@1/2", 34, 26, 17, 13], // 68×52 → 51×39, cropped to even
   ]);
   assert.equal((await makePairs([{ name: "p", image }], 2, "bicubic")).length, 1, "off by default");
+  const tiny = { data: new Uint8ClampedArray(3 * 3 * 4).fill(90), width: 3, height: 3 };
+  assert.equal((await makePairs([{ name: "t", image: tiny }], 2, "bicubic", undefined, true)).map((p) => p.name), ["t"], "no copy smaller than the scale");
   const d = new Downscaler();
   assertBitIdentical((await d.shrinkBy(image, 1, 2)).data, (await d.downscale(image, 2)).data, "1/2 is the ×2 downscale");
   const flat = { data: new Uint8ClampedArray(12 * 12 * 4).fill(77), width: 12, height: 12 };
