@@ -31,7 +31,7 @@ export function lossRef(kind: LossKind, y: ArrayLike<number>, t: ArrayLike<numbe
   let loss = 0;
   if (kind === "l1-luma") {
     const w3 = LUMA_RGB_WEIGHT / 3, sign = (d: number) => (d > 0 ? 1 : d < 0 ? -1 : 0);
-    for (let i = 0; i < rgbCount(y.length); i += 3) {
+    for (let i = 0, n = rgbCount(y.length); i < n; i += 3) {
       const d = [0, 1, 2].map((c) => y[i + c] - t[i + c]);
       const dy = LUMA[0] * d[0] + LUMA[1] * d[1] + LUMA[2] * d[2];
       loss += Math.abs(dy) + w3 * (Math.abs(d[0]) + Math.abs(d[1]) + Math.abs(d[2]));

@@ -258,6 +258,16 @@ test("L1, Charbonnier, L2 and L1 on luma: reference = finite differences, wasm =
   }
 });
 
+test("L1 on luma refuses outputs that are not RGB triples, in both implementations", () => {
+  const notRgb = /needs RGB outputs \(3 values per pixel\), got 4 values/;
+  assert.throws(() => lossRef("l1-luma", [0, 0, 0, 0], [1, 1, 1, 1], 1), notRgb);
+  const mem = arena(engine, 1 << 12);
+  try {
+    const yp = mem.put(new Float32Array(4)), tp = mem.put(new Float32Array(4)), gp = mem.put(4);
+    assert.throws(() => lossWasm(engine.kernels, "l1-luma", yp, tp, gp, 4, 1), notRgb);
+  } finally { mem.release(); }
+});
+
 test("Adam: wasm = TypeScript reference bit for bit (with and without weight decay); matches the float64 textbook step", () => {
   const rand = rng(61);
   for (const [variant, eng] of Object.entries(engines)) {
